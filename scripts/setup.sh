@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh Debian machine (run as root) or an existing one.
+# Installs the EDA tools the flow needs (verilator, iverilog, yosys) from Debian
+# and the npm packages. When everything is present it returns in about a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v verilator >/dev/null 2>&1 || need_apt+=(verilator)
+command -v iverilog  >/dev/null 2>&1 || need_apt+=(iverilog)
+command -v yosys     >/dev/null 2>&1 || need_apt+=(yosys)
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]} from Debian" >&2
+  SUDO=""
+  if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# npm packages: reinstall only when package-lock.json changed since the last install.
+stamp=node_modules/.msq-install-stamp
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+  echo "setup: installing npm packages" >&2
+  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+  touch "$stamp"
+fi
