@@ -1,0 +1,363 @@
+import { Dim } from './dim.ts';
+import { Idx, type GenvarEnv } from './index.ts';
+
+/**
+ * Typed hardware expressions. Every node knows its width and signedness, and
+ * operators insist on matching widths: widening is always explicit (sext, zext),
+ * so the emitted Verilog never relies on context-dependent sizing and lints clean.
+ *
+ * Each node renders to Verilog whose self-determined width and signedness equal
+ * the node's own (e.g. a signed concatenation renders as `$signed({...})`).
+ */
+export abstract class Expr {
+  abstract readonly width: Dim;
+  abstract readonly signed: boolean;
+  abstract render(): string;
+  /** Signal bits this expression reads, for driver/usage checks. */
+  abstract reads(env: GenvarEnv, out: BitRef[]): void;
+
+  // ---- arithmetic (same width in, same width out: two's complement wrap) ----
+  plus(o: Expr): Expr {
+    return new Binary('+', this, sameShape('+', this, o), this.width, this.signed);
+  }
+  minus(o: Expr): Expr {
+    return new Binary('-', this, sameShape('-', this, o), this.width, this.signed);
+  }
+  /** Full-precision product: width is the sum of the operand widths. */
+  times(o: Expr): Expr {
+    if (this.signed !== o.signed) throw new WidthError(`'*' mixes signed ${describe(this)} and unsigned ${describe(o)}`);
+    const w = this.width.plus(o.width);
+    return new Binary('*', extendTo(this, w), extendTo(o, w), w, this.signed);
+  }
+  neg(): Expr {
+    return new Unary('-', this, this.width, this.signed);
+  }
+
+  // ---- bitwise and logic ----
+  and(o: Expr): Expr {
+    return new Binary('&', this, sameShape('&', this, o), this.width, this.signed);
+  }
+  or(o: Expr): Expr {
+    return new Binary('|', this, sameShape('|', this, o), this.width, this.signed);
+  }
+  xor(o: Expr): Expr {
+    return new Binary('^', this, sameShape('^', this, o), this.width, this.signed);
+  }
+  not(): Expr {
+    return new Unary('~', this, this.width, this.signed);
+  }
+  /** OR-reduction: 1 when any bit is set. */
+  any(): Expr {
+    return new Unary('|', this, Dim.of(1), false);
+  }
+
+  // ---- comparisons (1-bit unsigned result) ----
+  eq(o: Expr): Expr {
+    return new Binary('==', this, sameShape('==', this, o), Dim.of(1), false);
+  }
+  ne(o: Expr): Expr {
+    return new Binary('!=', this, sameShape('!=', this, o), Dim.of(1), false);
+  }
+  lt(o: Expr): Expr {
+    return new Binary('<', this, sameShape('<', this, o), Dim.of(1), false);
+  }
+  ge(o: Expr): Expr {
+    return new Binary('>=', this, sameShape('>=', this, o), Dim.of(1), false);
+  }
+
+  // ---- shifts ----
+  /** Constant left shift that grows the width by `n` (appends n zero bits). */
+  shlGrow(n: Dim | number): Expr {
+    const d = Dim.from(n);
+    if (d.value === 0) return this;
+    const c = concat(this, Const.zero(d));
+    return this.signed ? c.asSigned() : c;
+  }
+  /** Left shift by a run-time unsigned amount, width kept (high bits drop). */
+  shl(amount: Expr): Expr {
+    if (amount.signed) throw new WidthError(`shift amount ${describe(amount)} must be unsigned`);
+    return new Binary('<<', this, amount, this.width, this.signed);
+  }
+  /** Right shift by a run-time unsigned amount: arithmetic when signed. */
+  shr(amount: Expr): Expr {
+    if (amount.signed) throw new WidthError(`shift amount ${describe(amount)} must be unsigned`);
+    return new Binary(this.signed ? '>>>' : '>>', this, amount, this.width, this.signed);
+  }
+
+  // ---- width and sign changes (all explicit) ----
+  /** Sign-extend to `w` bits (w >= width). Result is signed. */
+  sext(w: Dim | number): Expr {
+    const d = Dim.from(w);
+    const grow = d.minus(this.width);
+    if (grow.value < 0) throw new WidthError(`sext of ${describe(this)} to ${d.value} bits would truncate`);
+    if (grow.value === 0) return this.signed ? this : this.asSigned();
+    const msb = this.bit(this.width.minus(1));
+    return concat(new Replicate(grow, msb), this).asSigned();
+  }
+  /** Zero-extend to `w` bits (w >= width). Result is unsigned. */
+  zext(w: Dim | number): Expr {
+    const d = Dim.from(w);
+    const grow = d.minus(this.width);
+    if (grow.value < 0) throw new WidthError(`zext of ${describe(this)} to ${d.value} bits would truncate`);
+    if (grow.value === 0) return this.asUnsigned();
+    return concat(Const.zero(grow), this);
+  }
+  asSigned(): Expr {
+    return this.signed ? this : new Cast(true, this);
+  }
+  asUnsigned(): Expr {
+    return this.signed ? new Cast(false, this) : this;
+  }
+
+  // ---- selects: only of named signals, so every read is traceable ----
+  bit(i: Idx | Dim | number): Expr {
+    return this.slice(i, 1);
+  }
+  slice(lsb: Idx | Dim | number, width: Dim | number): Expr {
+    if (!(this instanceof Signal)) throw new WidthError(`part-select of a compound expression; assign it to a wire first`);
+    return new Slice(this, Idx.of(lsb instanceof Idx ? lsb : Dim.from(lsb as Dim | number)), Dim.from(width));
+  }
+}
+
+/** A width or connection mistake in a hardware description, found at elaboration. */
+export class WidthError extends Error {
+  override name = 'WidthError';
+}
+
+export interface BitRef {
+  signal: Signal;
+  lsb: number;
+  width: number;
+}
+
+export type SignalKind = 'input' | 'output' | 'wire' | 'reg';
+
+/** A named net: a port, wire or register of one module. */
+export class Signal extends Expr {
+  constructor(
+    readonly moduleName: string,
+    readonly name: string,
+    readonly kind: SignalKind,
+    readonly width: Dim,
+    readonly signed: boolean,
+    readonly comment?: string,
+  ) {
+    super();
+    if (width.value < 1) throw new WidthError(`${moduleName}.${name}: width ${width.text} = ${width.value} must be at least 1`);
+  }
+  render(): string {
+    return this.name;
+  }
+  reads(_env: GenvarEnv, out: BitRef[]): void {
+    out.push({ signal: this, lsb: 0, width: this.width.value });
+  }
+}
+
+export class Slice extends Expr {
+  readonly signed = false; // Verilog part-selects are unsigned
+  constructor(
+    readonly signal: Signal,
+    readonly lsb: Idx,
+    readonly width: Dim,
+  ) {
+    super();
+    if (lsb.isConstant) checkSliceRange(signal, lsb.value(new Map()), width.value);
+  }
+  render(): string {
+    const lsb = this.lsb.render();
+    if (this.width.isLiteral && this.width.value === 1) return `${this.signal.name}[${lsb}]`;
+    if (this.lsb.isConstant && /^\d+$/.test(lsb) && this.width.isLiteral) {
+      return `${this.signal.name}[${Number(lsb) + this.width.value - 1}:${lsb}]`;
+    }
+    return `${this.signal.name}[${lsb} +: ${this.width.text}]`;
+  }
+  reads(env: GenvarEnv, out: BitRef[]): void {
+    const lo = this.lsb.value(env);
+    checkSliceRange(this.signal, lo, this.width.value);
+    out.push({ signal: this.signal, lsb: lo, width: this.width.value });
+  }
+}
+
+function checkSliceRange(s: Signal, lo: number, w: number): void {
+  if (lo < 0 || lo + w > s.width.value) {
+    throw new WidthError(`${s.moduleName}.${s.name}[${lo + w - 1}:${lo}] is out of range: ${s.name} has ${s.width.value} bits`);
+  }
+}
+
+export class Const extends Expr {
+  constructor(
+    readonly value: bigint,
+    readonly width: Dim,
+    readonly signed: boolean,
+  ) {
+    super();
+    const w = BigInt(width.value);
+    const lo = signed ? -(1n << (w - 1n)) : 0n;
+    const hi = signed ? (1n << (w - 1n)) - 1n : (1n << w) - 1n;
+    if (value < lo || value > hi) {
+      throw new WidthError(`constant ${value} does not fit ${signed ? 'signed' : 'unsigned'} ${width.value} bits`);
+    }
+  }
+  static zero(w: Dim | number, signed = false): Const {
+    return new Const(0n, Dim.from(w), signed);
+  }
+  render(): string {
+    if (this.value === 0n && !this.width.isLiteral) {
+      const z = `{${this.width.atom}{1'b0}}`;
+      return this.signed ? `$signed(${z})` : z;
+    }
+    const w = this.width.value;
+    const bits = this.value < 0n ? (1n << BigInt(w)) + this.value : this.value;
+    return `${w}'${this.signed ? 's' : ''}${w <= 4 ? 'b' + bits.toString(2) : 'h' + bits.toString(16).toUpperCase()}`;
+  }
+  reads(): void {}
+}
+
+/** A literal of the given width; `lit(3, 4)` renders `4'b0011`-like text. */
+export function lit(value: number | bigint, width: Dim | number, signed = false): Const {
+  return new Const(BigInt(value), Dim.from(width), signed);
+}
+
+class Unary extends Expr {
+  constructor(
+    readonly op: string,
+    readonly a: Expr,
+    readonly width: Dim,
+    readonly signed: boolean,
+  ) {
+    super();
+  }
+  render(): string {
+    return `(${this.op}${this.a.render()})`;
+  }
+  reads(env: GenvarEnv, out: BitRef[]): void {
+    this.a.reads(env, out);
+  }
+}
+
+class Binary extends Expr {
+  constructor(
+    readonly op: string,
+    readonly a: Expr,
+    readonly b: Expr,
+    readonly width: Dim,
+    readonly signed: boolean,
+  ) {
+    super();
+  }
+  render(): string {
+    return `(${this.a.render()} ${this.op} ${this.b.render()})`;
+  }
+  reads(env: GenvarEnv, out: BitRef[]): void {
+    this.a.reads(env, out);
+    this.b.reads(env, out);
+  }
+}
+
+class Cast extends Expr {
+  constructor(
+    readonly signed: boolean,
+    readonly a: Expr,
+  ) {
+    super();
+  }
+  get width(): Dim {
+    return this.a.width;
+  }
+  render(): string {
+    return `${this.signed ? '$signed' : '$unsigned'}(${this.a.render()})`;
+  }
+  reads(env: GenvarEnv, out: BitRef[]): void {
+    this.a.reads(env, out);
+  }
+}
+
+class Replicate extends Expr {
+  readonly signed = false;
+  constructor(
+    readonly count: Dim,
+    readonly a: Expr,
+  ) {
+    super();
+  }
+  get width(): Dim {
+    return this.a.width.times(this.count);
+  }
+  render(): string {
+    return `{${this.count.atom}{${this.a.render()}}}`;
+  }
+  reads(env: GenvarEnv, out: BitRef[]): void {
+    this.a.reads(env, out);
+  }
+}
+
+class Concat extends Expr {
+  readonly signed = false;
+  readonly width: Dim;
+  constructor(readonly parts: readonly Expr[]) {
+    super();
+    this.width = parts.slice(1).reduce((w, p) => w.plus(p.width), parts[0]!.width);
+  }
+  render(): string {
+    return `{${this.parts.map((p) => p.render()).join(', ')}}`;
+  }
+  reads(env: GenvarEnv, out: BitRef[]): void {
+    for (const p of this.parts) p.reads(env, out);
+  }
+}
+
+class Mux extends Expr {
+  constructor(
+    readonly sel: Expr,
+    readonly a: Expr,
+    readonly b: Expr,
+  ) {
+    super();
+  }
+  get width(): Dim {
+    return this.a.width;
+  }
+  get signed(): boolean {
+    return this.a.signed;
+  }
+  render(): string {
+    return `(${this.sel.render()} ? ${this.a.render()} : ${this.b.render()})`;
+  }
+  reads(env: GenvarEnv, out: BitRef[]): void {
+    this.sel.reads(env, out);
+    this.a.reads(env, out);
+    this.b.reads(env, out);
+  }
+}
+
+/** Concatenation, most significant part first (as in Verilog). Unsigned. */
+export function concat(...parts: Expr[]): Expr {
+  if (parts.length === 0) throw new WidthError('empty concatenation');
+  return parts.length === 1 ? parts[0]!.asUnsigned() : new Concat(parts);
+}
+
+/** `sel ? whenTrue : whenFalse`, with a 1-bit select and matching arms. */
+export function mux(sel: Expr, whenTrue: Expr, whenFalse: Expr): Expr {
+  if (sel.width.value !== 1) throw new WidthError(`mux select ${describe(sel)} must be 1 bit`);
+  sameShape('?:', whenTrue, whenFalse);
+  return new Mux(sel, whenTrue, whenFalse);
+}
+
+function extendTo(e: Expr, w: Dim): Expr {
+  return e.signed ? e.sext(w) : e.zext(w);
+}
+
+function sameShape(op: string, a: Expr, b: Expr): Expr {
+  if (a.width.value !== b.width.value) {
+    throw new WidthError(`'${op}' operands differ in width: ${describe(a)} vs ${describe(b)}`);
+  }
+  if (a.signed !== b.signed) {
+    throw new WidthError(`'${op}' mixes signedness: ${describe(a)} vs ${describe(b)}`);
+  }
+  return b;
+}
+
+export function describe(e: Expr): string {
+  const what = e instanceof Signal ? `${e.moduleName}.${e.name}` : e.render();
+  return `${what} [${e.width.value} bit${e.width.value === 1 ? '' : 's'}${e.signed ? ', signed' : ''}]`;
+}

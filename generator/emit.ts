@@ -1,0 +1,76 @@
+import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { writeFolderAtomically } from '../common/atomic-output.ts';
+import { InputError } from '../common/errors.ts';
+import { GENERATOR_NAME, GENERATOR_VERSION } from '../common/version.ts';
+import type { Design } from './dsl/elaborate.ts';
+import { renderDesign } from './dsl/render.ts';
+
+export interface GeneratedFile {
+  /** path relative to the output folder, '/'-separated */
+  path: string;
+  text: string;
+}
+
+export interface Manifest {
+  generator: string;
+  version: string;
+  top: string;
+  /** compile order (children first), relative to the output folder */
+  files: string[];
+  config: Record<string, unknown>;
+  [extra: string]: unknown;
+}
+
+/**
+ * Everything a generation writes, as data: one .v file per module, `filelist.f`
+ * and `manifest.json`, plus any extra files (docs, constraints). Pure: the same
+ * design and config give byte-identical files.
+ */
+export function designFiles(design: Design, config: Record<string, unknown>, extra: GeneratedFile[] = [], manifestExtra: Record<string, unknown> = {}): GeneratedFile[] {
+  const rtl = renderDesign(design).map((f) => ({ path: f.path, text: f.text }));
+  const manifest: Manifest = {
+    generator: GENERATOR_NAME,
+    version: GENERATOR_VERSION,
+    top: design.top.name,
+    files: rtl.map((f) => f.path),
+    config,
+    ...manifestExtra,
+  };
+  return [
+    ...rtl,
+    { path: 'filelist.f', text: rtl.map((f) => f.path).join('\n') + '\n' },
+    { path: 'manifest.json', text: JSON.stringify(manifest, null, 2) + '\n' },
+    ...extra,
+  ];
+}
+
+/**
+ * Writes a generation into `outDir` all at once (or not at all). An existing
+ * folder is only replaced when it is empty or holds an earlier msq generation,
+ * so a mistyped --out never wipes unrelated files.
+ */
+export async function writeGeneration(outDir: string, files: GeneratedFile[]): Promise<void> {
+  if (existsSync(outDir)) {
+    const entries = readdirSync(outDir);
+    const manifestPath = join(outDir, 'manifest.json');
+    let ours = false;
+    if (existsSync(manifestPath)) {
+      try {
+        ours = (JSON.parse(readFileSync(manifestPath, 'utf8')) as { generator?: string }).generator === GENERATOR_NAME;
+      } catch {
+        ours = false;
+      }
+    }
+    if (entries.length > 0 && !ours) {
+      throw new InputError(`--out ${outDir} exists and does not hold an msq generation (no msq manifest.json); refusing to replace it`);
+    }
+  }
+  await writeFolderAtomically(outDir, (tmp) => {
+    for (const f of files) {
+      const p = join(tmp, f.path);
+      mkdirSync(dirname(p), { recursive: true });
+      writeFileSync(p, f.text);
+    }
+  });
+}
