@@ -1,5 +1,5 @@
 import { Dim } from './dim.ts';
-import { Idx, type GenvarEnv } from './index.ts';
+import { Idx, Genvar, type GenvarEnv } from './index.ts';
 
 /**
  * Typed hardware expressions. Every node knows its width and signedness, and
@@ -110,12 +110,16 @@ export abstract class Expr {
   }
 
   // ---- selects: only of named signals, so every read is traceable ----
-  bit(i: Idx | Dim | number): Expr {
+  bit(i: Idx | Genvar | Dim | number): Slice {
     return this.slice(i, 1);
   }
-  slice(lsb: Idx | Dim | number, width: Dim | number): Expr {
+  slice(lsb: Idx | Genvar | Dim | number, width: Dim | number): Slice {
     if (!(this instanceof Signal)) throw new WidthError(`part-select of a compound expression; assign it to a wire first`);
-    return new Slice(this, Idx.of(lsb instanceof Idx ? lsb : Dim.from(lsb as Dim | number)), Dim.from(width));
+    return new Slice(this, Idx.of(lsb), Dim.from(width));
+  }
+  /** Element `i` of a flat bus of `width`-bit elements: bits [i*width +: width]. */
+  lane(i: Idx | Genvar | number, width: Dim | number): Slice {
+    return this.slice(Idx.of(i).times(width), width);
   }
 }
 

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { runMsq, tmpDir } from './helpers.ts';
+import { verilatorLint } from '../testbench/tools.ts';
+
+describe('msq CLI basics', () => {
+  it('prints its version and help for every subcommand', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const v = runMsq(['--version']);
+    expect(v.status).toBe(0);
+    expect(v.stdout.trim()).toBe(pkg.version);
+    const help = runMsq(['--help']);
+    expect(help.status).toBe(0);
+    const commands = [...help.stdout.matchAll(/^ {2}(\w[\w-]*) /gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+    expect(commands).toContain('generate');
+    for (const c of commands) {
+      const h = runMsq([c, '--help']);
+      expect(h.status, c).toBe(0);
+      expect(h.stdout, c).toMatch(new RegExp(`^Usage: msq ${c}`));
+    }
+  });
+});
+
+describe('msq generate --top pe', () => {
+  it('writes one file per module, filelist.f and manifest.json; output is byte-identical across runs', () => {
+    const dir = tmpDir();
+    const a = join(dir, 'a');
+    const b = join(dir, 'b');
+    for (const out of [a, b]) {
+      const r = runMsq(['generate', '--top', 'pe', '--wbits', '2', '--abits', '6', '--out', out]);
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    }
+    const files = readdirSync(a).sort();
+    expect(files).toEqual(['filelist.f', 'manifest.json', 'msq_pe_w2a6_acc16.v']);
+    for (const f of files) expect(readFileSync(join(b, f), 'utf8'), f).toBe(readFileSync(join(a, f), 'utf8'));
+    const manifest = JSON.parse(readFileSync(join(a, 'manifest.json'), 'utf8')) as { top: string; files: string[]; config: Record<string, unknown> };
+    expect(manifest.top).toBe('msq_pe_w2a6_acc16');
+    expect(manifest.files).toEqual(['msq_pe_w2a6_acc16.v']);
+    expect(manifest.config).toMatchObject({ top: 'pe', wbits: 2, abits: 6, accWidth: 16 });
+    expect(readFileSync(join(a, 'filelist.f'), 'utf8')).toBe('msq_pe_w2a6_acc16.v\n');
+    expect(verilatorLint(manifest.files, manifest.top, a).output).toBe('');
+  });
+
+  it('regenerates over its own earlier output', () => {
+    const out = join(tmpDir(), 'pe');
+    expect(runMsq(['generate', '--top', 'pe', '--out', out]).status).toBe(0);
+    expect(runMsq(['generate', '--top', 'pe', '--wbits', '2', '--out', out]).status).toBe(0);
+    expect(readdirSync(out).filter((f) => f.endsWith('.v'))).toEqual(['msq_pe_w2a8_acc18.v']);
+  });
+
+  const bad: [string[], RegExp][] = [
+    [['--wbits', '3'], /--wbits 3 is not supported: allowed values are 2, 4/],
+    [['--abits', '9'], /--abits 9 is out of range: allowed integers 4\.\.8/],
+    [['--abits', '3'], /--abits 3 is out of range: allowed integers 4\.\.8/],
+    [['--abits', 'eight'], /--abits "eight" is not an integer/],
+    [['--acc-width', '5'], /accumulator width 5 is out of range: allowed integers 12\.\.64/],
+    [['--top', 'cpu'], /--top cpu is not supported: allowed values are pe/],
+  ];
+  for (const [args, msg] of bad) {
+    it(`refuses ${args.join(' ')} with the allowed range and writes nothing`, () => {
+      const parent = tmpDir();
+      const out = join(parent, 'out');
+      const r = runMsq(['generate', ...(args.includes('--top') ? [] : ['--top', 'pe']), ...args, '--out', out]);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(msg);
+      expect(existsSync(out)).toBe(false);
+      expect(readdirSync(parent)).toEqual([]);
+    });
+  }
+
+  it('refuses to replace a folder that is not an msq generation', () => {
+    const out = tmpDir();
+    mkdirSync(join(out, 'mine'));
+    writeFileSync(join(out, 'mine', 'notes.txt'), 'keep me');
+    const r = runMsq(['generate', '--top', 'pe', '--out', join(out, 'mine')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/does not hold an msq generation/);
+    expect(readFileSync(join(out, 'mine', 'notes.txt'), 'utf8')).toBe('keep me');
+  });
+});
