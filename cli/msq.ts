@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { GENERATOR_VERSION } from '../common/version.ts';
 import { InputError } from '../common/errors.ts';
 import { registerGenerate } from './commands/generate.ts';
+import { registerSim } from './commands/sim.ts';
 
 const program = new Command();
 program
@@ -17,6 +18,7 @@ program
   .exitOverride();
 
 registerGenerate(program);
+registerSim(program);
 
 try {
   await program.parseAsync(process.argv);
