@@ -62,9 +62,11 @@ interface KernelTables {
   intScale: number;
   /** Largest magnitude code (the code of maxNormal without sign). */
   maxMag: number;
+  maxNormal: number;
   /** Magnitude code -> value. */
   magValue: Float64Array;
   signBit: number;
+  bits: number;
   /** INT: two's complement mask. */
   codeMask: number;
 }
@@ -82,8 +84,10 @@ function kernelTables(fmt: ElementFormat): KernelTables {
     mbits: fmt.kind === 'fp' ? fmt.mbits : 0,
     intScale: fmt.kind === 'int' ? 2 ** fmt.fracBits : 1,
     maxMag,
+    maxNormal: fmt.maxNormal,
     magValue,
     signBit: fmt.kind === 'fp' ? 1 << (fmt.bits - 1) : 0,
+    bits: fmt.bits,
     codeMask: (1 << fmt.bits) - 1,
   };
 }
@@ -99,28 +103,32 @@ function magnitudeOfFpCode(c: number, mbits: number, bias: number): number {
  * dequantized values. Throws InputError on a bad format, axis or block size.
  */
 export function mxEncode(data: Float32Array, shape: readonly number[], opts: MxOptions): MxEncoded {
+  return run(data, shape, opts, true) as MxEncoded;
+}
+
+/** MX fake quantization: the dequantized tensor, as microxcaling's _quantize_mx returns it. */
+export function quantizeMx(data: Float32Array, shape: readonly number[], opts: MxOptions): Float32Array {
+  // Without element codes: writing them costs about a third of the kernel's time.
+  return run(data, shape, opts, false).values;
+}
+
+function run(data: Float32Array, shape: readonly number[], opts: MxOptions, withCodes: boolean): Omit<MxEncoded, 'codes'> & { codes: Uint8Array | null } {
   const format = typeof opts.format === 'string' ? elementFormat(opts.format) : opts.format;
   const rounding = opts.rounding ?? 'nearest';
   const g = blockGeometry(shape, opts.axis ?? -1, opts.blockSize ?? 32);
   if (data.length !== g.size) throw new RangeError(`data has ${data.length} values, shape [${shape.join(', ')}] needs ${g.size}`);
   const scaleCodes = new Uint8Array(g.blockCount);
-  const codes = new Uint8Array(g.size);
+  const codes = withCodes ? new Uint8Array(g.size) : null;
   const values = new Float32Array(g.size);
   mxKernel(data, g, kernelTables(format), rounding === 'even', scaleCodes, codes, values);
   return { geometry: g, format, rounding, scaleCodes, codes, values };
 }
 
-/** MX fake quantization: the dequantized tensor, as microxcaling's _quantize_mx returns it. */
-export function quantizeMx(data: Float32Array, shape: readonly number[], opts: MxOptions): Float32Array {
-  return mxEncode(data, shape, opts).values;
-}
-
 /**
- * The kernel. For each (outer o, block b) it handles all `inner` columns at
- * once so that memory is walked contiguously whatever the axis: first the
- * block maxima of every column (as float32 bit patterns: for non-negative
- * floats the integer order is the numeric order, and NaN/Inf patterns are
- * >= 0x7F800000), then the elements.
+ * Runs the contiguous kernel on every block. Blocks along the last axis
+ * (inner = 1) are contiguous already; for any other axis the tensor is
+ * transposed to [outer, inner, len] first, so that the hot loop always walks
+ * memory in order, and the results are transposed back.
  */
 function mxKernel(
   data: Float32Array,
@@ -128,89 +136,204 @@ function mxKernel(
   t: KernelTables,
   even: boolean,
   scaleCodes: Uint8Array,
-  codes: Uint8Array,
+  codes: Uint8Array | null,
   values: Float32Array,
 ): void {
-  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
-  const { outer, len, inner, blockSize, nBlocks } = g;
+  const { outer, len, inner, nBlocks } = g;
+  if (inner === 1) {
+    contiguousKernel(data, outer, len, g.blockSize, t, even, scaleCodes, codes, values);
+    return;
+  }
+  const tIn = new Float32Array(g.size);
+  transposeInner(data, tIn, outer, len, inner);
+  const tVals = new Float32Array(g.size);
+  const tCodes = codes ? new Uint8Array(g.size) : null;
+  const tScales = new Uint8Array(g.blockCount);
+  contiguousKernel(tIn, outer * inner, len, g.blockSize, t, even, tScales, tCodes, tVals);
+  transposeBack(tVals, values, outer, len, inner);
+  if (codes && tCodes) transposeBack(tCodes, codes, outer, len, inner);
+  transposeBack(tScales, scaleCodes, outer, nBlocks, inner);
+}
+
+/** [outer, len, inner] -> [outer, inner, len], in 64x64 tiles to stay in cache. */
+function transposeInner<T extends Float32Array | Uint8Array>(src: T, dst: T, outer: number, len: number, inner: number): void {
+  for (let o = 0; o < outer; o++) {
+    const base = o * len * inner;
+    for (let i0 = 0; i0 < len; i0 += TILE) {
+      const i1 = Math.min(i0 + TILE, len);
+      for (let n0 = 0; n0 < inner; n0 += TILE) {
+        const n1 = Math.min(n0 + TILE, inner);
+        for (let i = i0; i < i1; i++) {
+          const row = base + i * inner;
+          for (let n = n0; n < n1; n++) dst[base + n * len + i] = src[row + n]!;
+        }
+      }
+    }
+  }
+}
+
+/** [outer, inner, len] -> [outer, len, inner]. */
+function transposeBack<T extends Float32Array | Uint8Array>(src: T, dst: T, outer: number, len: number, inner: number): void {
+  transposeInner(src, dst, outer, inner, len);
+}
+
+const TILE = 64;
+
+const SIGN = 1 << 31; // int32 sign bit
+const ABS = 0x7fffffff;
+
+/**
+ * `rows` rows of `len` contiguous elements, blocks of `blockSize` along each row.
+ *
+ * FP elements take an integer fast path when both the input and its element
+ * value are normal: then x = v/2^E has v's mantissa bits, so rounding x to
+ * mbits mantissa bits is rounding v's float32 bit pattern (add half an LSB,
+ * plus the kept LSB's parity for ties-to-even, then mask; a carry moves into the
+ * exponent as it should), and the result is already q·2^E. Saturation is a
+ * compare against the bit pattern of maxNormal·2^E. Everything else (element
+ * subnormals, float32 subnormal inputs, INT formats) follows microxcaling's
+ * arithmetic in doubles with float32 rounding where float32 would round.
+ */
+function contiguousKernel(
+  data: Float32Array,
+  rows: number,
+  len: number,
+  blockSize: number,
+  t: KernelTables,
+  even: boolean,
+  scaleCodes: Uint8Array,
+  codes: Uint8Array | null,
+  values: Float32Array,
+): void {
+  // Int32 views keep the bit arithmetic in V8's small-integer fast path
+  // (a Uint32 view yields values >= 2^31 that become doubles).
+  const vb32 = new Int32Array(data.buffer, data.byteOffset, data.length);
+  const ob32 = new Int32Array(values.buffer, values.byteOffset, values.length);
   const { isFp, emax, emin, mbits, intScale, maxMag, magValue, signBit, codeMask } = t;
-  const maxBits = new Uint32Array(inner);
-  const exps = new Int32Array(inner); // shared exponent per column, or NAN_E
-  const NAN_E = 0x7fffffff;
   const fround = Math.fround;
   const floor = Math.floor;
-
-  for (let o = 0; o < outer; o++) {
-    for (let b = 0; b < nBlocks; b++) {
-      const i0 = b * blockSize;
-      const i1 = Math.min(i0 + blockSize, len);
-      const base = o * len * inner;
-      maxBits.fill(0);
+  const shift = 23 - mbits; // dropped float32 mantissa bits in the FP fast path
+  const lowMask = (1 << shift) - 1;
+  // Ties to even look at the parity of the kept LSB. With no mantissa bits
+  // (E3M0) the rounded integer r is 1 or 2 and a tie always goes to 2, i.e. up,
+  // as with ties away: microxcaling's mask never fires there.
+  const evenTies = even && mbits > 0;
+  const halfAdd = evenTies ? (1 << (shift - 1)) - 1 : 1 << (shift - 1);
+  const parity = evenTies ? 1 : 0;
+  const subParity = even ? 1 : 0; // below emin, r = 0 or 1: a tie at 0.5 does go to 0
+  const mantUnit = 1 << mbits;
+  const signShift = t.bits - 1;
+  let sb = 0; // index into scaleCodes
+  for (let row = 0; row < rows; row++) {
+    const rowStart = row * len;
+    const rowEnd = rowStart + len;
+    for (let i0 = rowStart; i0 < rowEnd; i0 += blockSize) {
+      const i1 = i0 + blockSize < rowEnd ? i0 + blockSize : rowEnd;
+      let maxBits = 0;
       for (let i = i0; i < i1; i++) {
-        const row = base + i * inner;
-        for (let n = 0; n < inner; n++) {
-          const ab = bits[row + n]! & 0x7fffffff;
-          if (ab > maxBits[n]!) maxBits[n] = ab;
-        }
+        const ab = vb32[i]! & ABS;
+        if (ab > maxBits) maxBits = ab;
       }
-      const sbase = (o * nBlocks + b) * inner;
-      for (let n = 0; n < inner; n++) {
-        const e = sharedExponentFromBits(maxBits[n]!, emax);
-        if (e !== e) {
-          exps[n] = NAN_E;
-          scaleCodes[sbase + n] = E8M0_NAN_CODE;
-        } else {
-          exps[n] = e;
-          scaleCodes[sbase + n] = e + 127;
-        }
+      const e = sharedExponentFromBits(maxBits, emax);
+      if (e !== e) {
+        scaleCodes[sb++] = E8M0_NAN_CODE;
+        values.fill(NaN, i0, i1);
+        if (codes) codes.fill(0, i0, i1);
+        continue;
       }
-      for (let i = i0; i < i1; i++) {
-        const row = base + i * inner;
-        for (let n = 0; n < inner; n++) {
-          const idx = row + n;
-          const e = exps[n]!;
-          if (e === NAN_E) {
-            values[idx] = NaN;
-            codes[idx] = 0;
+      scaleCodes[sb++] = e + 127;
+      const scale = POW2[POW2_OFFSET + e]!;
+      const invScale = POW2[POW2_OFFSET - e]!;
+      if (isFp) {
+        // Float32 exponent field of v from which the element is normal (p >= emin).
+        let fieldMin = emin + e + 127;
+        if (fieldMin < 1) fieldMin = 1;
+        // The fast path needs the element's normal range to be float32-normal;
+        // then maxNormal·2^E is a normal float32 too, exactly representable.
+        const fastOk = emin + e + 127 >= 1;
+        const satBits = fastOk ? float32BitsOf(t.maxNormal * scale) : 0;
+        const codeOffset = (fieldMin - 1) * mantUnit;
+        const subStep = POW2[POW2_OFFSET + emin - mbits + e]!; // element subnormal step, times 2^E
+        for (let i = i0; i < i1; i++) {
+          const vb = vb32[i]!;
+          const ab = vb & ABS;
+          const field = ab >>> 23;
+          if (fastOk && field >= fieldMin) {
+            let rb = ab + halfAdd + ((ab >>> shift) & parity);
+            rb -= rb & lowMask;
+            if (rb > satBits) rb = satBits;
+            ob32[i] = rb | (vb & SIGN);
+            if (codes) codes[i] = ((rb >>> shift) - codeOffset) | ((vb >>> 31) << signShift);
             continue;
           }
-          const vb = bits[idx]!;
-          const negative = vb >>> 31;
-          // |x| = |v| / 2^E in float32 (exact unless it falls into float32 subnormals).
-          const ax = fround(Math.abs(data[idx]!) * POW2[POW2_OFFSET - e]!);
-          let mag: number;
-          if (isFp) {
-            // Exponent of |x| from the bits of v: exact, since x = v·2^-E (when x
-            // underflows, the exponent is below emin either way).
-            const field = (vb >>> 23) & 0xff;
-            let p = field !== 0 ? field - 127 - e : -118 - Math.clz32(vb & 0x7fffff) - e;
-            if (p < emin) p = emin;
-            const s = ax * POW2[POW2_OFFSET + mbits - p]!;
-            const tt = s + 0.5;
-            let r = floor(fround(tt));
-            if (even && r === tt && (r & 1) === 1) r -= 1;
-            mag = (p - emin) * (1 << mbits) + r;
-          } else {
-            const s = ax * intScale;
-            const tt = s + 0.5;
-            let r = floor(fround(tt));
-            if (even && r === tt && (r & 1) === 1) r -= 1;
-            mag = r;
+          if (fastOk && field !== 0) {
+            // Element subnormal (x below 2^emin), v a normal float32: r = |x| / step
+            // rounded, where |x|/step = M·2^-sh with M the 24-bit significand of v.
+            const sh = shift + fieldMin - field;
+            const m24 = (ab & 0x7fffff) | 0x800000;
+            let r: number;
+            if (sh <= 24) r = (m24 + (1 << (sh - 1)) - subParity + ((m24 >>> sh) & subParity)) >>> sh;
+            // |x|/step < 0.5 here. microxcaling's float32 |x|/step + 0.5 rounds up to 1.0
+            // only for the largest float32 below 0.5 (sh = 25, all mantissa bits set).
+            else r = sh === 25 && m24 === 0xffffff ? 1 : 0;
+            const q = r * subStep;
+            if (vb < 0) {
+              values[i] = -q;
+              if (codes) codes[i] = signBit | r;
+            } else {
+              values[i] = q;
+              if (codes) codes[i] = r;
+            }
+            continue;
           }
+          // Slow path: microxcaling's steps in doubles, float32 rounding where it rounds.
+          const ax = fround(Math.abs(data[i]!) * invScale);
+          let p = field !== 0 ? field - 127 - e : -118 - Math.clz32(ab) - e;
+          if (p < emin) p = emin;
+          const s = ax * POW2[POW2_OFFSET + mbits - p]!;
+          const tt = s + 0.5;
+          let r = floor(fround(tt));
+          if (even && r === tt && (r & 1) === 1) r -= 1;
+          let mag = (p - emin) * mantUnit + r;
           if (mag > maxMag) mag = maxMag;
-          const q = magValue[mag]! * POW2[POW2_OFFSET + e]!;
-          if (negative) {
-            // FP keeps -0 (its own code); INT two's complement has no -0: 0 - 0 = +0.
-            values[idx] = isFp ? -q : 0 - q;
-            codes[idx] = isFp ? signBit | mag : -mag & codeMask;
+          const q = magValue[mag]! * scale;
+          if (vb < 0) {
+            values[i] = -q;
+            if (codes) codes[i] = signBit | mag;
           } else {
-            values[idx] = q;
-            codes[idx] = mag;
+            values[i] = q;
+            if (codes) codes[i] = mag;
+          }
+        }
+      } else {
+        // INT: s = |v|·2^(fracBits-E); exact in doubles (an x below 2^-126 rounds to 0 anyway).
+        const toInt = intScale * invScale;
+        const back = scale / intScale;
+        for (let i = i0; i < i1; i++) {
+          const v = data[i]!;
+          const s = (v < 0 ? -v : v) * toInt;
+          const tt = s + 0.5;
+          let r = floor(fround(tt));
+          if (even && r === tt && (r & 1) === 1) r -= 1;
+          if (r > maxMag) r = maxMag;
+          if (v < 0) {
+            values[i] = 0 - r * back; // +0 for r = 0: two's complement has no -0
+            if (codes) codes[i] = -r & codeMask;
+          } else {
+            values[i] = r * back;
+            if (codes) codes[i] = r;
           }
         }
       }
     }
   }
+}
+
+const bitsF32 = new Float32Array(1);
+const bitsU32 = new Uint32Array(bitsF32.buffer);
+function float32BitsOf(x: number): number {
+  bitsF32[0] = x;
+  return bitsU32[0]!;
 }
 
 /** Decodes MX codes back to float32 values (the inverse of mxEncode's code output). */

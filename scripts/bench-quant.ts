@@ -1,0 +1,60 @@
+/**
+ * Benchmark of the reference quantizers: MX direct-cast of a 4096x4096 float32
+ * matrix, single-threaded. Prints the median of several runs in M elements/s.
+ * (A script, not a timed unit test: timings depend on the machine.)
+ *
+ *   npx tsx scripts/bench-quant.ts [--runs 7] [--size 4096]
+ */
+import { quantizeMx, mxEncode } from '../quant/mx.ts';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const runs = arg('--runs', 7);
+const n = arg('--size', 4096);
+
+// Deterministic heavy-tailed test data (xorshift + Box-Muller, a few outliers).
+function makeData(count: number): Float32Array {
+  const out = new Float32Array(count);
+  let s = 0x9e3779b9 >>> 0;
+  const rnd = () => {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5; s >>>= 0;
+    return (s + 0.5) / 4294967296;
+  };
+  for (let i = 0; i < count; i++) {
+    const g = Math.sqrt(-2 * Math.log(rnd())) * Math.cos(2 * Math.PI * rnd());
+    out[i] = rnd() < 0.01 ? g * 20 : g * 0.02;
+  }
+  return out;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1]!;
+}
+
+const data = makeData(n * n);
+const cases: Array<[string, () => unknown]> = [
+  ['mxfp4_e2m1 quantize (fake quant)', () => quantizeMx(data, [n, n], { format: 'fp4_e2m1', blockSize: 32 })],
+  ['mxfp8_e4m3 quantize (fake quant)', () => quantizeMx(data, [n, n], { format: 'fp8_e4m3', blockSize: 32 })],
+  ['mxint8 quantize (fake quant)', () => quantizeMx(data, [n, n], { format: 'int8', blockSize: 32 })],
+  ['mxfp4_e2m1 quantize, rounding even', () => quantizeMx(data, [n, n], { format: 'fp4_e2m1', blockSize: 32, rounding: 'even' })],
+  ['mxfp4_e2m1 along axis 0', () => quantizeMx(data, [n, n], { format: 'fp4_e2m1', blockSize: 32, axis: 0 })],
+  ['mxint4 encode (codes + scales + values)', () => mxEncode(data, [n, n], { format: 'int4', blockSize: 32 })],
+];
+
+console.log(`MX direct-cast of a ${n}x${n} float32 matrix (${((n * n) / 1e6).toFixed(1)} M elements), single thread, median of ${runs} runs`);
+for (const [name, fn] of cases) {
+  fn(); // warm-up (JIT)
+  const times: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  const t = median(times);
+  console.log(`  ${name.padEnd(42)} ${(t * 1000).toFixed(1).padStart(8)} ms  ${((n * n) / t / 1e6).toFixed(1).padStart(7)} M elem/s`);
+}
