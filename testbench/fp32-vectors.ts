@@ -72,7 +72,7 @@ export function intToFp32DirectedCases(c: IntToFp32Config): IntToFp32Case[] {
   // smallest normal, subnormals, the half-of-smallest-subnormal tie, total underflow
   for (const v of values) {
     const p = bitLength(v) - 1;
-    for (const E of [127, 128, 129, -125, -126, -127, -128, -148, -149, -150, -151, -152, -170]) add(v, E - p);
+    for (const E of [127, 128, 129, 130, 131, 200, -125, -126, -127, -128, -148, -149, -150, -151, -152, -170]) add(v, E - p);
   }
   // ties in the subnormal range (scale 2^-150: odd values are exact halves)
   for (const v of [1n, 3n, 5n, 7n, -1n, -3n, (1n << 24n) - 1n, (1n << 24n) - 3n, (1n << 23n) + 1n]) add(v, -150);
