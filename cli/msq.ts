@@ -8,6 +8,8 @@ import { GENERATOR_VERSION } from '../common/version.ts';
 import { InputError } from '../common/errors.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerSim } from './commands/sim.ts';
+import { registerQuantize } from './commands/quantize.ts';
+import { registerCompare } from './commands/compare.ts';
 
 const program = new Command();
 program
@@ -19,6 +21,8 @@ program
 
 registerGenerate(program);
 registerSim(program);
+registerQuantize(program);
+registerCompare(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,71 @@
+/**
+ * `msq compare`: EBW, weight MSE and SQNR of several formats on one weight
+ * tensor (and the SQNR of X·Wᵀ with --activations); a markdown table (or JSON)
+ * on stdout and an SVG plot of SQNR against EBW.
+ */
+import type { Command } from 'commander';
+import { InputError } from '../../common/errors.ts';
+import { writeFileAtomically } from '../../common/atomic-output.ts';
+import { allFormatNames } from '../../quant/schemes.ts';
+import { compareFormats, compareMarkdown, DEFAULT_COMPARE_SPECS } from '../../quant/compare.ts';
+import { sqnrPlotSvg } from '../../quant/plot.ts';
+import { loadTensor } from '../../quant/tensor-input.ts';
+import { parseCommonFlags, type CommonQuantFlags } from './quantize.ts';
+import { ROUNDINGS } from '../../quant/formats.ts';
+
+export function registerCompare(program: Command): void {
+  program
+    .command('compare')
+    .description('compare number formats on a weight tensor: EBW, weight MSE, SQNR (and X·Wᵀ SQNR); markdown table and an SVG plot')
+    .requiredOption('--input <file>', 'weights W [N, K]: FILE.npy or FILE.safetensors:TENSOR_NAME')
+    .option('--activations <file>', 'activations X [M, K] (.npy or safetensors): adds the SQNR of X·Wᵀ (X kept in full precision)')
+    .option(
+      '--formats <list>',
+      `comma-separated format specs NAME[+opt...]; NAME one of ${allFormatNames().join(', ')}; ` +
+        'NxFP opts: nm1..nm3 (NanoMantissa bits), am (Adaptive Microexponent), cr (Code Recycling), e.g. nxfp4+nm2+am+cr',
+      DEFAULT_COMPARE_SPECS.join(','),
+    )
+    .option('--block-size <n>', 'elements per block sharing one scale', '32')
+    .option('--axis <n>', 'axis of W along which blocks run (negative counts from the end)', '-1')
+    .option('--rounding <mode>', `element rounding: ${ROUNDINGS.join(', ')}`, 'nearest')
+    .option('--json', 'print the rows as JSON instead of a markdown table')
+    .option('--plot <file>', 'where to write the SVG plot of SQNR against EBW', 'msq-compare.svg')
+    .option('--no-plot', 'do not write the SVG plot')
+    .action((flags: CommonQuantFlags & { input: string; activations?: string; formats: string; json?: boolean; plot: string | false }) => {
+      const common = parseCommonFlags(flags);
+      const specs = flags.formats
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+      if (specs.length === 0) throw new InputError('--formats is empty: give at least one format, e.g. --formats mxfp4_e2m1,nxfp4+nm2');
+      if (typeof flags.plot === 'string' && !flags.plot.endsWith('.svg')) throw new InputError(`--plot ${flags.plot}: the plot is an SVG file; name it FILE.svg`);
+      const w = loadTensor(flags.input);
+      const x = flags.activations !== undefined ? loadTensor(flags.activations) : undefined;
+      const rows = compareFormats({ weights: w, activations: x, specs, ...common });
+      if (typeof flags.plot === 'string') writeFileAtomically(flags.plot, sqnrPlotSvg(rows));
+      if (flags.json) {
+        const doc = {
+          input: flags.input,
+          shape: w.shape,
+          activations: flags.activations ?? null,
+          activationShape: x?.shape ?? null,
+          ...common,
+          plot: typeof flags.plot === 'string' ? flags.plot : null,
+          rows: rows.map((r) => ({ ...r, sqnrDb: finiteOrNull(r.sqnrDb), outputSqnrDb: r.outputSqnrDb === undefined ? undefined : finiteOrNull(r.outputSqnrDb) })),
+        };
+        process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+      } else {
+        process.stdout.write(
+          `W ${flags.input} [${w.shape.join(', ')}]${x ? `, X ${flags.activations} [${x.shape.join(', ')}]` : ''}; ` +
+            `blocks of ${common.blockSize} along axis ${common.axis}, rounding ${common.rounding}\n\n`,
+        );
+        process.stdout.write(compareMarkdown(rows));
+        if (typeof flags.plot === 'string') process.stdout.write(`\nplot: ${flags.plot}\n`);
+      }
+    });
+}
+
+/** JSON has no Infinity: an exact quantization (no noise) is written as null. */
+function finiteOrNull(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
+}

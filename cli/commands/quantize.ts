@@ -1,0 +1,97 @@
+/**
+ * `msq quantize`: direct-cast a tensor to a block format and write the
+ * dequantized float32 tensor (same shape) as .npy, optionally the packed bits.
+ * Formats and their extra flags come from the dispatch table in quant/schemes.ts.
+ */
+import { Command, Option } from 'commander';
+import { InputError, checkOneOf } from '../../common/errors.ts';
+import { writeFileAtomically } from '../../common/atomic-output.ts';
+import { parseIntFlag } from '../parse.ts';
+import { ROUNDINGS, type Rounding } from '../../quant/formats.ts';
+import { SCHEME_FAMILIES, allFormatNames, familyOf, type SchemeFamily } from '../../quant/schemes.ts';
+import { loadTensor } from '../../quant/tensor-input.ts';
+import { formatNpy } from '../../quant/npy.ts';
+
+/** Every family's own flags, added once to a command (shared with `msq compare` if wanted). */
+export function addFamilyOptions(cmd: Command): void {
+  const seen = new Set<string>();
+  for (const fam of SCHEME_FAMILIES) {
+    for (const o of fam.options) {
+      if (seen.has(o.flags)) continue;
+      seen.add(o.flags);
+      cmd.addOption(new Option(o.flags, `${o.description} [${fam.formats.join(', ')}]`));
+    }
+  }
+}
+
+/**
+ * Collects the family-specific options given on the command line for `fam`;
+ * a flag of another family is refused with the formats it applies to.
+ */
+export function familyOptionsFromFlags(fam: SchemeFamily, format: string, flags: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const other of SCHEME_FAMILIES) {
+    for (const o of other.options) {
+      const v = flags[o.key];
+      if (v === undefined) continue;
+      if (!fam.options.some((mine) => mine.key === o.key)) {
+        throw new InputError(`${o.flags.split(' ')[0]} does not apply to --format ${format}: it is an option of ${other.formats.join(', ')}`);
+      }
+      out[o.key] = typeof v === 'string' && o.parse ? o.parse(v) : v;
+    }
+  }
+  return out;
+}
+
+export interface CommonQuantFlags {
+  blockSize: string;
+  axis: string;
+  rounding: string;
+}
+
+export function parseCommonFlags(f: CommonQuantFlags): { blockSize: number; axis: number; rounding: Rounding } {
+  return {
+    blockSize: parseIntFlag('--block-size', f.blockSize),
+    axis: parseIntFlag('--axis', f.axis),
+    rounding: checkOneOf('--rounding', f.rounding, ROUNDINGS) as Rounding,
+  };
+}
+
+export function registerQuantize(program: Command): void {
+  const cmd = program
+    .command('quantize')
+    .description('direct-cast a tensor to a block format; writes the dequantized float32 tensor (and optionally the packed bits)')
+    .requiredOption('--format <name>', `number format: ${allFormatNames().join(', ')}`)
+    .requiredOption('--input <file>', 'input tensor: FILE.npy (float32/float16, C order) or FILE.safetensors:TENSOR_NAME (F32/F16/BF16)')
+    .requiredOption('--output <file>', 'output .npy: the dequantized tensor, float32, same shape as the input')
+    .option('--block-size <n>', 'elements per block sharing one scale', '32')
+    .option('--axis <n>', 'axis along which blocks run (negative counts from the end)', '-1')
+    .option('--rounding <mode>', `element rounding: ${ROUNDINGS.join(' (ties away from zero), ')} (ties to even)`, 'nearest')
+    .option('--packed <file>', 'also write the packed scales and element codes (layout in docs/NUMERICS.md)');
+  addFamilyOptions(cmd);
+  cmd.action((flags: CommonQuantFlags & { format: string; input: string; output: string; packed?: string } & Record<string, unknown>) => {
+    const fam = familyOf(flags.format);
+    const common = parseCommonFlags(flags);
+    const options = familyOptionsFromFlags(fam, flags.format, flags);
+    if (!flags.output.endsWith('.npy')) throw new InputError(`--output ${flags.output}: the output is a .npy file; name it FILE.npy`);
+    const t = loadTensor(flags.input);
+    const r = fam.quantize(flags.format, { data: t.data, shape: t.shape, ...common, options });
+    if (flags.packed !== undefined && !r.pack) throw new InputError(`--packed: format ${flags.format} has no packed layout`);
+    // Build everything before writing anything: an error leaves no output behind.
+    const npy = formatNpy(t.shape, r.values);
+    const packed = flags.packed !== undefined ? r.pack!() : undefined;
+    writeFileAtomically(flags.output, npy);
+    if (packed && flags.packed !== undefined) writeFileAtomically(flags.packed, packed);
+    let sum = 0;
+    let err = 0;
+    for (let i = 0; i < t.data.length; i++) {
+      sum += t.data[i]! * t.data[i]!;
+      err += (r.values[i]! - t.data[i]!) ** 2;
+    }
+    const sqnr = err === 0 ? Infinity : 10 * Math.log10(sum / err);
+    process.stdout.write(
+      `${r.label}: [${t.shape.join(', ')}] -> ${flags.output}${packed ? ` and ${flags.packed} (${packed.length} bytes)` : ''}; ` +
+        `EBW ${r.ebw.toFixed(4)} bits/element, SQNR ${sqnr.toFixed(2)} dB\n`,
+    );
+  });
+}

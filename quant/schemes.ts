@@ -1,0 +1,188 @@
+/**
+ * The format-dispatch table behind `msq quantize --format NAME` and the rows of
+ * `msq compare`. A scheme family (MX, NxFP, later MicroScopiQ) lists the
+ * format names it handles, the extra flags it accepts, how it reads "+token"
+ * suffixes in compare specs, and how it quantizes.
+ *
+ * To add a family: implement SchemeFamily (e.g. in quant/<family>/scheme.ts)
+ * and append it to SCHEME_FAMILIES below. The CLI picks up its format names,
+ * its flags (with their help text) and its compare tokens from here.
+ */
+import { InputError } from '../common/errors.ts';
+import { ELEMENT_FORMAT_NAMES, elementFormat, type Rounding } from './formats.ts';
+import { mxEncode, quantizeMx } from './mx.ts';
+import { nxfpConfig, nxfpEffectiveBits, nxfpEncode, NXFP_FAMILY_NAMES, NXFP_FAMILIES, type NxfpFamily } from './nxfp.ts';
+import { packMx, packNxfp } from './pack.ts';
+
+export interface QuantizeRequest {
+  data: Float32Array;
+  shape: readonly number[];
+  blockSize?: number;
+  axis?: number;
+  rounding?: Rounding;
+  /** Family-specific options, keyed by SchemeOption.key, already parsed. */
+  options: Readonly<Record<string, unknown>>;
+}
+
+export interface QuantizeOutcome {
+  /** The dequantized tensor, C order, the input's shape. */
+  values: Float32Array;
+  /** Effective bits per element, all metadata (scales, selectors, ...) counted. */
+  ebw: number;
+  /** Short name of the configuration, e.g. "nxfp4+nm2+am". */
+  label: string;
+  /** The packed bit layout (docs/NUMERICS.md), when the scheme has one. */
+  pack?: () => Uint8Array;
+}
+
+export interface SchemeOption {
+  /** Commander flag syntax, e.g. '--nano-mantissa <bits>' or '--code-recycling'. */
+  flags: string;
+  /** The option's attribute name as commander derives it (camelCase), e.g. 'nanoMantissa'. */
+  key: string;
+  description: string;
+  /** Parses the flag's string value (flags without a value are booleans). */
+  parse?: (value: string) => unknown;
+}
+
+export interface SchemeFamily {
+  id: string;
+  /** Names accepted by --format, in the order shown to users. */
+  formats: readonly string[];
+  /** One line per format for help text. */
+  describe(format: string): string;
+  /** Flags only this family accepts. */
+  options: readonly SchemeOption[];
+  /** Turns the "+token" suffixes of a compare spec into options (unknown token: InputError). */
+  parseSpecTokens(format: string, tokens: readonly string[]): Record<string, unknown>;
+  quantize(format: string, req: QuantizeRequest): QuantizeOutcome;
+}
+
+function parseIntFlag(flag: string) {
+  return (v: string): number => {
+    if (!/^-?\d+$/.test(v.trim())) throw new InputError(`${flag} ${v} is not an integer`);
+    return Number(v);
+  };
+}
+
+// ---------------------------------------------------------------- MX
+
+/** --format name -> element format: mxfp4_e2m1 -> fp4_e2m1, mxint8 -> int8. */
+const MX_FORMATS: readonly string[] = (() => {
+  const standard = ['mxfp8_e5m2', 'mxfp8_e4m3', 'mxfp6_e3m2', 'mxfp6_e2m3', 'mxfp4_e2m1', 'mxint8', 'mxint4', 'mxint2'];
+  const extra = ELEMENT_FORMAT_NAMES.map((n) => `mx${n}`).filter((n) => !standard.includes(n));
+  return [...standard, ...extra];
+})();
+
+const mxFamily: SchemeFamily = {
+  id: 'mx',
+  formats: MX_FORMATS,
+  describe: (f) => `MX with ${f.slice(2)} elements and an E8M0 scale per block (bit-exact with microxcaling)`,
+  options: [],
+  parseSpecTokens(format, tokens) {
+    if (tokens.length > 0) throw new InputError(`${format} takes no +options (got +${tokens.join('+')})`);
+    return {};
+  },
+  quantize(format, req) {
+    const opts = { format: format.slice(2), blockSize: req.blockSize, axis: req.axis, rounding: req.rounding };
+    const values = quantizeMx(req.data, req.shape, opts);
+    const blockSize = req.blockSize ?? 32;
+    const elementBits = elementFormat(opts.format).bits;
+    return {
+      values,
+      ebw: elementBits + 8 / blockSize,
+      label: format,
+      pack: () => packMx(mxEncode(req.data, req.shape, opts)),
+    };
+  },
+};
+
+// ---------------------------------------------------------------- NxFP
+
+const nxfpFamily: SchemeFamily = {
+  id: 'nxfp',
+  formats: NXFP_FAMILY_NAMES,
+  describe: (f) =>
+    `NxFP ${f.slice(4)}-bit (default element ${NXFP_FAMILIES[f as NxfpFamily][0]}; with --adaptive-microexponent: ${NXFP_FAMILIES[f as NxfpFamily].join(', ')})`,
+  options: [
+    {
+      flags: '--nano-mantissa <bits>',
+      key: 'nanoMantissa',
+      description: 'NxFP NanoMantissa: mantissa bits of the block scale, 0 (E8M0) to 3 (E8M3); default 0',
+      parse: parseIntFlag('--nano-mantissa'),
+    },
+    {
+      flags: '--adaptive-microexponent',
+      key: 'adaptiveMicroexponent',
+      description: 'NxFP Adaptive Microexponent: each block picks the best same-width element format (selector bits counted in EBW)',
+    },
+    {
+      flags: '--code-recycling',
+      key: 'codeRecycling',
+      description: 'NxFP Code Recycling: the -0 code stands for -(L1+L2)/2, midway between the two largest magnitudes (E2M1: -5)',
+    },
+  ],
+  parseSpecTokens(format, tokens) {
+    const out: Record<string, unknown> = {};
+    for (const t of tokens) {
+      const nm = /^nm([0-3])$/.exec(t);
+      if (nm) out.nanoMantissa = Number(nm[1]);
+      else if (t === 'am') out.adaptiveMicroexponent = true;
+      else if (t === 'cr') out.codeRecycling = true;
+      else throw new InputError(`${format}+${t}: unknown option '${t}': allowed are nm0..nm3 (NanoMantissa bits), am (Adaptive Microexponent), cr (Code Recycling)`);
+    }
+    return out;
+  },
+  quantize(format, req) {
+    const opts = {
+      family: format as NxfpFamily,
+      blockSize: req.blockSize,
+      axis: req.axis,
+      rounding: req.rounding,
+      nanoMantissa: req.options.nanoMantissa as number | undefined,
+      adaptiveMicroexponent: Boolean(req.options.adaptiveMicroexponent),
+      codeRecycling: Boolean(req.options.codeRecycling),
+    };
+    const config = nxfpConfig(opts);
+    const enc = nxfpEncode(req.data, req.shape, opts);
+    const label =
+      format +
+      (config.nanoMantissa ? `+nm${config.nanoMantissa}` : '') +
+      (config.adaptiveMicroexponent ? '+am' : '') +
+      (config.codeRecycling ? '+cr' : '');
+    return { values: enc.values, ebw: nxfpEffectiveBits(config), label, pack: () => packNxfp(enc) };
+  },
+};
+
+// ---------------------------------------------------------------- registry
+
+/** Every family, in the order formats are listed to users. Append new families here. */
+export const SCHEME_FAMILIES: SchemeFamily[] = [mxFamily, nxfpFamily];
+
+export function allFormatNames(): string[] {
+  return SCHEME_FAMILIES.flatMap((f) => [...f.formats]);
+}
+
+/** The family that handles `format`; an unknown name is an InputError listing the valid ones. */
+export function familyOf(format: string): SchemeFamily {
+  const fam = SCHEME_FAMILIES.find((f) => f.formats.includes(format));
+  if (!fam) throw new InputError(`unknown format '${format}': valid formats are ${allFormatNames().join(', ')}`);
+  return fam;
+}
+
+export interface FormatSpec {
+  format: string;
+  family: SchemeFamily;
+  options: Record<string, unknown>;
+}
+
+/** Parses a compare spec "NAME[+token...]", e.g. "nxfp4+nm2+am+cr". */
+export function parseFormatSpec(spec: string): FormatSpec {
+  const [format, ...tokens] = spec.trim().split('+');
+  const family = familyOf(format!);
+  return { format: format!, family, options: family.parseSpecTokens(format!, tokens) };
+}
+
+export function quantizeWith(format: string, req: QuantizeRequest): QuantizeOutcome {
+  return familyOf(format).quantize(format, req);
+}

@@ -1,0 +1,27 @@
+/**
+ * Loads the tensor an `--input` flag names: `FILE.npy`, or
+ * `FILE.safetensors:TENSOR_NAME` for one tensor of a safetensors checkpoint.
+ */
+import { InputError } from '../common/errors.ts';
+import { readNpy } from './npy.ts';
+import { readSafetensorsTensor, readSafetensorsHeader, type LoadedTensor } from './safetensors.ts';
+
+const SAFETENSORS = '.safetensors';
+
+export function loadTensor(spec: string): LoadedTensor {
+  const at = spec.indexOf(`${SAFETENSORS}:`);
+  if (at >= 0) {
+    const path = spec.slice(0, at + SAFETENSORS.length);
+    const name = spec.slice(at + SAFETENSORS.length + 1);
+    if (name === '') throw new InputError(`--input ${spec}: give the tensor name after the colon (FILE.safetensors:TENSOR_NAME)`);
+    return readSafetensorsTensor(path, name);
+  }
+  if (spec.endsWith(SAFETENSORS)) {
+    const names = Object.keys(readSafetensorsHeader(spec).entries);
+    throw new InputError(
+      `--input ${spec}: a .safetensors file holds several tensors; name one as ${spec}:TENSOR_NAME (tensors: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''})`,
+    );
+  }
+  if (!spec.endsWith('.npy')) throw new InputError(`--input ${spec}: expected a .npy file or FILE.safetensors:TENSOR_NAME`);
+  return readNpy(spec);
+}
