@@ -123,3 +123,59 @@ export function elementValueTable(fmt: ElementFormat): Float64Array {
 export function negativeZeroCode(fmt: ElementFormat): number | undefined {
   return fmt.kind === 'fp' ? 1 << (fmt.bits - 1) : undefined;
 }
+
+/**
+ * A specialized quantizeElement for one format and rounding mode: same results
+ * (tested), with the format's constants captured once, for hot loops that try
+ * many candidates (NxFP). The exponent comes from the float32 bit pattern;
+ * the exact floor is used, since torch's float32 log2 rounding up just below a
+ * power of two does not change a rounded element (both round to that power).
+ */
+export function makeElementQuantizer(fmt: ElementFormat, rounding: Rounding = 'nearest'): (v: number) => number {
+  const even = rounding === 'even';
+  const maxNormal = fmt.maxNormal;
+  const f32 = new Float32Array(1);
+  const u32 = new Uint32Array(f32.buffer);
+  const fround = Math.fround;
+  const floor = Math.floor;
+  if (fmt.kind === 'int') {
+    const up = 2 ** fmt.fracBits;
+    const down = 2 ** -fmt.fracBits;
+    return (v: number): number => {
+      if (v !== v) return NaN;
+      if (v === Infinity || v === -Infinity) return v;
+      const s = fround((v < 0 ? -v : v) * up);
+      const t = s + 0.5;
+      let r = floor(fround(t));
+      if (even && r === t && (r & 1) === 1) r -= 1;
+      const q = r * down;
+      const m = q > maxNormal ? maxNormal : q;
+      return v < 0 ? -m : m;
+    };
+  }
+  const emin = fmt.emin;
+  const mbits = fmt.mbits;
+  const pow2 = new Float64Array(600);
+  for (let k = -300; k < 300; k++) pow2[k + 300] = 2 ** k;
+  const pFloor = Math.max(0, emin); // microxcaling's exponent for x = 0
+  return (v: number): number => {
+    if (v !== v) return NaN;
+    if (v === Infinity || v === -Infinity) return v;
+    const a = v < 0 ? -v : v;
+    f32[0] = a;
+    const b = u32[0]!;
+    let p: number;
+    if (b === 0) p = pFloor;
+    else {
+      p = b >= 0x00800000 ? (b >>> 23) - 127 : -118 - Math.clz32(b);
+      if (p < emin) p = emin;
+    }
+    const s = fround(a * pow2[300 - p]!) * pow2[300 + mbits]!;
+    const t = s + 0.5;
+    let r = floor(fround(t));
+    if (even && r === t && (r & 1) === 1) r -= 1;
+    const q = r * pow2[300 + p - mbits]!;
+    const m = q > maxNormal ? maxNormal : q;
+    return v < 0 ? -m : m;
+  };
+}

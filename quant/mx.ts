@@ -180,6 +180,8 @@ function transposeBack<T extends Float32Array | Uint8Array>(src: T, dst: T, oute
 const TILE = 64;
 
 const SIGN = 1 << 31; // int32 sign bit
+/** Smallest s for which float32 s + 0.5 rounds up to 1.0 (the sum 1 - 2^-25 is a tie to even). */
+const ALMOST_HALF = 0.5 - 2 ** -25;
 const ABS = 0x7fffffff;
 
 /**
@@ -313,8 +315,11 @@ function contiguousKernel(
           const v = data[i]!;
           const s = (v < 0 ? -v : v) * toInt;
           const tt = s + 0.5;
-          let r = floor(fround(tt));
-          if (even && r === tt && (r & 1) === 1) r -= 1;
+          // floor(fl32(s + 0.5)) without the float32 round trip: the sum is exact
+          // in doubles, and float32 rounding only matters in [ALMOST_HALF, 0.5).
+          let r = tt < 2147483647 ? tt | 0 : floor(tt);
+          if (r === 0 && s >= ALMOST_HALF) r = 1;
+          else if (even && r === tt && (r & 1) === 1) r -= 1;
           if (r > maxMag) r = maxMag;
           if (v < 0) {
             values[i] = 0 - r * back; // +0 for r = 0: two's complement has no -0

@@ -31,7 +31,7 @@
  */
 import { InputError, checkIntRange, checkOneOf } from '../common/errors.ts';
 import { elementFormat, scaleFormatWithMantissa, type ElementFormat, type Rounding, type ScaleFormat } from './formats.ts';
-import { quantizeElement, encodeElement, decodeElement } from './element.ts';
+import { makeElementQuantizer, encodeElement, decodeElement } from './element.ts';
 import { blockGeometry, type BlockGeometry } from './blocks.ts';
 import { sharedExponent } from './shared-exponent.ts';
 
@@ -128,6 +128,21 @@ export function scaleValue(code: number, m: number): number {
   return 2 ** (field - 127) * (1 + (code & ((1 << m) - 1)) / 2 ** m);
 }
 
+/** Code of a grid value by table lookup (±0 told apart by sign). */
+function gridEncoder(fmt: ElementFormat): (q: number) => number {
+  const table = new Map<number, number>();
+  for (let code = 0; code < 1 << fmt.bits; code++) {
+    const v = decodeElement(code, fmt);
+    if (Number.isFinite(v) && v !== 0 && !table.has(v)) table.set(v, code);
+  }
+  const negZero = fmt.kind === 'fp' ? 1 << (fmt.bits - 1) : 0;
+  return (q: number): number => {
+    if (q === 0) return Object.is(q, -0) ? negZero : 0;
+    const c = table.get(q);
+    return c !== undefined ? c : encodeElement(q, fmt); // encodeElement throws for an off-grid value
+  };
+}
+
 /** Scale candidates (as codes) for a block maximum; the MX scale comes first. */
 function scaleCandidates(maxAbs: number, fmt: ElementFormat, m: number): number[] {
   const e = sharedExponent(maxAbs, fmt.emax);
@@ -156,16 +171,15 @@ function scaleCandidates(maxAbs: number, fmt: ElementFormat, m: number): number[
 function quantizeBlock(
   v: Float32Array,
   count: number,
-  fmt: ElementFormat,
+  round: (x: number) => number,
   scale: number,
-  rounding: Rounding,
   recycled: number | undefined,
   q: Float64Array,
 ): number {
   let err = 0;
   for (let i = 0; i < count; i++) {
     const x = Math.fround(v[i]! / scale);
-    let e = quantizeElement(x, fmt, rounding);
+    let e = round(x);
     if (recycled !== undefined) {
       if (Math.abs(x - recycled) < Math.abs(x - e)) e = recycled;
       else if (e === 0) e = 0; // a -0 would collide with the recycled code
@@ -191,6 +205,8 @@ export function nxfpEncode(data: Float32Array, shape: readonly number[], opts: N
   const tryQ = new Float64Array(k);
   const bestQ = new Float64Array(k);
   const recycled = c.formats.map((f) => (c.codeRecycling ? recycledValue(f) : undefined));
+  const rounders = c.formats.map((f) => makeElementQuantizer(f, c.rounding));
+  const encoders = c.formats.map((f) => gridEncoder(f));
   const { outer, len, inner, nBlocks } = g;
   for (let o = 0; o < outer; o++) {
     for (let b = 0; b < nBlocks; b++) {
@@ -220,7 +236,7 @@ export function nxfpEncode(data: Float32Array, shape: readonly number[], opts: N
         for (let f = 0; f < c.formats.length; f++) {
           const fmt = c.formats[f]!;
           for (const sc of scaleCandidates(maxAbs, fmt, m)) {
-            const err = quantizeBlock(block, count, fmt, scaleValue(sc, m), c.rounding, recycled[f], tryQ);
+            const err = quantizeBlock(block, count, rounders[f]!, scaleValue(sc, m), recycled[f], tryQ);
             if (err < bestErr || bestScale < 0) {
               bestErr = err;
               bestScale = sc;
@@ -237,7 +253,7 @@ export function nxfpEncode(data: Float32Array, shape: readonly number[], opts: N
         for (let j = 0; j < count; j++) {
           const idx = (o * len + i0 + j) * inner + n;
           const q = bestQ[j]!;
-          codes[idx] = rv !== undefined && q === rv ? 1 << (fmt.bits - 1) : encodeElement(q, fmt);
+          codes[idx] = rv !== undefined && q === rv ? 1 << (fmt.bits - 1) : encoders[bestSel]!(q);
           values[idx] = Math.fround(q * s);
         }
       }

@@ -6,6 +6,7 @@
  *   npx tsx scripts/bench-quant.ts [--runs 7] [--size 4096]
  */
 import { quantizeMx, mxEncode } from '../quant/mx.ts';
+import { quantizeNxfp } from '../quant/nxfp.ts';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -57,4 +58,24 @@ for (const [name, fn] of cases) {
   }
   const t = median(times);
   console.log(`  ${name.padEnd(42)} ${(t * 1000).toFixed(1).padStart(8)} ms  ${((n * n) / t / 1e6).toFixed(1).padStart(7)} M elem/s`);
+}
+
+// NxFP searches several scales and formats per block; it is a reference, not a fast path.
+const m = Math.min(n, 1024);
+const small = makeData(m * m);
+const nx: Array<[string, () => unknown]> = [
+  ['nxfp4 (techniques off: MX arithmetic)', () => quantizeNxfp(small, [m, m], { family: 'nxfp4' })],
+  ['nxfp4+nm2+am+cr', () => quantizeNxfp(small, [m, m], { family: 'nxfp4', nanoMantissa: 2, adaptiveMicroexponent: true, codeRecycling: true })],
+];
+console.log(`NxFP reference quantizer on ${m}x${m}, median of 3 runs`);
+for (const [name, fn] of nx) {
+  fn();
+  const times: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  const t = median(times);
+  console.log(`  ${name.padEnd(42)} ${(t * 1000).toFixed(1).padStart(8)} ms  ${((m * m) / t / 1e6).toFixed(1).padStart(7)} M elem/s`);
 }

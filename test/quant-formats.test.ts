@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { ELEMENT_FORMATS, ELEMENT_FORMAT_NAMES, elementFormat, scaleFormat, E8M0 } from '../quant/formats.ts';
-import { quantizeElement, encodeElement, decodeElement, elementValueTable, negativeZeroCode } from '../quant/element.ts';
+import { quantizeElement, encodeElement, decodeElement, elementValueTable, negativeZeroCode, makeElementQuantizer } from '../quant/element.ts';
 import { sharedExponent } from '../quant/shared-exponent.ts';
 import { InputError } from '../common/errors.ts';
 
@@ -85,6 +85,34 @@ describe('element formats', () => {
     expect(quantizeElement(justBelowHalfStep, f, 'nearest')).toBe(0.5);
     expect(quantizeElement(Math.fround(0.25 - 2 ** -20), f, 'nearest')).toBe(0);
     expect(quantizeElement(NaN, f)).toBeNaN();
+  });
+
+  it.each(ELEMENT_FORMAT_NAMES)('%s: makeElementQuantizer gives exactly quantizeElement on hard values', (name) => {
+    const f = ELEMENT_FORMATS[name]!;
+    const values: number[] = [0, -0, NaN, Infinity, -Infinity, 1e-45, -1e-40, 3.4e38];
+    // Grid points, midpoints and their float32 neighbours, across the whole range.
+    for (let c = 0; c < 1 << f.bits; c++) {
+      const v = decodeElement(c, f);
+      if (!Number.isFinite(v)) continue;
+      for (const w of [v, v * 1.5, v + f.maxNormal / 64, v * 0.5 + 0.25 * f.maxNormal / 8]) {
+        const x = Math.fround(w);
+        const bits = new Uint32Array(new Float32Array([x]).buffer)[0]!;
+        for (let d = -2; d <= 2; d++) values.push(new Float32Array(new Uint32Array([bits + d]).buffer)[0]!);
+      }
+    }
+    let s = 12345;
+    for (let i = 0; i < 2000; i++) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      values.push(Math.fround((s / 2 ** 32 - 0.5) * 2 ** ((i % 60) - 30)));
+    }
+    for (const rounding of ['nearest', 'even'] as const) {
+      const fast = makeElementQuantizer(f, rounding);
+      for (const v of values) {
+        const a = fast(v);
+        const b = quantizeElement(v, f, rounding);
+        expect(Object.is(a, b) || (a === 0 && b === 0), `${name} ${rounding} ${v}: ${a} vs ${b}`).toBe(true);
+      }
+    }
   });
 
   it('encodeElement refuses values off the grid', () => {
