@@ -12,8 +12,9 @@
  * Slot split: the upper b bits of the code go to the outlier's own slot, the
  * lower b bits to its pruned partner slot.
  */
-import { quantizeElement, encodeElement } from '../element.ts';
+import { quantizeElement, encodeElement, decodeElement } from '../element.ts';
 import type { MsqConfig } from './config.ts';
+import { pow2 } from './pow2.ts';
 
 export interface OutlierWindow {
   /** Per X: the largest magnitude (in FP element units) whose shift is <= maxShift. */
@@ -39,7 +40,7 @@ export function outlierWindow(cfg: MsqConfig): OutlierWindow {
 }
 
 export interface QuantizedOutlier {
-  /** The 2b-bit FP code. */
+  /** The 2b-bit FP code (only when quantizeOutlier was asked for it, else -1). */
   code: number;
   /** Value in units of 2^(S + D0 + X) (an FP element value). */
   elem: number;
@@ -51,8 +52,8 @@ export interface QuantizedOutlier {
  * Rounds `v` (a weight) onto the outlier grid of a slot whose inlier exponent
  * is S, for μB field X, restricted to the shift window. Never returns -0.
  */
-export function quantizeOutlier(v: number, S: number, X: number, cfg: MsqConfig, win: OutlierWindow, out: QuantizedOutlier): void {
-  const a = v / 2 ** (S + cfg.outlierExpOffset + X);
+export function quantizeOutlier(v: number, S: number, X: number, cfg: MsqConfig, win: OutlierWindow, out: QuantizedOutlier, withCode = true): void {
+  const a = v * pow2(-(S + cfg.outlierExpOffset + X));
   let q = quantizeElement(a, cfg.outFmt, cfg.rounding);
   let clamped = false;
   const aq = Math.abs(q);
@@ -66,7 +67,7 @@ export function quantizeOutlier(v: number, S: number, X: number, cfg: MsqConfig,
     clamped = true;
   }
   if (q === 0) q = 0; // no -0
-  out.code = encodeElement(q, cfg.outFmt);
+  out.code = withCode ? encodeElement(q, cfg.outFmt) : -1;
   out.elem = q;
   out.clamped = clamped;
 }
@@ -83,12 +84,23 @@ export interface DecodedOutlier {
 
 /** Decodes a 2b-bit outlier code for μB field X. */
 export function decodeOutlier(code: number, X: number, cfg: MsqConfig): DecodedOutlier {
+  return decodeOutlierInto(code, X, cfg, { sign: 0, e: 0, m: 0, M: 0, hi: 0, lo: 0, shift: 0 });
+}
+
+/** decodeOutlier writing into `out` (no allocation); returns `out`. */
+export function decodeOutlierInto(code: number, X: number, cfg: MsqConfig, out: DecodedOutlier): DecodedOutlier {
   const f = cfg.outFmt;
-  const sign = (code >> (f.bits - 1)) & 1;
   const e = (code >> f.mbits) & ((1 << f.ebits) - 1);
   const m = code & ((1 << f.mbits) - 1);
   const M = (e > 0 ? 1 << f.mbits : 0) + m;
-  return { sign, e, m, M, hi: M >> cfg.splitL, lo: M & ((1 << cfg.splitL) - 1), shift: Math.max(e, 1) + X + cfg.shiftConst };
+  out.sign = (code >> (f.bits - 1)) & 1;
+  out.e = e;
+  out.m = m;
+  out.M = M;
+  out.hi = M >> cfg.splitL;
+  out.lo = M & ((1 << cfg.splitL) - 1);
+  out.shift = Math.max(e, 1) + X + cfg.shiftConst;
+  return out;
 }
 
 /** Upper b bits of an outlier code (stored in the outlier's own slot). */
@@ -104,4 +116,20 @@ export function lowerHalf(code: number, cfg: MsqConfig): number {
 /** Outlier value in units of the inlier LSB 2^(S - (b-2)): s·M·2^(shift - F). */
 export function outlierValueInLsb(d: DecodedOutlier, cfg: MsqConfig): number {
   return (d.sign ? -d.M : d.M) * 2 ** (d.shift - cfg.guardBits);
+}
+
+/**
+ * Code of every value of the outlier grid, for fast encoding in loops: the
+ * table is built from quant/element.ts's decoder (every code once), so it is
+ * the inverse of the one definition. -0 maps to the +0 code.
+ */
+export function outlierCodeTable(cfg: MsqConfig): Map<number, number> {
+  const t = new Map<number, number>();
+  const f = cfg.outFmt;
+  for (let c = 0; c < 1 << f.bits; c++) {
+    const v = decodeElement(c, f);
+    if (!Number.isFinite(v) || Object.is(v, -0)) continue;
+    if (!t.has(v)) t.set(v, c);
+  }
+  return t;
 }

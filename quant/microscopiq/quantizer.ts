@@ -27,10 +27,15 @@
  * FP outliers, which slot each one prunes, and the μB's X field.
  */
 import { InputError } from '../../common/errors.ts';
-import { quantizeElement, encodeElement } from '../element.ts';
+import { encodeElement } from '../element.ts';
+import { intRounder, roundInt, type IntRounder } from './int-rounder.ts';
+import { pow2 } from './pow2.ts';
 import { sharedExponent } from '../shared-exponent.ts';
 import { resolveConfig, type MsqConfig, type MsqOptions } from './config.ts';
-import { decodeOutlier, outlierWindow, quantizeOutlier, type OutlierWindow, type QuantizedOutlier } from './outlier-code.ts';
+import {
+  decodeOutlier, decodeOutlierInto, outlierCodeTable, outlierWindow, quantizeOutlier,
+  type DecodedOutlier, type OutlierWindow, type QuantizedOutlier,
+} from './outlier-code.ts';
 import { PairingSolver } from './pairing.ts';
 import { gptqInverseFactor, hessianFromCalibration } from './hessian.ts';
 import { SLOT_OUTLIER, SLOT_PRUNED, type MsqLayer, type MsqStats } from './layer.ts';
@@ -95,6 +100,7 @@ class Builder {
   readonly nX: number;
   /** Two's complement code of inlier integer q, index q + maxInt. */
   readonly inCode: Uint8Array;
+  readonly rounder: IntRounder;
   /** Candidate threshold in standard deviations. */
   zThr = 0;
   // μB scratch
@@ -103,11 +109,13 @@ class Builder {
   readonly qIn: Int32Array;
   readonly eIn: Float64Array;
   readonly eOut: Float64Array;
-  readonly codeOut: Int32Array;
+  readonly elemOut: Float64Array;
+  readonly codeOf: Map<number, number>;
   readonly clampOut: Uint8Array;
   /** Final dequantized value of each slot of the last solved μB. */
   readonly final: Float64Array;
   private readonly qo: QuantizedOutlier = { code: 0, elem: 0, clamped: false };
+  private readonly dec: DecodedOutlier = { sign: 0, e: 0, m: 0, M: 0, hi: 0, lo: 0, shift: 0 };
 
   constructor(cfg: MsqConfig, N: number, K: number) {
     this.cfg = cfg;
@@ -137,6 +145,7 @@ class Builder {
     this.win = outlierWindow(cfg);
     this.solver = new PairingSolver(B, cfg.recon);
     this.nX = 1 << cfg.xbits;
+    this.rounder = intRounder(cfg.inFmt, cfg.rounding);
     this.inCode = new Uint8Array(2 * cfg.maxInt + 1);
     for (let q = -cfg.maxInt; q <= cfg.maxInt; q++) {
       this.inCode[q + cfg.maxInt] = encodeElement(q / 2 ** cfg.fracBits, cfg.inFmt);
@@ -146,15 +155,15 @@ class Builder {
     this.qIn = new Int32Array(B);
     this.eIn = new Float64Array(B);
     this.eOut = new Float64Array(B * this.nX);
-    this.codeOut = new Int32Array(B * this.nX);
+    this.elemOut = new Float64Array(B * this.nX);
+    this.codeOf = outlierCodeTable(cfg);
     this.clampOut = new Uint8Array(B * this.nX);
     this.final = new Float64Array(B);
   }
 
   /** Inlier integer of v for exponent S (saturating: candidates are "clipped" here). */
   inlierQ(v: number, S: number): number {
-    const cfg = this.cfg;
-    return quantizeElement(v / 2 ** S, cfg.inFmt, cfg.rounding) * 2 ** cfg.fracBits;
+    return roundInt(this.rounder, v, pow2(-S));
   }
 
   setInlier(idx: number, q: number): void {
@@ -168,22 +177,22 @@ class Builder {
    * slots, records the pairs, and leaves each slot's final value in `final`.
    */
   solveUblock(k: number, j: number, candMask: number): void {
-    const { cfg, vals, sExp, qIn, eIn, eOut, codeOut, clampOut, final, solver, nX, win, qo } = this;
+    const { cfg, vals, sExp, qIn, eIn, eOut, elemOut, clampOut, final, solver, nX, win, qo } = this;
     const B = cfg.ublockSize;
     const frac = cfg.fracBits;
     for (let i = 0; i < B; i++) {
       const v = vals[i]!;
-      const qv = qIn[i]! * 2 ** (sExp[i]! - frac);
+      const qv = qIn[i]! * pow2(sExp[i]! - frac);
       final[i] = qv;
       eIn[i] = (v - qv) * (v - qv);
       if ((candMask >> i) & 1) {
         let best = Infinity;
         for (let X = 0; X < nX; X++) {
-          quantizeOutlier(v, sExp[i]!, X, cfg, win, qo);
-          const val = qo.elem * 2 ** (sExp[i]! + cfg.outlierExpOffset + X);
+          quantizeOutlier(v, sExp[i]!, X, cfg, win, qo, false);
+          const val = qo.elem * pow2(sExp[i]! + cfg.outlierExpOffset + X);
           const e = qo.elem === 0 ? Infinity : (v - val) * (v - val);
           eOut[i * nX + X] = e;
-          codeOut[i * nX + X] = qo.code;
+          elemOut[i * nX + X] = qo.elem;
           clampOut[i * nX + X] = qo.clamped ? 1 : 0;
           if (e < best) best = e;
         }
@@ -231,8 +240,8 @@ class Builder {
     for (let a = 0; a < solver.count; a++) {
       const o = solver.pairO[a]!;
       const p = solver.pairP[a]!;
-      const code = codeOut[o * nX + X]!;
-      const d = decodeOutlier(code, X, cfg);
+      const code = this.codeOf.get(elemOut[o * nX + X]!)!;
+      const d = decodeOutlierInto(code, X, cfg, this.dec);
       const io = (rowBase + o) * this.Kp + k;
       const ip = (rowBase + p) * this.Kp + k;
       this.codes[io] = code >> cfg.b;
@@ -241,7 +250,7 @@ class Builder {
       this.kind[ip] = SLOT_PRUNED;
       this.operand[io] = d.sign ? -d.hi : d.hi;
       this.operand[ip] = d.sign ? -d.lo : d.lo;
-      final[o] = (d.sign ? -d.M : d.M) * 2 ** (d.shift - cfg.guardBits + sExp[o]! - frac);
+      final[o] = (d.sign ? -d.M : d.M) * pow2(d.shift - cfg.guardBits + sExp[o]! - frac);
       final[p] = 0;
       this.pairs.push(u, o, p, code);
       this.stats.outliers++;
@@ -326,11 +335,12 @@ class Builder {
 }
 
 /** Checks the weight array against its shape. */
-function checkShape(W: ArrayLike<number>, N: number, K: number): void {
+function checkShape(W: ArrayLike<number>, N: number, K: number, skipValues: boolean): void {
   if (!Number.isInteger(N) || N < 1 || !Number.isInteger(K) || K < 1) {
     throw new InputError(`weight shape [${N}, ${K}] is not supported: both dimensions must be positive integers`);
   }
   if (W.length !== N * K) throw new InputError(`weight data holds ${W.length} values, shape [${N}, ${K}] needs ${N * K}`);
+  if (skipValues) return;
   for (let i = 0; i < W.length; i++) {
     const v = W[i]!;
     if (!Number.isFinite(v)) {
@@ -378,7 +388,7 @@ function topFractionThreshold(W: Float32Array | Float64Array, N: number, K: numb
  */
 export function quantizeMicroScopiQ(W: Float32Array | Float64Array, N: number, K: number, options: QuantizeOptions = {}): MsqLayer {
   const cfg = resolveConfig(options);
-  checkShape(W, N, K);
+  checkShape(W, N, K, !options.calibration); // direct-cast checks finiteness in its row pass
   const cal = options.calibration;
   if (cal) {
     if (cal.K !== K) {
@@ -392,7 +402,8 @@ export function quantizeMicroScopiQ(W: Float32Array | Float64Array, N: number, K
   const bld = new Builder(cfg, N, K);
   bld.zThr = cfg.rule.kind === 'stddev' ? cfg.rule.k : topFractionThreshold(W, N, K, cfg.groupSize, cfg.rule.fraction);
   if (!cal) {
-    directCast(bld, W);
+    // direct-cast works on float32 weights (as stored in .npy files)
+    directCast(bld, W instanceof Float32Array ? W : Float32Array.from(W));
     return bld.finish();
   }
   const t0 = performance.now();
@@ -415,57 +426,153 @@ function groupThreshold(sum: number, sum2: number, cnt: number, zThr: number): {
   return { mean, lim: std > 0 ? zThr * std : Infinity };
 }
 
+/** Growable list of candidate keys k·Np + n (a float64 array sorts numerically and fast). */
+class KeyList {
+  a = new Float64Array(4096);
+  n = 0;
+  push(x: number): void {
+    if (this.n === this.a.length) {
+      const b = new Float64Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = x;
+  }
+  sorted(): Float64Array {
+    return this.a.subarray(0, this.n).sort();
+  }
+}
+
+/** Reports the first non-finite weight of a row segment (the sums showed there is one). */
+function nonFinite(W: Float32Array, wBase: number, k0: number, k1: number, n: number): never {
+  for (let k = k0; k < k1; k++) {
+    const v = W[wBase + k]!;
+    if (!Number.isFinite(v)) throw new InputError(`weight W[${n}][${k}] is ${v}: MicroScopiQ needs finite weights`);
+  }
+  throw new InputError(`weights of row ${n}, inputs ${k0}..${k1 - 1} are too large: their squares overflow`);
+}
+
+/**
+ * One (row, group) of the direct-cast row pass: statistics, candidates (pushed
+ * as keys k·Np + n), the inlier exponent S (returned) and every slot rounded as
+ * an inlier. Kept as a small function of plain arguments so V8 compiles it well.
+ */
+function rowGroupFast(
+  W: Float32Array, Wu: Uint32Array, wBase: number, base: number, k0: number, k1: number, zThr: number,
+  thr: Float64Array, up: number, maxInt: number,
+  operand: Int8Array, codes: Uint8Array, inCode: Uint8Array, candKeys: KeyList, Np: number, n: number,
+): number {
+  const cnt = k1 - k0;
+  let s = 0;
+  let s2 = 0;
+  let mx = 0;
+  for (let k = k0; k < k1; k++) {
+    const a = Math.abs(W[wBase + k]!);
+    s += a;
+    s2 += a * a;
+    if (a > mx) mx = a;
+  }
+  if (!Number.isFinite(s2)) nonFinite(W, wBase, k0, k1, n);
+  const mean = s / cnt;
+  const std = Math.sqrt(Math.max(0, s2 / cnt - mean * mean));
+  const lim = std > 0 ? zThr * std : Infinity;
+  let maxIn = 0;
+  if (mx - mean <= lim) maxIn = mx; // no candidate in this group (the common case)
+  else {
+    for (let k = k0; k < k1; k++) {
+      const a = Math.abs(W[wBase + k]!);
+      if (a - mean > lim) candKeys.push(k * Np + n);
+      else if (a > maxIn) maxIn = a;
+    }
+  }
+  const S = sharedExponent(maxIn, 0);
+  const inv = pow2(-S);
+  for (let k = k0; k < k1; k++) {
+    // roundInt (int-rounder.ts), inlined. |v|·2^-S is exact for a float32 v (no
+    // fround needed): a product too small for a float32 normal rounds to 0 and a
+    // huge one saturates either way.
+    const a = Math.abs(W[wBase + k]!) * inv;
+    let t = a * up + 0.5;
+    if (t > maxInt) t = maxInt; // also keeps huge candidates inside int32
+    let q = t | 0; // floor, t >= 0
+    if (a >= thr[q + 1]!) q++;
+    else if (a < thr[q]!) q--;
+    const neg = Wu[wBase + k]! >>> 31; // sign bit; branch-free negation
+    q = (q ^ -neg) + neg;
+    operand[base + k] = q;
+    codes[base + k] = inCode[q + maxInt]!;
+  }
+  return S;
+}
+
+/** rowGroupFast for roundings with exception tables. */
+function rowGroupGeneric(
+  W: Float32Array, wBase: number, base: number, k0: number, k1: number, zThr: number, rounder: IntRounder,
+  operand: Int8Array, codes: Uint8Array, inCode: Uint8Array, candKeys: KeyList, Np: number, n: number,
+): number {
+  const cnt = k1 - k0;
+  let s = 0;
+  let s2 = 0;
+  for (let k = k0; k < k1; k++) {
+    const a = Math.abs(W[wBase + k]!);
+    s += a;
+    s2 += a * a;
+  }
+  if (!Number.isFinite(s2)) nonFinite(W, wBase, k0, k1, n);
+  const mean = s / cnt;
+  const std = Math.sqrt(Math.max(0, s2 / cnt - mean * mean));
+  const lim = std > 0 ? zThr * std : Infinity;
+  let maxIn = 0;
+  for (let k = k0; k < k1; k++) {
+    const a = Math.abs(W[wBase + k]!);
+    if (a - mean > lim) candKeys.push(k * Np + n);
+    else if (a > maxIn) maxIn = a;
+  }
+  const S = sharedExponent(maxIn, 0);
+  const inv = pow2(-S);
+  for (let k = k0; k < k1; k++) {
+    const q = roundInt(rounder, W[wBase + k]!, inv);
+    operand[base + k] = q;
+    codes[base + k] = inCode[q + rounder.maxInt]!;
+  }
+  return S;
+}
+
 /** Direct-cast: row pass per group (contiguous), then the μBs that hold candidates. */
-function directCast(bld: Builder, W: Float32Array | Float64Array): void {
+function directCast(bld: Builder, W: Float32Array): void {
   const { cfg, N, K, Np, Kp, groups } = bld;
   const G = cfg.groupSize;
   const B = cfg.ublockSize;
-  const frac = cfg.fracBits;
   const zThr = bld.zThr;
-  const candKeys: number[] = [];
+  const rounder = intRounder(cfg.inFmt, cfg.rounding);
+  const { thr, up, maxInt } = rounder;
+  const hasExc = rounder.exceptions !== null;
+  const operand = bld.operand;
+  const codes = bld.codes;
+  const scales = bld.scales;
+  const inCode = bld.inCode;
+  const zeroS = sharedExponent(0, 0);
+  const Wu = new Uint32Array(W.buffer, W.byteOffset, W.length);
+  const candList = new KeyList();
   for (let g = 0; g < groups; g++) {
     const k0 = g * G;
     const k1 = Math.min(K, k0 + G);
     const cnt = k1 - k0;
-    candKeys.length = 0;
+    candList.n = 0;
     for (let n = 0; n < Np; n++) {
       const si = n * groups + g;
       if (n >= N || cnt <= 0) {
-        bld.scales[si] = sharedExponent(0, 0);
+        scales[si] = zeroS;
         // codes/operands of zero slots are already 0 (two's complement zero)
         continue;
       }
-      const wBase = n * K;
-      let s = 0;
-      let s2 = 0;
-      for (let k = k0; k < k1; k++) {
-        const a = Math.abs(W[wBase + k]!);
-        s += a;
-        s2 += a * a;
-      }
-      const { mean, lim } = groupThreshold(s, s2, cnt, zThr);
-      let maxIn = 0;
-      for (let k = k0; k < k1; k++) {
-        const a = Math.abs(W[wBase + k]!);
-        if (a - mean > lim) candKeys.push(k * Np + n);
-        else if (a > maxIn) maxIn = a;
-      }
-      const S = sharedExponent(maxIn, 0);
-      bld.scales[si] = S;
-      const inv = 2 ** -S;
-      const fmt = cfg.inFmt;
-      const rnd = cfg.rounding;
-      const up = 2 ** frac;
-      const base = n * Kp;
-      for (let k = k0; k < k1; k++) {
-        const q = quantizeElement(W[wBase + k]! * inv, fmt, rnd) * up;
-        bld.operand[base + k] = q;
-        bld.codes[base + k] = bld.inCode[q + cfg.maxInt]!;
-      }
+      scales[si] = hasExc
+        ? rowGroupGeneric(W, n * K, n * Kp, k0, k1, zThr, rounder, operand, codes, inCode, candList, Np, n)
+        : rowGroupFast(W, Wu, n * K, n * Kp, k0, k1, zThr, thr, up, maxInt, operand, codes, inCode, candList, Np, n);
     }
-    if (candKeys.length === 0) continue;
-    bld.stats.candidates += candKeys.length;
-    candKeys.sort((a, b) => a - b);
+    if (candList.n === 0) continue;
+    bld.stats.candidates += candList.n;
+    const candKeys = candList.sorted();
     // walk μBs in (k, j) order
     let c = 0;
     while (c < candKeys.length) {
@@ -482,8 +589,8 @@ function directCast(bld: Builder, W: Float32Array | Float64Array): void {
       for (let i = 0; i < B; i++) {
         const n = j * B + i;
         bld.vals[i] = n < N ? W[n * K + k]! : 0;
-        bld.sExp[i] = bld.scales[n * groups + g]!;
-        bld.qIn[i] = bld.operand[n * Kp + k]!;
+        bld.sExp[i] = scales[n * groups + g]!;
+        bld.qIn[i] = operand[n * Kp + k]!;
       }
       bld.solveUblock(k, j, mask);
     }
@@ -570,7 +677,7 @@ function gptq(bld: Builder, W: Float32Array | Float64Array, U: Float64Array): vo
         const v = Wb[r + n]!;
         const q = n < N ? bld.inlierQ(v, S) : 0;
         bld.setInlier(n * Kp + k, q);
-        Err[r + n] = (v - q * 2 ** (S - frac)) / d;
+        Err[r + n] = (v - q * pow2(S - frac)) / d;
         if (cand[rc + n]) ubMask[Math.floor(n / B)]! |= 1 << n % B;
       }
       for (let j = 0; j < Np / B; j++) {
