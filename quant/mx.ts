@@ -278,14 +278,8 @@ function contiguousKernel(
             // |x|/step < 0.5 here. microxcaling's float32 |x|/step + 0.5 rounds up to 1.0
             // only for the largest float32 below 0.5 (sh = 25, all mantissa bits set).
             else r = sh === 25 && m24 === 0xffffff ? 1 : 0;
-            const q = r * subStep;
-            if (vb < 0) {
-              values[i] = -q;
-              if (codes) codes[i] = signBit | r;
-            } else {
-              values[i] = q;
-              if (codes) codes[i] = r;
-            }
+            values[i] = r * subStep * ((vb >> 31) | 1); // keeps -0, as microxcaling does
+            if (codes) codes[i] = r | ((vb >>> 31) << signShift);
             continue;
           }
           // Slow path: microxcaling's steps in doubles, float32 rounding where it rounds.
@@ -313,21 +307,17 @@ function contiguousKernel(
         const back = scale / intScale;
         for (let i = i0; i < i1; i++) {
           const v = data[i]!;
-          const s = (v < 0 ? -v : v) * toInt;
+          const s = Math.abs(v) * toInt; // < 2^(bits-1) + 1, so tt | 0 is floor(tt)
           const tt = s + 0.5;
           // floor(fl32(s + 0.5)) without the float32 round trip: the sum is exact
           // in doubles, and float32 rounding only matters in [ALMOST_HALF, 0.5).
-          let r = tt < 2147483647 ? tt | 0 : floor(tt);
+          let r = tt | 0;
           if (r === 0 && s >= ALMOST_HALF) r = 1;
           else if (even && r === tt && (r & 1) === 1) r -= 1;
           if (r > maxMag) r = maxMag;
-          if (v < 0) {
-            values[i] = 0 - r * back; // +0 for r = 0: two's complement has no -0
-            if (codes) codes[i] = -r & codeMask;
-          } else {
-            values[i] = r * back;
-            if (codes) codes[i] = r;
-          }
+          const sgn = (vb32[i]! >> 31) | 1;
+          values[i] = r * back * sgn + 0; // + 0 turns -0 into +0: two's complement has no -0
+          if (codes) codes[i] = (r * sgn) & codeMask;
         }
       }
     }
