@@ -24,7 +24,12 @@ export const DEFAULT_COMPARE_SPECS: readonly string[] = [
   'nxfp4+cr',
   'nxfp4+nm2+am+cr',
   'mxint2',
+  'microscopiq+w4',
+  'microscopiq+w2',
 ];
+
+/** Extra default rows when activations are given: MicroScopiQ calibrated on them (Hessian mode). */
+export const DEFAULT_COMPARE_SPECS_WITH_ACTIVATIONS: readonly string[] = [...DEFAULT_COMPARE_SPECS, 'microscopiq+w4+cal', 'microscopiq+w2+cal'];
 
 export interface CompareRow {
   spec: string;
@@ -41,8 +46,9 @@ export interface CompareInput {
   weights: { data: Float32Array; shape: readonly number[] };
   activations?: { data: Float32Array; shape: readonly number[] };
   specs: readonly string[];
-  blockSize: number;
-  axis: number;
+  /** Undefined: each family's default. */
+  blockSize?: number;
+  axis?: number;
   rounding: Rounding;
 }
 
@@ -95,6 +101,7 @@ export function compareFormats(input: CompareInput): CompareRow[] {
       blockSize: input.blockSize,
       axis: input.axis,
       rounding: input.rounding,
+      activations: input.activations,
       options,
     });
     let noise = 0;

@@ -13,6 +13,7 @@ import { ELEMENT_FORMAT_NAMES, elementFormat, type Rounding } from './formats.ts
 import { mxEncode, quantizeMx } from './mx.ts';
 import { nxfpConfig, nxfpEffectiveBits, nxfpEncode, NXFP_FAMILY_NAMES, NXFP_FAMILIES, type NxfpFamily } from './nxfp.ts';
 import { packMx, packNxfp } from './pack.ts';
+import { microscopiqFamily } from './microscopiq/scheme.ts';
 
 export interface QuantizeRequest {
   data: Float32Array;
@@ -20,6 +21,8 @@ export interface QuantizeRequest {
   blockSize?: number;
   axis?: number;
   rounding?: Rounding;
+  /** Activations X [M, K] when the caller has them (msq compare --activations); MicroScopiQ's +cal calibrates on them. */
+  activations?: { data: Float32Array; shape: readonly number[] };
   /** Family-specific options, keyed by SchemeOption.key, already parsed. */
   options: Readonly<Record<string, unknown>>;
 }
@@ -33,6 +36,8 @@ export interface QuantizeOutcome {
   label: string;
   /** The packed bit layout (docs/NUMERICS.md), when the scheme has one. */
   pack?: () => Uint8Array;
+  /** One line of scheme-specific statistics for the CLI to print (e.g. MicroScopiQ outlier counts). */
+  notes?: string;
 }
 
 export interface SchemeOption {
@@ -157,7 +162,7 @@ const nxfpFamily: SchemeFamily = {
 // ---------------------------------------------------------------- registry
 
 /** Every family, in the order formats are listed to users. Append new families here. */
-export const SCHEME_FAMILIES: SchemeFamily[] = [mxFamily, nxfpFamily];
+export const SCHEME_FAMILIES: SchemeFamily[] = [mxFamily, nxfpFamily, microscopiqFamily];
 
 export function allFormatNames(): string[] {
   return SCHEME_FAMILIES.flatMap((f) => [...f.formats]);

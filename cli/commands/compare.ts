@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../common/errors.ts';
 import { writeFileAtomically } from '../../common/atomic-output.ts';
 import { allFormatNames } from '../../quant/schemes.ts';
-import { compareFormats, compareMarkdown, DEFAULT_COMPARE_SPECS } from '../../quant/compare.ts';
+import { compareFormats, compareMarkdown, DEFAULT_COMPARE_SPECS, DEFAULT_COMPARE_SPECS_WITH_ACTIVATIONS } from '../../quant/compare.ts';
 import { sqnrPlotSvg } from '../../quant/plot.ts';
 import { loadTensor } from '../../quant/tensor-input.ts';
 import { parseCommonFlags, type CommonQuantFlags } from './quantize.ts';
@@ -22,18 +22,20 @@ export function registerCompare(program: Command): void {
     .option(
       '--formats <list>',
       `comma-separated format specs NAME[+opt...]; NAME one of ${allFormatNames().join(', ')}; ` +
-        'NxFP opts: nm1..nm3 (NanoMantissa bits), am (Adaptive Microexponent), cr (Code Recycling), e.g. nxfp4+nm2+am+cr',
-      DEFAULT_COMPARE_SPECS.join(','),
+        'NxFP opts: nm1..nm3 (NanoMantissa bits), am (Adaptive Microexponent), cr (Code Recycling), e.g. nxfp4+nm2+am+cr; ' +
+        'MicroScopiQ opts: w2|w4, bf (butterfly), cal (Hessian mode calibrated on --activations, in-sample), official, g<G>, b<B>, sd<k>, x<bits>, e4m3; ' +
+        `default: ${DEFAULT_COMPARE_SPECS.join(',')} (with --activations also microscopiq+w4+cal,microscopiq+w2+cal)`,
     )
-    .option('--block-size <n>', 'elements per block sharing one scale', '32')
-    .option('--axis <n>', 'axis of W along which blocks run (negative counts from the end)', '-1')
+    .option('--block-size <n>', 'elements per block sharing one scale (default 32; microscopiq: μB size, default 8)')
+    .option('--axis <n>', 'axis of W along which blocks run, negative counts from the end (default -1; microscopiq: the output axis, default 0)')
     .option('--rounding <mode>', `element rounding: ${ROUNDINGS.join(', ')}`, 'nearest')
     .option('--json', 'print the rows as JSON instead of a markdown table')
     .option('--plot <file>', 'where to write the SVG plot of SQNR against EBW', 'msq-compare.svg')
     .option('--no-plot', 'do not write the SVG plot')
-    .action((flags: CommonQuantFlags & { input: string; activations?: string; formats: string; json?: boolean; plot: string | false }) => {
+    .action((flags: CommonQuantFlags & { input: string; activations?: string; formats?: string; json?: boolean; plot: string | false }) => {
       const common = parseCommonFlags(flags);
-      const specs = flags.formats
+      const formats = flags.formats ?? (flags.activations !== undefined ? DEFAULT_COMPARE_SPECS_WITH_ACTIVATIONS : DEFAULT_COMPARE_SPECS).join(',');
+      const specs = formats
         .split(',')
         .map((s) => s.trim())
         .filter((s) => s.length > 0);
@@ -57,7 +59,7 @@ export function registerCompare(program: Command): void {
       } else {
         process.stdout.write(
           `W ${flags.input} [${w.shape.join(', ')}]${x ? `, X ${flags.activations} [${x.shape.join(', ')}]` : ''}; ` +
-            `blocks of ${common.blockSize} along axis ${common.axis}, rounding ${common.rounding}\n\n`,
+            `blocks of ${common.blockSize ?? 'the format default'} along axis ${common.axis ?? 'the format default'}, rounding ${common.rounding}\n\n`,
         );
         process.stdout.write(compareMarkdown(rows));
         if (typeof flags.plot === 'string') process.stdout.write(`\nplot: ${flags.plot}\n`);

@@ -44,15 +44,16 @@ export function familyOptionsFromFlags(fam: SchemeFamily, format: string, flags:
 }
 
 export interface CommonQuantFlags {
-  blockSize: string;
-  axis: string;
+  blockSize?: string;
+  axis?: string;
   rounding: string;
 }
 
-export function parseCommonFlags(f: CommonQuantFlags): { blockSize: number; axis: number; rounding: Rounding } {
+/** --block-size and --axis stay undefined when not given: each family has its own defaults (MX/NxFP 32 and -1, MicroScopiQ 8 and 0). */
+export function parseCommonFlags(f: CommonQuantFlags): { blockSize?: number; axis?: number; rounding: Rounding } {
   return {
-    blockSize: parseIntFlag('--block-size', f.blockSize),
-    axis: parseIntFlag('--axis', f.axis),
+    blockSize: f.blockSize === undefined ? undefined : parseIntFlag('--block-size', f.blockSize),
+    axis: f.axis === undefined ? undefined : parseIntFlag('--axis', f.axis),
     rounding: checkOneOf('--rounding', f.rounding, ROUNDINGS) as Rounding,
   };
 }
@@ -64,8 +65,8 @@ export function registerQuantize(program: Command): void {
     .requiredOption('--format <name>', `number format: ${allFormatNames().join(', ')}`)
     .requiredOption('--input <file>', 'input tensor: FILE.npy (float32/float16, C order) or FILE.safetensors:TENSOR_NAME (F32/F16/BF16)')
     .requiredOption('--output <file>', 'output .npy: the dequantized tensor, float32, same shape as the input')
-    .option('--block-size <n>', 'elements per block sharing one scale', '32')
-    .option('--axis <n>', 'axis along which blocks run (negative counts from the end)', '-1')
+    .option('--block-size <n>', 'elements per block sharing one scale (default 32; microscopiq: μB size B, default 8; --compat official: 16)')
+    .option('--axis <n>', 'axis along which blocks run, negative counts from the end (default -1; microscopiq: the output axis, default 0)')
     .option('--rounding <mode>', `element rounding: ${ROUNDINGS.join(' (ties away from zero), ')} (ties to even)`, 'nearest')
     .option('--packed <file>', 'also write the packed scales and element codes (layout in docs/NUMERICS.md)');
   addFamilyOptions(cmd);
@@ -93,5 +94,6 @@ export function registerQuantize(program: Command): void {
       `${r.label}: [${t.shape.join(', ')}] -> ${flags.output}${packed ? ` and ${flags.packed} (${packed.length} bytes)` : ''}; ` +
         `EBW ${r.ebw.toFixed(4)} bits/element, SQNR ${sqnr.toFixed(2)} dB\n`,
     );
+    if (r.notes) process.stdout.write(`  ${r.notes}\n`);
   });
 }
