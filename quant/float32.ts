@@ -77,8 +77,3 @@ export function torchFloorLog2Bits(absBits: number): number {
 export function torchFloorLog2(x: number): number {
   return torchFloorLog2Bits(float32Bits(x) & 0x7fffffff);
 }
-
-/** Exact 2^k as a double, for any integer k in [-1074, 1023] (2 ** k is exact too; this is a named shorthand). */
-export function pow2(k: number): number {
-  return 2 ** k;
-}
