@@ -75,11 +75,17 @@ export class Dim {
     return new Dim(terms, new Map([...this.env, ...d.env]));
   }
 
-  /** Verilog text: parameter terms in first-use order, the constant last. */
+  /** Verilog text: positive terms first (parameters, then the constant), then the negative ones. */
   get text(): string {
+    const all = [...this.terms];
+    const ordered = [
+      ...all.filter(([k, c]) => k !== '' && c > 0),
+      ...all.filter(([k, c]) => k === '' && c > 0),
+      ...all.filter(([k, c]) => k !== '' && c < 0),
+      ...all.filter(([k, c]) => k === '' && c < 0),
+    ];
     const parts: string[] = [];
-    const entries = [...this.terms].sort(([a], [b]) => (a === '' ? 1 : 0) - (b === '' ? 1 : 0));
-    for (const [mono, coef] of entries) {
+    for (const [mono, coef] of ordered) {
       const mag = Math.abs(coef);
       const body = mono === '' ? String(mag) : mag === 1 ? mono.split('*').join(' * ') : `${mag} * ${mono.split('*').join(' * ')}`;
       if (parts.length === 0) parts.push(coef < 0 ? `-${body}` : body);

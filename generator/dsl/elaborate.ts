@@ -1,4 +1,4 @@
-import type { GenvarEnv } from './index.ts';
+import type { Genvar, GenvarEnv } from './index.ts';
 import { Signal, Slice, WidthError, type BitRef } from './expr.ts';
 import type { Item, ModuleDef } from './module.ts';
 
@@ -45,13 +45,19 @@ function sameDefinition(a: ModuleDef, b: ModuleDef): boolean {
   return JSON.stringify(a.config) === JSON.stringify(b.config) && JSON.stringify(a.params) === JSON.stringify(b.params);
 }
 
-/** Visits every item with the genvar values of each loop iteration. */
-function forEachItem(items: readonly Item[], env: Map<import('./index.ts').Genvar, number>, f: (i: Item, env: GenvarEnv) => void): void {
+type Env = Map<Genvar, number>;
+
+/**
+ * Visits every item with the genvar values of each loop iteration; `enter` sees
+ * the local wires of each iteration of each generate body.
+ */
+function forEachItem(items: readonly Item[], env: Env, f: (i: Item, env: GenvarEnv) => void, enter: (signals: readonly Signal[], env: GenvarEnv) => void): void {
   for (const item of items) {
     if (item.kind === 'generate') {
       for (let v = 0; v < item.genvar.count.value; v++) {
         env.set(item.genvar, v);
-        forEachItem(item.items, env, f);
+        enter(item.signals, env);
+        forEachItem(item.items, env, f, enter);
       }
       env.delete(item.genvar);
     } else {
@@ -60,70 +66,99 @@ function forEachItem(items: readonly Item[], env: Map<import('./index.ts').Genva
   }
 }
 
+/** A signal copy: module-level signals have one, loop-local wires one per iteration. */
+function copyKey(s: Signal, env: GenvarEnv): string {
+  if (s.scopeGenvars.length === 0) return s.name;
+  return `${s.name}@${s.scopeGenvars.map((g) => `${g.name}=${env.get(g)}`).join(',')}`;
+}
+
+interface Copy {
+  signal: Signal;
+  label: string;
+  drivers: string[][];
+  read: boolean[];
+}
+
+function checkDrivers(m: ModuleDef): void {
+  const copies = new Map<string, Copy>();
+  const add = (s: Signal, env: GenvarEnv): void => {
+    const key = copyKey(s, env);
+    const label = s.scopeGenvars.length === 0 ? s.name : key.replace('@', ' in iteration ');
+    copies.set(key, { signal: s, label, drivers: Array.from({ length: s.width.value }, () => []), read: new Array<boolean>(s.width.value).fill(false) });
+  };
+  const empty: GenvarEnv = new Map();
+  for (const s of [...m.ports, ...m.signals]) add(s, empty);
+  const copyOf = (s: Signal, env: GenvarEnv): Copy => {
+    const c = copies.get(copyKey(s, env));
+    if (!c) throw new WidthError(`${m.name}: ${s.name} is used outside the generate loop that declares it`);
+    return c;
+  };
+
+  const drive = (ref: BitRef, env: GenvarEnv, by: string): void => {
+    const c = copyOf(ref.signal, env);
+    for (let b = ref.lsb; b < ref.lsb + ref.width; b++) c.drivers[b]!.push(by);
+  };
+  const read = (refs: BitRef[], env: GenvarEnv): void => {
+    for (const r of refs) {
+      const c = copyOf(r.signal, env);
+      for (let b = r.lsb; b < r.lsb + r.width; b++) c.read[b] = true;
+    }
+  };
+
+  forEachItem(
+    m.items,
+    new Map(),
+    (item, env) => {
+      const refs: BitRef[] = [];
+      switch (item.kind) {
+        case 'assign':
+          drive(lvalueBits(item.lhs, env), env, `assign ${item.lhs.render()}`);
+          item.rhs.reads(env, refs);
+          break;
+        case 'reg':
+          drive({ signal: item.reg, lsb: 0, width: item.reg.width.value }, env, `register ${item.reg.name}`);
+          item.next.reads(env, refs);
+          item.enable?.reads(env, refs);
+          break;
+        case 'instance':
+          for (const [portName, e] of item.conns) {
+            const port = item.module.ports.find((p) => p.name === portName)!;
+            if (port.kind === 'output') drive(lvalueBits(e as Signal | Slice, env), env, `${item.name}.${portName}`);
+            else e.reads(env, refs);
+          }
+          break;
+        case 'generate':
+          break;
+      }
+      read(refs, env);
+    },
+    (signals, env) => {
+      for (const s of signals) add(s, env);
+    },
+  );
+  if (m.signals.some((s) => s.kind === 'reg')) {
+    if (m.clock) copies.get(m.clock.name)!.read.fill(true);
+    if (m.reset) copies.get(m.reset.name)!.read.fill(true);
+  }
+
+  for (const { signal: s, label, drivers, read: readBits } of copies.values()) {
+    const needsDriver = s.kind === 'wire' || s.kind === 'output';
+    const multi = drivers.findIndex((d) => d.length > 1);
+    if (multi >= 0) throw new WidthError(`${m.name}.${label}[${multi}] has multiple drivers: ${drivers[multi]!.join(', ')}`);
+    if (s.kind === 'input' && drivers.some((d) => d.length > 0)) throw new WidthError(`${m.name}: input ${s.name} is driven inside the module`);
+    if (needsDriver) {
+      const undriven = drivers.findIndex((d) => d.length === 0);
+      if (undriven >= 0) throw new WidthError(`${m.name}.${label}[${undriven}] has no driver`);
+    }
+    if (s.kind !== 'output') {
+      const unread = readBits.findIndex((r) => !r);
+      if (unread >= 0) throw new WidthError(`${m.name}.${label}[${unread}] is never read (Verilator -Wall would flag it as UNUSED)`);
+    }
+  }
+}
+
 function lvalueBits(lhs: Signal | Slice, env: GenvarEnv): BitRef {
   const refs: BitRef[] = [];
   lhs.reads(env, refs);
   return refs[0]!;
-}
-
-function checkDrivers(m: ModuleDef): void {
-  const all = [...m.ports, ...m.signals];
-  const drivers = new Map<Signal, string[][]>(all.map((s) => [s, Array.from({ length: s.width.value }, () => [] as string[])]));
-  const readBits = new Map<Signal, boolean[]>(all.map((s) => [s, new Array<boolean>(s.width.value).fill(false)]));
-
-  const drive = (ref: BitRef, by: string): void => {
-    const bits = drivers.get(ref.signal)!;
-    for (let b = ref.lsb; b < ref.lsb + ref.width; b++) bits[b]!.push(by);
-  };
-  const read = (refs: BitRef[]): void => {
-    for (const r of refs) {
-      const bits = readBits.get(r.signal)!;
-      for (let b = r.lsb; b < r.lsb + r.width; b++) bits[b] = true;
-    }
-  };
-
-  forEachItem(m.items, new Map(), (item, env) => {
-    const refs: BitRef[] = [];
-    switch (item.kind) {
-      case 'assign':
-        drive(lvalueBits(item.lhs, env), `assign ${item.lhs.render()}`);
-        item.rhs.reads(env, refs);
-        break;
-      case 'reg':
-        drive({ signal: item.reg, lsb: 0, width: item.reg.width.value }, `register ${item.reg.name}`);
-        item.next.reads(env, refs);
-        item.enable?.reads(env, refs);
-        break;
-      case 'instance':
-        for (const [portName, e] of item.conns) {
-          const port = item.module.ports.find((p) => p.name === portName)!;
-          if (port.kind === 'output') drive(lvalueBits(e as Signal | Slice, env), `${item.name}.${portName}`);
-          else e.reads(env, refs);
-        }
-        break;
-      case 'generate':
-        break;
-    }
-    read(refs);
-  });
-  if (m.signals.some((s) => s.kind === 'reg')) {
-    if (m.clock) readBits.get(m.clock)!.fill(true);
-    if (m.reset) readBits.get(m.reset)!.fill(true);
-  }
-
-  for (const s of all) {
-    const bits = drivers.get(s)!;
-    const needsDriver = s.kind === 'wire' || s.kind === 'output';
-    const multi = bits.findIndex((d) => d.length > 1);
-    if (multi >= 0) throw new WidthError(`${m.name}.${s.name}[${multi}] has multiple drivers: ${bits[multi]!.join(', ')}`);
-    if (s.kind === 'input' && bits.some((d) => d.length > 0)) throw new WidthError(`${m.name}: input ${s.name} is driven inside the module`);
-    if (needsDriver) {
-      const undriven = bits.findIndex((d) => d.length === 0);
-      if (undriven >= 0) throw new WidthError(`${m.name}.${s.name}[${undriven}] has no driver`);
-    }
-    if (s.kind !== 'output') {
-      const unread = readBits.get(s)!.findIndex((r) => !r);
-      if (unread >= 0) throw new WidthError(`${m.name}.${s.name}[${unread}] is never read (Verilator -Wall would flag it as UNUSED)`);
-    }
-  }
 }

@@ -91,8 +91,8 @@ export abstract class Expr {
     const grow = d.minus(this.width);
     if (grow.value < 0) throw new WidthError(`sext of ${describe(this)} to ${d.value} bits would truncate`);
     if (grow.value === 0) return this.signed ? this : this.asSigned();
-    const msb = this.bit(this.width.minus(1));
-    return concat(new Replicate(grow, msb), this).asSigned();
+    const body = this instanceof Cast ? this.a : this; // a cast inside a concatenation is moot
+    return concat(new Replicate(grow, this.msb()), body).asSigned();
   }
   /** Zero-extend to `w` bits (w >= width). Result is unsigned. */
   zext(w: Dim | number): Expr {
@@ -100,10 +100,14 @@ export abstract class Expr {
     const grow = d.minus(this.width);
     if (grow.value < 0) throw new WidthError(`zext of ${describe(this)} to ${d.value} bits would truncate`);
     if (grow.value === 0) return this.asUnsigned();
-    return concat(Const.zero(grow), this);
+    return concat(Const.zero(grow), this instanceof Cast ? this.a : this);
   }
   asSigned(): Expr {
     return this.signed ? this : new Cast(true, this);
+  }
+  /** The most significant bit, for sign extension: of a signal, part-select or cast of one. */
+  msb(): Expr {
+    throw new WidthError(`sign extension of compound expression ${this.render()}; assign it to a wire first`);
   }
   asUnsigned(): Expr {
     return this.signed ? new Cast(false, this) : this;
@@ -116,6 +120,21 @@ export abstract class Expr {
   slice(lsb: Idx | Genvar | Dim | number, width: Dim | number): Slice {
     if (!(this instanceof Signal)) throw new WidthError(`part-select of a compound expression; assign it to a wire first`);
     return new Slice(this, Idx.of(lsb), Dim.from(width));
+  }
+  /**
+   * Element `index` of a flat bus of `width`-bit elements, chosen at run time by
+   * an unsigned expression: a multiplexer, rendered `bus[index * W +: W]`.
+   * Elements beyond the bus (index >= count) must not be selectable: the bus
+   * width must be width * 2^(index bits).
+   */
+  laneAt(index: Expr, width: Dim | number): Expr {
+    if (!(this instanceof Signal)) throw new WidthError(`run-time select of a compound expression; assign it to a wire first`);
+    if (index.signed) throw new WidthError(`select index ${describe(index)} must be unsigned`);
+    const w = Dim.from(width);
+    if (w.value * 2 ** index.width.value !== this.width.value) {
+      throw new WidthError(`run-time select of ${describe(this)} in ${w.value}-bit elements needs exactly 2^${index.width.value} elements`);
+    }
+    return new DynLane(this, index, w);
   }
   /** Element `i` of a flat bus of `width`-bit elements: bits [i*width +: width]. */
   lane(i: Idx | Genvar | number, width: Dim | number): Slice {
@@ -145,12 +164,17 @@ export class Signal extends Expr {
     readonly width: Dim,
     readonly signed: boolean,
     readonly comment?: string,
+    /** genvars of the generate loops a local wire is declared in (one copy per iteration) */
+    readonly scopeGenvars: readonly Genvar[] = [],
   ) {
     super();
     if (width.value < 1) throw new WidthError(`${moduleName}.${name}: width ${width.text} = ${width.value} must be at least 1`);
   }
   render(): string {
     return this.name;
+  }
+  override msb(): Expr {
+    return this.bit(this.width.minus(1));
   }
   reads(_env: GenvarEnv, out: BitRef[]): void {
     out.push({ signal: this, lsb: 0, width: this.width.value });
@@ -175,10 +199,31 @@ export class Slice extends Expr {
     }
     return `${this.signal.name}[${lsb} +: ${this.width.text}]`;
   }
+  override msb(): Expr {
+    return new Slice(this.signal, this.lsb.plus(this.width.minus(1)), Dim.of(1));
+  }
   reads(env: GenvarEnv, out: BitRef[]): void {
     const lo = this.lsb.value(env);
     checkSliceRange(this.signal, lo, this.width.value);
     out.push({ signal: this.signal, lsb: lo, width: this.width.value });
+  }
+}
+
+class DynLane extends Expr {
+  readonly signed = false;
+  constructor(
+    readonly signal: Signal,
+    readonly index: Expr,
+    readonly width: Dim,
+  ) {
+    super();
+  }
+  render(): string {
+    return `${this.signal.name}[${this.index.render()} * ${this.width.atom} +: ${this.width.text}]`;
+  }
+  reads(env: GenvarEnv, out: BitRef[]): void {
+    this.index.reads(env, out);
+    out.push({ signal: this.signal, lsb: 0, width: this.signal.width.value });
   }
 }
 
@@ -212,7 +257,26 @@ export class Const extends Expr {
     }
     const w = this.width.value;
     const bits = this.value < 0n ? (1n << BigInt(w)) + this.value : this.value;
-    return `${w}'${this.signed ? 's' : ''}${w <= 4 ? 'b' + bits.toString(2) : 'h' + bits.toString(16).toUpperCase()}`;
+    return `${w}'${this.signed ? 's' : ''}${w <= 4 ? 'b' + bits.toString(2).padStart(w, '0') : 'h' + bits.toString(16).toUpperCase()}`;
+  }
+  reads(): void {}
+}
+
+/**
+ * The value of a parameter as a `width`-bit unsigned constant, rendered as a
+ * part-select of the parameter (`GUARD[SHW - 1:0]`) so the Verilog names it.
+ */
+export class ParamConst extends Expr {
+  readonly signed = false;
+  constructor(
+    readonly param: Dim,
+    readonly width: Dim,
+  ) {
+    super();
+    if (param.value < 0 || param.value >= 2 ** width.value) throw new WidthError(`parameter ${param.text} = ${param.value} does not fit ${width.value} bits`);
+  }
+  render(): string {
+    return `${this.param.atom}[${this.width.minus(1).text}:0]`;
   }
   reads(): void {}
 }
@@ -270,6 +334,9 @@ class Cast extends Expr {
   }
   render(): string {
     return `${this.signed ? '$signed' : '$unsigned'}(${this.a.render()})`;
+  }
+  override msb(): Expr {
+    return this.a.msb();
   }
   reads(env: GenvarEnv, out: BitRef[]): void {
     this.a.reads(env, out);

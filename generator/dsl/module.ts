@@ -25,6 +25,8 @@ export interface Instance {
   name: string;
   module: ModuleDef;
   conns: ReadonlyMap<string, Expr>;
+  /** parameter bindings shown at the instance (values equal the child's own) */
+  params: ReadonlyMap<string, Dim>;
 }
 
 /** A named generate loop: `for (genvar = 0; genvar < count; ...) begin : label`. */
@@ -32,6 +34,8 @@ export interface GenerateFor {
   kind: 'generate';
   label: string;
   genvar: Genvar;
+  /** wires declared inside the loop body: one copy per iteration */
+  signals: Signal[];
   items: Item[];
 }
 
@@ -49,7 +53,7 @@ export interface ModuleDef {
   readonly doc: string;
   readonly params: readonly Param[];
   readonly ports: readonly Signal[];
-  readonly signals: readonly Signal[]; // wires and regs, declaration order
+  readonly signals: readonly Signal[]; // module-level wires, then registers
   readonly items: readonly Item[];
   readonly clock: Signal | null;
   readonly reset: Signal | null;
@@ -58,8 +62,11 @@ export interface ModuleDef {
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+// Verilog-2005 and SystemVerilog-2012 keywords: all three tools reject them as names.
 const RESERVED = new Set(
-  'always and assign begin buf case casex casez default defparam disable edge else end endcase endfunction endgenerate endmodule endtask for forever function generate genvar if initial inout input integer localparam logic module negedge nor not or output parameter posedge reg repeat signed supply0 supply1 task time tri wait while wire xor'.split(' '),
+  (
+    'accept_on alias always always_comb always_ff always_latch and assert assign assume automatic before begin bind bins binsof bit break buf bufif0 bufif1 byte case casex casez cell chandle checker class clocking cmos config const constraint context continue cover covergroup coverpoint cross deassign default defparam design disable dist do edge else end endcase endchecker endclass endclocking endconfig endfunction endgenerate endgroup endinterface endmodule endpackage endprimitive endprogram endproperty endspecify endsequence endtable endtask enum event eventually expect export extends extern final first_match for force foreach forever fork forkjoin function generate genvar global highz0 highz1 if iff ifnone ignore_bins illegal_bins implements implies import incdir include initial inout input inside instance int integer interconnect interface intersect join join_any join_none large let liblist library local localparam logic longint macromodule matches medium modport module nand negedge nettype new nexttime nmos nor noshowcancelled not notif0 notif1 null or output package packed parameter pmos posedge primitive priority program property protected pull0 pull1 pulldown pullup pulsestyle_ondetect pulsestyle_onevent pure rand randc randcase randsequence rcmos real realtime ref reg reject_on release repeat restrict return rnmos rpmos rtran rtranif0 rtranif1 s_always s_eventually s_nexttime s_until s_until_with scalared sequence shortint shortreal showcancelled signed small soft solve specify specparam static string strong strong0 strong1 struct super supply0 supply1 sync_accept_on sync_reject_on table tagged task this throughout time timeprecision timeunit tran tranif0 tranif1 tri tri0 tri1 triand trior trireg type typedef union unique unique0 unsigned until until_with untyped use uwire var vectored virtual void wait wait_order wand weak weak0 weak1 while wildcard wire with within wor xnor xor'
+  ).split(' '),
 );
 
 function checkIdent(what: string, name: string): void {
@@ -69,11 +76,30 @@ function checkIdent(what: string, name: string): void {
 /** Items of one scope: the module body or a generate loop body. */
 export class ScopeBuilder {
   protected readonly items: Item[] = [];
+  protected readonly localSignals: Signal[] = [];
   protected readonly mod: ModuleBuilder;
 
-  /** A loop body belongs to `owner`; the module body (no owner) is its own. */
-  constructor(owner?: ModuleBuilder) {
+  /** A loop body belongs to `owner` inside loops over `genvars`; the module body (no owner) is its own. */
+  constructor(
+    owner?: ModuleBuilder,
+    protected readonly genvars: readonly Genvar[] = [],
+  ) {
     this.mod = owner ?? (this as unknown as ModuleBuilder);
+  }
+
+  /** A wire of this scope: inside a generate loop, each iteration has its own. */
+  wire(name: string, width: Dim | number, opts: { signed?: boolean; doc?: string } = {}): Signal {
+    this.mod.noteName(name);
+    const s = new Signal(this.mod.name, name, 'wire', Dim.from(width), opts.signed ?? false, opts.doc, this.genvars);
+    this.localSignals.push(s);
+    return s;
+  }
+
+  /** A wire driven by `e`, declared with e's width and signedness. */
+  let(name: string, e: Expr, doc?: string): Signal {
+    const w = this.wire(name, e.width, { signed: e.signed, doc });
+    this.assign(w, e);
+    return w;
   }
 
   /** Continuous assignment; widths must match exactly. */
@@ -92,9 +118,18 @@ export class ScopeBuilder {
    * Instance of another module. Every port must be connected: inputs to any
    * expression of the port's width, outputs to a signal or part-select.
    */
-  instance(name: string, module: ModuleDef, conns: Record<string, Expr>): void {
+  instance(name: string, module: ModuleDef, conns: Record<string, Expr>, params: Record<string, Dim> = {}): void {
     checkIdent('instance name', name);
     const here = `${this.mod.name}.${name}`;
+    const paramMap = new Map<string, Dim>();
+    for (const [pn, d] of Object.entries(params)) {
+      const cp = module.params.find((p) => p.name === pn);
+      if (!cp) throw new WidthError(`${here}: module ${module.name} has no parameter ${pn}`);
+      if (cp.value !== d.value) {
+        throw new WidthError(`${here}: parameter ${module.name}.${pn} is ${cp.value} but is bound to ${d.text} = ${d.value}`);
+      }
+      paramMap.set(pn, d);
+    }
     const map = new Map<string, Expr>();
     for (const [portName, e] of Object.entries(conns)) {
       const port = module.ports.find((p) => p.name === portName);
@@ -120,7 +155,7 @@ export class ScopeBuilder {
     const missing = module.ports.filter((p) => !map.has(p.name)).map((p) => p.name);
     if (missing.length > 0) throw new WidthError(`${here}: ports of ${module.name} left unconnected: ${missing.join(', ')}`);
     this.mod.noteInstanceName(name);
-    this.items.push({ kind: 'instance', name, module, conns: map });
+    this.items.push({ kind: 'instance', name, module, conns: map, params: paramMap });
   }
 
   /** A named generate loop; `body` receives the genvar and a scope for the loop body. */
@@ -130,14 +165,19 @@ export class ScopeBuilder {
     const n = Dim.from(count);
     if (n.value < 1) throw new WidthError(`${this.mod.name}.${label}: loop count ${n.text} = ${n.value} must be at least 1`);
     const g = new Genvar(genvarName, n);
-    const scope = new ScopeBuilder(this.mod);
+    const scope = new ScopeBuilder(this.mod, [...this.genvars, g]);
     body(g, scope);
-    this.items.push({ kind: 'generate', label, genvar: g, items: scope.items });
+    this.items.push({ kind: 'generate', label, genvar: g, signals: scope.localSignals, items: scope.items });
   }
 
   /** @internal */
   takeItems(): Item[] {
     return this.items;
+  }
+
+  /** @internal */
+  takeSignals(): Signal[] {
+    return this.localSignals;
   }
 }
 
@@ -148,7 +188,7 @@ export class ScopeBuilder {
 export class ModuleBuilder extends ScopeBuilder {
   private readonly params: Param[] = [];
   private readonly ports: Signal[] = [];
-  private readonly signals: Signal[] = [];
+  private readonly regs: Signal[] = [];
   private readonly names = new Set<string>();
   private clk: Signal | null = null;
   private rst: Signal | null = null;
@@ -166,6 +206,11 @@ export class ModuleBuilder extends ScopeBuilder {
 
   /** @internal */
   noteInstanceName(name: string): void {
+    this.claim(name);
+  }
+
+  /** @internal */
+  noteName(name: string): void {
     this.claim(name);
   }
 
@@ -205,26 +250,12 @@ export class ModuleBuilder extends ScopeBuilder {
     return this.rst;
   }
 
-  wire(name: string, width: Dim | number, opts: { signed?: boolean; doc?: string } = {}): Signal {
-    this.claim(name);
-    const s = new Signal(this.name, name, 'wire', Dim.from(width), opts.signed ?? false, opts.doc);
-    this.signals.push(s);
-    return s;
-  }
-
-  /** A wire driven by `e`, declared with e's width and signedness. */
-  let(name: string, e: Expr, doc?: string): Signal {
-    const w = this.wire(name, e.width, { signed: e.signed, doc });
-    this.assign(w, e);
-    return w;
-  }
-
   /** A register clocked by the module clock with synchronous active-low reset. Give its update with `update`. */
   reg(name: string, width: Dim | number, opts: { signed?: boolean; doc?: string } = {}): Signal {
     if (!this.clk || !this.rst) throw new WidthError(`${this.name}: declare clock() and resetN() before register ${name}`);
     this.claim(name);
     const s = new Signal(this.name, name, 'reg', Dim.from(width), opts.signed ?? false, opts.doc);
-    this.signals.push(s);
+    this.regs.push(s);
     return s;
   }
 
@@ -241,8 +272,8 @@ export class ModuleBuilder extends ScopeBuilder {
 
   /** @internal */
   finish(doc: string, config: Record<string, unknown>): ModuleDef {
-    for (const s of this.signals) {
-      if (s.kind === 'reg' && !this.items.some((i) => i.kind === 'reg' && i.reg === s)) {
+    for (const s of this.regs) {
+      if (!this.items.some((i) => i.kind === 'reg' && i.reg === s)) {
         throw new WidthError(`${this.name}: register ${s.name} has no update`);
       }
     }
@@ -251,7 +282,7 @@ export class ModuleBuilder extends ScopeBuilder {
       doc,
       params: [...this.params],
       ports: [...this.ports],
-      signals: [...this.signals],
+      signals: [...this.takeSignals(), ...this.regs],
       items: this.takeItems(),
       clock: this.clk,
       reset: this.rst,

@@ -1,7 +1,7 @@
 import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
 import { Dim } from './dim.ts';
-import { lit, type Signal } from './expr.ts';
+import { lit, WidthError, type Signal } from './expr.ts';
 import type { Item, ModuleDef } from './module.ts';
 import type { Design } from './elaborate.ts';
 import { GENERATOR_NAME, GENERATOR_VERSION } from '../../common/version.ts';
@@ -50,6 +50,7 @@ function itemView(m: ModuleDef, item: Item): ItemView {
       return {
         instance: true,
         module: item.module.name,
+        params: [...item.params].map(([name, d]) => `.${name}(${d.text})`).join(', '),
         name: item.name,
         conns: item.module.ports.map((p) => ({ port: p.name, expr: item.conns.get(p.name)!.render() })),
       };
@@ -59,6 +60,7 @@ function itemView(m: ModuleDef, item: Item): ItemView {
         genvar: item.genvar.name,
         count: item.genvar.count.text,
         label: item.label,
+        signals: aligned(item.signals.map((s) => ({ decl: `${signalDecl(s)};`, doc: s.comment }))),
         items: item.items.map((i) => itemView(m, i)),
       };
   }
@@ -88,7 +90,7 @@ export function renderModule(m: ModuleDef): string {
     ...genvars.map((g) => ({ decl: `genvar ${g}`, doc: 'generate loop index' })),
     ...m.signals.map((s) => ({ decl: signalDecl(s), doc: s.comment })),
   ];
-  return moduleTemplate({
+  const text = moduleTemplate({
     module: m.name,
     doc: m.doc,
     generator: GENERATOR_NAME,
@@ -99,6 +101,12 @@ export function renderModule(m: ModuleDef): string {
     signals: aligned(signals.map((s) => ({ decl: `${s.decl};`, doc: s.doc }))),
     items: m.items.map((i) => itemView(m, i)),
   });
+  // Verilator -Wall flags parameters nothing refers to (UNUSEDPARAM).
+  const body = text.slice(text.indexOf(') (\n') >= 0 ? text.indexOf(') (\n') : 0);
+  for (const p of m.params) {
+    if (!new RegExp(`\\b${p.name}\\b`).test(body)) throw new WidthError(`${m.name}: parameter ${p.name} is never used`);
+  }
+  return text;
 }
 
 export interface RenderedFile {

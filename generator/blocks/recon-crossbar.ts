@@ -1,0 +1,53 @@
+import { defineModule, type ModuleDef, type ModuleBuilder } from '../dsl/module.ts';
+import { mux } from '../dsl/expr.ts';
+import { Idx } from '../dsl/index.ts';
+import { checkReconConfig, reconSuffix, reconWidths, type ReconConfig } from './recon-config.ts';
+import { laneFlags, laneOutput } from './recon-lane.ts';
+import type { Dim } from '../dsl/dim.ts';
+
+/** Parameters and ports every ReCoN network shares. */
+export function reconNetworkPorts(m: ModuleBuilder, c: ReconConfig) {
+  const w = reconWidths(c);
+  const LANES = m.param('LANES', c.lanes, 'lanes per μB');
+  const PW = m.param('PW', w.PW, 'product width (WBITS + ABITS)');
+  const SPLIT = m.param('SPLIT', c.wbits - 1, 'outlier significand split L = WBITS - 1');
+  const GUARD = m.param('GUARD', c.guardBits, 'guard bits F below the inlier LSB');
+  const SHW = m.param('SHW', c.shiftBits, 'width of a lane shift field');
+  const PB = m.param('PB', w.PB, 'width of a partner index: log2(LANES)');
+  const CFGW = m.param('CFGW', w.CFGW, 'bits of one lane setting: mode(2) + partner(PB) + shift(SHW)');
+  const MW = m.param('MW', w.MW, 'merged value width: PW + SPLIT');
+  const LW = m.param('LW', w.LW, 'lane output width: MW + largest shift');
+  const prods = m.input('prods', LANES.times(PW), { doc: 'registered PE products of this μB, lane 0 in the LSBs' });
+  const cfg = m.input('cfg', LANES.times(CFGW), { doc: 'active lane settings, lane 0 in the LSBs' });
+  const lanes = m.output('lanes', LANES.times(LW), { doc: 'lane values for the PE adders' });
+  return { LANES, PW, SPLIT, GUARD, SHW, PB, CFGW, MW, LW, prods, cfg, lanes };
+}
+
+/** Bit offset of a lane's setting field. */
+export function cfgField(i: Idx, CFGW: Dim, offset: Dim | number): Idx {
+  return i.times(CFGW).plus(offset);
+}
+
+/**
+ * Crossbar ReCoN network: each lane picks any partner of the μB with a
+ * LANES:1 multiplexer, merges ((own << L) + partner), and shifts.
+ * Combinational: it sits between the PE product registers and the PE adders.
+ */
+export function reconCrossbar(c: ReconConfig): ModuleDef {
+  checkReconConfig(c);
+  return defineModule(`msq_recon_xbar_${reconSuffix(c)}`, 'ReCoN crossbar network: any-to-any outlier pairing within one μB', { block: 'recon_crossbar', ...c }, (m) => {
+    const p = reconNetworkPorts(m, c);
+    m.generate('g_lane', 'i', p.LANES, (gi, s) => {
+      const i = Idx.of(gi);
+      const own = s.let('own', p.prods.slice(i.times(p.PW), p.PW).asSigned(), "this lane's product");
+      const mode = s.let('mode', p.cfg.slice(cfgField(i, p.CFGW, 0), 2));
+      const partner = s.let('partner', p.cfg.slice(cfgField(i, p.CFGW, 2), p.PB));
+      const shift = s.let('shift', p.cfg.slice(cfgField(i, p.CFGW, p.PB.plus(2)), p.SHW));
+      const lo = s.let('lo', p.prods.laneAt(partner, p.PW).asSigned(), "partner's product: the outlier's low half");
+      const merged = s.let('merged', own.shlGrow(p.SPLIT).plus(lo.sext(p.MW)), '(hi << L) + lo');
+      const flags = laneFlags(s, mode);
+      const value = s.let('value', mux(flags.isOutlier, merged, own.sext(p.MW)));
+      laneOutput(s, p.lanes.slice(i.times(p.LW), p.LW), value, flags, shift, p.GUARD);
+    });
+  });
+}

@@ -1,0 +1,34 @@
+import { defineModule, type ModuleDef } from '../dsl/module.ts';
+import { checkReconConfig, reconSuffix, reconWidths, type ReconConfig } from './recon-config.ts';
+import { reconCrossbar } from './recon-crossbar.ts';
+import { reconButterfly } from './recon-butterfly.ts';
+
+/**
+ * One ReCoN slice: the lane settings of one μB in one PE-array row, double
+ * buffered like the weights (cfg_load writes the shadow copy while the array
+ * computes; cfg_swap makes it active), and the network of the chosen topology.
+ */
+export function reconSlice(c: ReconConfig): ModuleDef {
+  checkReconConfig(c);
+  const w = reconWidths(c);
+  const net = c.topology === 'crossbar' ? reconCrossbar(c) : reconButterfly(c);
+  const tag = c.topology === 'crossbar' ? 'xbar' : 'bfly';
+  return defineModule(`msq_recon_slice_${tag}_${reconSuffix(c)}`, `ReCoN slice (${c.topology}): double-buffered lane settings and the merge network of one μB`, { block: 'recon_slice', ...c }, (m) => {
+    const LANES = m.param('LANES', c.lanes, 'lanes per μB');
+    const PW = m.param('PW', w.PW, 'product width');
+    const CFGW = m.param('CFGW', w.CFGW, 'bits of one lane setting');
+    const LW = m.param('LW', w.LW, 'lane output width');
+    m.clock();
+    m.resetN();
+    const cfgIn = m.input('cfg_in', LANES.times(CFGW), { doc: 'lane settings for the next tile' });
+    const cfgLoad = m.input('cfg_load', 1, { doc: 'write cfg_in into the shadow settings' });
+    const cfgSwap = m.input('cfg_swap', 1, { doc: 'make the shadow settings active' });
+    const prods = m.input('prods', LANES.times(PW), { doc: 'registered PE products of this μB' });
+    const lanes = m.output('lanes', LANES.times(LW), { doc: 'lane values for the PE adders' });
+    const shadow = m.reg('cfg_shadow', LANES.times(CFGW), { doc: 'settings being loaded' });
+    const active = m.reg('cfg_active', LANES.times(CFGW), { doc: 'settings in use' });
+    m.update(shadow, cfgIn, { enable: cfgLoad });
+    m.update(active, shadow, { enable: cfgSwap });
+    m.instance('u_net', net, { prods, cfg: active, lanes }, { LANES, PW, CFGW, LW });
+  });
+}
