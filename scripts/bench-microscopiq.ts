@@ -65,6 +65,9 @@ if (!skipHessian) {
   const layer = quantizeMicroScopiQ(W, n, n, { calibration: { X, M: rows, K: n } });
   const t = Number(process.hrtime.bigint() - t0) / 1e9;
   const h = layer.stats.hessian!;
-  console.log(`  total ${t.toFixed(1)} s (Hessian + factorization + GPTQ loop), damping ${h.relativeDamping} (retries ${h.retries})`);
+  const ph = h.phaseSeconds;
+  console.log(
+    `  total ${t.toFixed(1)} s: H = 2/M·XᵀX ${ph.hessian.toFixed(1)} s, U = chol(H⁻¹) ${ph.factor.toFixed(1)} s, GPTQ loop ${ph.gptq.toFixed(1)} s; damping ${h.relativeDamping} (retries ${h.retries})`,
+  );
   console.log(`  peak RSS ${peakMiB().toFixed(0)} MiB (${(peakMiB() / 1024).toFixed(2)} GiB)`);
 }

@@ -130,10 +130,8 @@ export interface MsqConfig {
   rounding: Rounding;
   damping: number;
   gptqBlock: number;
-  /** Packed record field widths (bits). */
+  /** Packed record field widths (bits); the pair count is unary (docs/FORMAT.md). */
   fields: {
-    /** NP - 1, the pair count minus one: ceil(log2(B/2)). */
-    count: number;
     /** The partner field: log2 B (crossbar slot index) or ceil(log2 log2 B) (butterfly stage). */
     partner: number;
   };
@@ -229,7 +227,6 @@ export function resolveConfig(opts: MsqOptions = {}): MsqConfig {
     damping,
     gptqBlock,
     fields: {
-      count: ceilLog2(ublockSize / 2),
       partner: recon === 'crossbar' ? slotBits : ceilLog2(slotBits),
     },
   };

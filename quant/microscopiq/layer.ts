@@ -34,7 +34,12 @@ export interface MsqStats {
   /** μBs with at least one outlier. */
   ublocksWithOutliers: number;
   /** Hessian mode: calibration rows, damping actually used, seconds spent. */
-  hessian?: DampingReport & { calibrationRows: number; seconds: number };
+  hessian?: DampingReport & {
+    calibrationRows: number;
+    seconds: number;
+    /** Building H, factorizing it (U = chol(H⁻¹)), and the GPTQ column loop. */
+    phaseSeconds: { hessian: number; factor: number; gptq: number };
+  };
 }
 
 export interface MsqPairs {

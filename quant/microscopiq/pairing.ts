@@ -190,6 +190,28 @@ export class PairingSolver {
   }
 
   private exactButterfly(nc: number): void {
+    if (nc === 1) {
+      // one candidate: its cheapest legal neighbour, if that pays off (same result as the search)
+      const o = this.cand[0]!;
+      let best = -1;
+      let bestGain = 0;
+      for (let s = 0; s < this.stages; s++) {
+        const p = o ^ (1 << s);
+        if ((this.candMask >> p) & 1) continue;
+        const g = this.benefit[o]! - this.cost[p]!;
+        if (g > bestGain) {
+          bestGain = g;
+          best = p;
+        }
+      }
+      this.count = 0;
+      if (best >= 0) {
+        this.pairO[0] = o;
+        this.pairP[0] = best;
+        this.count = 1;
+      }
+      return;
+    }
     this.nc = nc;
     this.memo.clear();
     this.choice.clear();

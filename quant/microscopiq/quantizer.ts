@@ -408,6 +408,7 @@ export function quantizeMicroScopiQ(W: Float32Array | Float64Array, N: number, K
   }
   const t0 = performance.now();
   const H = hessianFromCalibration(cal.X, cal.M, K);
+  const t1 = performance.now();
   // pad to Kp: extra inputs are never active (dead) and get H_kk = 1
   let Hp = H;
   if (bld.Kp !== K) {
@@ -415,8 +416,15 @@ export function quantizeMicroScopiQ(W: Float32Array | Float64Array, N: number, K
     for (let i = 0; i < K; i++) Hp.set(H.subarray(i * K, i * K + K), i * bld.Kp);
   }
   const { U, damping } = gptqInverseFactor(Hp, bld.Kp, cfg.damping);
+  const t2 = performance.now();
   gptq(bld, W, U);
-  return bld.finish({ ...damping, calibrationRows: cal.M, seconds: (performance.now() - t0) / 1000 });
+  const t3 = performance.now();
+  return bld.finish({
+    ...damping,
+    calibrationRows: cal.M,
+    seconds: (t3 - t0) / 1000,
+    phaseSeconds: { hessian: (t1 - t0) / 1000, factor: (t2 - t1) / 1000, gptq: (t3 - t2) / 1000 },
+  });
 }
 
 /** Statistics of |w| over the real inputs of a group: returns the candidate threshold on |w| - mean, or Infinity. */
@@ -598,6 +606,41 @@ function directCast(bld: Builder, W: Float32Array): void {
 }
 
 /**
+ * GPTQ's lazy block update: W[n][j] -= Σ_t Err[t][n] · U[i1+t][j] for j >= i2,
+ * tiled over j so the U tile stays in cache; four error terms per pass over the
+ * W row segment.
+ */
+function lazyUpdate(Wf: Float64Array, Err: Float64Array, U: Float64Array, N: number, Np: number, Kp: number, i1: number, nb: number, i2: number): void {
+  const JT = 256;
+  for (let j0 = i2; j0 < Kp; j0 += JT) {
+    const j1 = Math.min(Kp, j0 + JT);
+    for (let n = 0; n < N; n++) {
+      const wr = n * Kp;
+      let t = 0;
+      for (; t + 3 < nb; t += 4) {
+        const e0 = Err[t * Np + n]!;
+        const e1 = Err[(t + 1) * Np + n]!;
+        const e2 = Err[(t + 2) * Np + n]!;
+        const e3 = Err[(t + 3) * Np + n]!;
+        const u0 = (i1 + t) * Kp;
+        const u1 = u0 + Kp;
+        const u2 = u1 + Kp;
+        const u3 = u2 + Kp;
+        for (let jj = j0; jj < j1; jj++) {
+          Wf[wr + jj] = Wf[wr + jj]! - (e0 * U[u0 + jj]! + e1 * U[u1 + jj]! + (e2 * U[u2 + jj]! + e3 * U[u3 + jj]!));
+        }
+      }
+      for (; t < nb; t++) {
+        const e = Err[t * Np + n]!;
+        if (e === 0) continue;
+        const ur = (i1 + t) * Kp;
+        for (let jj = j0; jj < j1; jj++) Wf[wr + jj]! -= e * U[ur + jj]!;
+      }
+    }
+  }
+}
+
+/**
  * Hessian mode: GPTQ with lazy block updates. W is copied into a padded
  * float64 matrix; each block of columns is transposed into Wb[t][n] so that the
  * column-by-column work runs over contiguous memory.
@@ -705,20 +748,7 @@ function gptq(bld: Builder, W: Float32Array | Float64Array, U: Float64Array): vo
       }
     }
     // lazy update of columns i2 .. Kp-1: W[n][j] -= Σ_t Err[t][n] · U[i1+t][j]
-    if (i2 < Kp) {
-      const JT = 512;
-      for (let j0 = i2; j0 < Kp; j0 += JT) {
-        const j1 = Math.min(Kp, j0 + JT);
-        for (let n = 0; n < N; n++) {
-          const wr = n * Kp;
-          for (let t = 0; t < nb; t++) {
-            const e = Err[t * Np + n]!;
-            if (e === 0) continue;
-            const ur = (i1 + t) * Kp;
-            for (let jj = j0; jj < j1; jj++) Wf[wr + jj]! -= e * U[ur + jj]!;
-          }
-        }
-      }
-    }
+    if (i2 < Kp) lazyUpdate(Wf, Err, U, N, Np, Kp, i1, nb, i2);
+
   }
 }
