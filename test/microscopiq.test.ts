@@ -5,6 +5,7 @@ import {
   referenceMatmul, floatReference, SLOT_INLIER, SLOT_OUTLIER, SLOT_PRUNED, type MsqLayer, type SlotPair, type MsqOptions,
 } from '../quant/microscopiq/index.ts';
 import { intRounder, roundInt } from '../quant/microscopiq/int-rounder.ts';
+import { hessianFromCalibration, gptqInverseFactor } from '../quant/microscopiq/hessian.ts';
 import { llmLikeWeights, llmLikeActivations, gaussian, matmulXWt } from '../quant/microscopiq/synthetic.ts';
 import { quantizeMx } from '../quant/mx.ts';
 import { quantizeElement } from '../quant/element.ts';
@@ -369,6 +370,34 @@ describe('ReCoN routability', () => {
 });
 
 describe('Hessian (GPTQ/OBS) mode', () => {
+  it('U from gptqInverseFactor is upper triangular with UᵀU = (H + λI)⁻¹', () => {
+    for (const [M, K] of [[50, 37], [10, 40], [200, 96]] as const) {
+      const g = gaussian(M * K);
+      const X = new Float64Array(M * K).map(() => g());
+      const H0 = hessianFromCalibration(X, M, K);
+      const { U, damping } = gptqInverseFactor(H0.slice(), K, 0.01);
+      for (let i = 0; i < K; i++) H0[i * K + i]! += damping.damping;
+      let worst = 0;
+      for (let i = 0; i < K; i++) {
+        for (let j = 0; j < i; j++) expect(U[i * K + j]).toBe(0);
+        expect(U[i * K + i]).toBeGreaterThan(0);
+      }
+      // (H + λI) · UᵀU = I
+      const Hinv = new Float64Array(K * K);
+      for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) {
+        let s = 0;
+        for (let t = 0; t <= Math.min(i, j); t++) s += U[t * K + i]! * U[t * K + j]!;
+        Hinv[i * K + j] = s;
+      }
+      for (let i = 0; i < K; i++) for (let j = 0; j < K; j++) {
+        let s = 0;
+        for (let t = 0; t < K; t++) s += H0[i * K + t]! * Hinv[t * K + j]!;
+        worst = Math.max(worst, Math.abs(s - (i === j ? 1 : 0)));
+      }
+      expect(worst).toBeLessThan(1e-9);
+    }
+  });
+
   it('refuses calibration data whose width does not match K, with both numbers', () => {
     const W = llmLikeWeights(16, 64, 1);
     expect(() => quantizeMicroScopiQ(W, 16, 64, { calibration: { X: new Float32Array(8 * 48), M: 8, K: 48 } })).toThrow(/48 columns .* K = 64/);
