@@ -21,6 +21,8 @@ export interface PeConfig {
   addend: 'self' | 'lane';
   /** width of lane_in when addend = 'lane' */
   laneWidth?: number;
+  /** expose the registered product on prod_out (default true; a plain array does not need it) */
+  productOut?: boolean;
 }
 
 /** Product width of a signed b x a multiplier. */
@@ -34,6 +36,7 @@ export function checkPeConfig(c: PeConfig): void {
   const pw = peProductWidth(c.wbits, c.abits);
   checkIntRange('accumulator width', c.accWidth, pw, 64);
   if (c.addend === 'lane') {
+    if (c.productOut === false) throw new InputError('a PE whose addend comes from the ReCoN lane must expose its product');
     if (c.laneWidth === undefined) throw new InputError('a PE with addend "lane" needs laneWidth');
     checkIntRange('lane width', c.laneWidth, pw, c.accWidth);
   }
@@ -41,7 +44,8 @@ export function checkPeConfig(c: PeConfig): void {
 
 export function peModuleName(c: PeConfig): string {
   const lane = c.addend === 'lane' ? `_l${c.laneWidth}` : '';
-  return `msq_pe_w${c.wbits}a${c.abits}_acc${c.accWidth}${lane}`;
+  const internal = c.productOut === false ? '_np' : '';
+  return `msq_pe_w${c.wbits}a${c.abits}_acc${c.accWidth}${lane}${internal}`;
 }
 
 /**
@@ -74,7 +78,7 @@ export function pe(c: PeConfig): ModuleDef {
     const aIn = m.input('a_in', ABITS, { signed: true, doc: 'activation' });
     const psumIn = m.input('psum_in', ACCW, { signed: true, doc: 'partial sum from the PE above' });
     const laneIn = LANEW ? m.input('lane_in', LANEW, { signed: true, doc: 'value to accumulate, from the row ReCoN slice' }) : null;
-    const prodOut = m.output('prod_out', PW, { signed: true, doc: 'registered product, to the row ReCoN slice' });
+    const prodOut = c.productOut === false ? null : m.output('prod_out', PW, { signed: true, doc: 'registered product, to the row ReCoN slice' });
     const psumOut = m.output('psum_out', ACCW, { signed: true, doc: 'registered partial sum, to the PE below' });
 
     const wShadow = m.reg('w_shadow', WBITS, { signed: true, doc: 'weight being loaded for the next tile' });
@@ -88,7 +92,7 @@ export function pe(c: PeConfig): ModuleDef {
     const addend = laneIn ?? prodQ;
     m.update(psumQ, psumIn.plus(addend.sext(ACCW)));
 
-    m.assign(prodOut, prodQ);
+    if (prodOut) m.assign(prodOut, prodQ);
     m.assign(psumOut, psumQ);
   });
 }

@@ -1,0 +1,159 @@
+import { defineModule, type ModuleDef } from '../dsl/module.ts';
+import { Const, concat, type Expr } from '../dsl/expr.ts';
+import { Idx } from '../dsl/index.ts';
+import { checkIntRange, InputError } from '../../common/errors.ts';
+import { pe, peProductWidth } from './pe.ts';
+import { reconSlice } from './recon-slice.ts';
+import { checkReconConfig, reconSuffix, reconWidths, type ReconConfig } from './recon-config.ts';
+
+export interface PeArrayConfig {
+  rows: number;
+  cols: number;
+  wbits: number;
+  abits: number;
+  /** ReCoN settings; null builds the plain MX-INT array without outlier support. */
+  recon: ReconConfig | null;
+}
+
+function ceilLog2(x: number): number {
+  return x <= 1 ? 0 : 32 - Math.clz32(x - 1);
+}
+
+/** Widths of the array's buses, derived once (the hardware model uses the same). */
+export function peArrayWidths(c: PeArrayConfig): { PW: number; LW: number; ACCW: number; CFGW: number } {
+  const PW = peProductWidth(c.wbits, c.abits);
+  if (!c.recon) return { PW, LW: PW, ACCW: PW + ceilLog2(c.rows), CFGW: 0 };
+  const w = reconWidths(c.recon);
+  // |lane| < 2^(LW-1), so a column of R lanes needs ceil(log2 R) more bits.
+  return { PW, LW: w.LW, ACCW: w.LW + ceilLog2(c.rows), CFGW: w.CFGW };
+}
+
+export function checkPeArrayConfig(c: PeArrayConfig): void {
+  checkIntRange('--rows', c.rows, 2, 64);
+  checkIntRange('--cols', c.cols, 1, 64);
+  if (c.recon) {
+    checkReconConfig(c.recon);
+    if (c.cols % c.recon.lanes !== 0) throw new InputError(`--cols ${c.cols} is not a multiple of the μB size --ublock ${c.recon.lanes}`);
+    if (c.recon.wbits !== c.wbits || c.recon.abits !== c.abits) throw new Error('internal: ReCoN and array operand widths differ');
+  }
+}
+
+export function peArrayModuleName(c: PeArrayConfig): string {
+  const base = `msq_pe_array_r${c.rows}c${c.cols}_w${c.wbits}a${c.abits}`;
+  if (!c.recon) return `${base}_plain`;
+  return `${base}_${c.recon.topology === 'crossbar' ? 'xbar' : 'bfly'}_${reconSuffix(c.recon)}`;
+}
+
+/**
+ * The weight-stationary PE array. PE(r, c) holds the weight of input k0 + r and
+ * output n0 + c. Timing (cycle t = the cycle a beat is presented):
+ *  - a beat carries one activation per row; row r sees it r cycles later (skew),
+ *    so the partial sums flowing down the columns meet the right products;
+ *  - within a row every PE sees the same activation in the same cycle, so the
+ *    row's ReCoN slices merge products of the same beat;
+ *  - the column sums of beat t leave the bottom row after the edge of cycle t + R.
+ * Weights and ReCoN settings are double buffered: a row is loaded with
+ * w_row_load[r] while the array computes; `tile_swap` presented with the last
+ * beat of a tile makes every row switch to its loaded weights right after that
+ * beat (row r r cycles later; its ReCoN settings one cycle after its weights,
+ * when that beat's products reach it).
+ * Loading rule: after a tile_swap, rows of the next tile are loaded in
+ * increasing row order, one per cycle at most, the first no earlier than the
+ * cycle after the tile_swap beat. Row r is then written after it has swapped.
+ */
+export function peArray(c: PeArrayConfig): ModuleDef {
+  checkPeArrayConfig(c);
+  const w = peArrayWidths(c);
+  const peDef = pe({ wbits: c.wbits, abits: c.abits, accWidth: w.ACCW, addend: c.recon ? 'lane' : 'self', laneWidth: c.recon ? w.LW : undefined, productOut: !!c.recon });
+  const slice = c.recon ? reconSlice(c.recon) : null;
+  const doc = c.recon
+    ? `${c.rows}x${c.cols} weight-stationary PE array with ${c.recon.topology} ReCoN slices (μB = ${c.recon.lanes} lanes)`
+    : `${c.rows}x${c.cols} weight-stationary PE array (plain MX-INT, no outlier support)`;
+  return defineModule(peArrayModuleName(c), doc, { block: 'pe_array', ...c }, (m) => {
+    const ROWS = m.param('ROWS', c.rows, 'PE rows: inputs k per tile');
+    const COLS = m.param('COLS', c.cols, 'PE columns: outputs n per tile');
+    const WBITS = m.param('WBITS', c.wbits, 'weight operand width');
+    const ABITS = m.param('ABITS', c.abits, 'activation operand width');
+    const PW = c.recon ? m.param('PW', w.PW, 'product width') : null;
+    const ACCW = m.param('ACCW', w.ACCW, 'column-sum width: lane width + ceil(log2 ROWS)');
+    const LANES = c.recon ? m.param('LANES', c.recon.lanes, 'lanes per μB (ReCoN slice)') : null;
+    const LW = c.recon ? m.param('LW', w.LW, 'ReCoN lane width') : null;
+    const CFGW = c.recon ? m.param('CFGW', w.CFGW, 'bits of one lane setting') : null;
+    const UBLOCKS = c.recon ? m.param('UBLOCKS', c.cols / c.recon.lanes, 'μBs per row: COLS / LANES') : null;
+
+    const clk = m.clock();
+    const rstN = m.resetN();
+    const wRowData = m.input('w_row_data', COLS.times(WBITS), { doc: 'weights of one row, column 0 in the LSBs' });
+    const cfgRowData = CFGW ? m.input('cfg_row_data', COLS.times(CFGW), { doc: 'ReCoN lane settings of one row, lane 0 in the LSBs' }) : null;
+    const wRowLoad = m.input('w_row_load', ROWS, { doc: 'one-hot: load the row data into that row (shadow copy)' });
+    const aIn = m.input('a_in', ROWS.times(ABITS), { doc: 'activations of one beat, row 0 in the LSBs' });
+    const tileSwap = m.input('tile_swap', 1, { doc: 'with the last beat of a tile: switch to the loaded weights after it' });
+    const colSum = m.output('col_sum', COLS.times(ACCW), { doc: 'column sums of the beat presented ROWS cycles earlier' });
+
+    // --- activation skew: row r sees the beat r cycles late -------------------
+    // skew_j holds the activations of rows j..ROWS-1 delayed j cycles; each stage
+    // drops the row it has served, so the registers form a triangle.
+    const aRow = m.wire('a_row', ROWS.times(ABITS), { doc: 'activation each row multiplies this cycle' });
+    m.assign(aRow.slice(0, ABITS), aIn.slice(0, ABITS));
+    let prev = aIn;
+    for (let j = 1; j < c.rows; j++) {
+      const width = ROWS.minus(j).times(ABITS);
+      const reg = m.reg(`skew_${j}`, width, { doc: `activations of rows ${j}..${c.rows - 1}, delayed ${j} cycle${j > 1 ? 's' : ''}` });
+      m.update(reg, prev.slice(ABITS, width)); // drop the row the previous stage served
+      m.assign(aRow.slice(ABITS.times(j), ABITS), reg.slice(0, ABITS));
+      prev = reg;
+    }
+
+    // --- swap timing: bit j of swap_pipe is tile_swap delayed j + 1 cycles -----
+    // Weights of row r swap r cycles after tile_swap, its ReCoN settings r + 1
+    // cycles after (the plain array needs only the first ROWS - 1 delays).
+    const depth = c.recon ? ROWS : ROWS.minus(1);
+    const swapPipe = m.reg('swap_pipe', depth, { doc: `tile_swap delayed 1..${depth.value} cycles` });
+    m.update(swapPipe, depth.value === 1 ? tileSwap : concat(swapPipe.slice(0, depth.minus(1)), tileSwap));
+    const wSwap = m.wire('w_swap', ROWS, { doc: 'row r switches weights r cycles after tile_swap' });
+    m.assign(wSwap, concat(swapPipe.slice(0, ROWS.minus(1)), tileSwap));
+
+    // --- the grid: partial sums enter row 0 as zero and leave row ROWS-1 ---------
+    const psum = m.wire('psum', ROWS.plus(1).times(COLS).times(ACCW), { doc: 'partial sums entering row r (r = ROWS: the column sums)' });
+    m.assign(psum.slice(0, COLS.times(ACCW)), Const.zero(COLS.times(ACCW)));
+    m.assign(colSum, psum.slice(ROWS.times(COLS).times(ACCW), COLS.times(ACCW)));
+    const prod = PW ? m.wire('prod', ROWS.times(COLS).times(PW), { doc: 'registered products, row-major' }) : null;
+    const lane = LW ? m.wire('lane', ROWS.times(COLS).times(LW), { doc: 'ReCoN lane values, row-major' }) : null;
+
+    m.generate('g_row', 'r', ROWS, (r, row) => {
+      row.generate('g_col', 'c', COLS, (col, cell) => {
+        const rc = Idx.of(r).times(COLS).plus(col);
+        const conns: Record<string, Expr> = {
+          clk,
+          rst_n: rstN,
+          w_load: wRowLoad.bit(r),
+          w_in: wRowData.lane(col, WBITS).asSigned(),
+          w_swap: wSwap.bit(r),
+          a_in: aRow.lane(r, ABITS).asSigned(),
+          psum_in: psum.slice(rc.times(ACCW), ACCW).asSigned(),
+          psum_out: psum.slice(rc.plus(COLS).times(ACCW), ACCW),
+        };
+        const params = { WBITS, ABITS, ACCW, ...(LW ? { LANEW: LW } : {}) };
+        if (lane && LW && prod && PW) {
+          conns.prod_out = prod.slice(rc.times(PW), PW);
+          conns.lane_in = lane.slice(rc.times(LW), LW).asSigned();
+        }
+        cell.instance('u_pe', peDef, conns, params);
+      });
+      if (slice && LANES && LW && CFGW && cfgRowData && UBLOCKS) {
+        row.generate('g_ublock', 'u', UBLOCKS, (u, ub) => {
+          const first = Idx.of(r).times(COLS).plus(Idx.of(u).times(LANES));
+          ub.instance('u_recon', slice, {
+            clk,
+            rst_n: rstN,
+            cfg_in: cfgRowData.slice(Idx.of(u).times(LANES).times(CFGW), LANES.times(CFGW)),
+            cfg_load: wRowLoad.bit(r),
+            cfg_swap: swapPipe.bit(r),
+            prods: prod!.slice(first.times(PW!), LANES.times(PW!)),
+            lanes: lane!.slice(first.times(LW), LANES.times(LW)),
+          }, { LANES, PW: PW!, CFGW, LW });
+        });
+      }
+    });
+  });
+}
