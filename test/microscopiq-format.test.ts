@@ -10,7 +10,7 @@ function exampleLayer() {
   for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) W[n * K + k] = base[(n * 3 + k * 5) % 8]! * (1 + 0.1 * n);
   W[2 * K + 0] = -0.95;
   W[5 * K + 0] = 0.004;
-  return quantizeMicroScopiQ(W, N, K, { inlier: 'mxint2', groupSize: 8, ublockSize: 8, stdDev: 2 });
+  return quantizeMicroScopiQ(W, N, K, { inlier: 'mxint2', groupSize: 8, ublockSize: 8, stdDev: 2, outlierExpOffset: 0, xbits: 2 });
 }
 
 describe('docs/FORMAT.md worked example', () => {

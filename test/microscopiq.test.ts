@@ -73,7 +73,8 @@ describe('configuration', () => {
     expect(c.splitL).toBe(3);
     const c2 = resolveConfig({ inlier: 'mxint2' });
     expect(c2.outlier).toBe('mxfp4_e2m1');
-    expect(c2.guardBits).toBe(1);
+    expect(c2.guardBits).toBe(0);
+    expect(c.guardBits).toBe(2);
     // smallest shift is 0 and the largest reaches maxShift
     expect(1 + c2.shiftConst).toBe(0);
     expect(3 + (1 << c2.xbits) - 1 + c2.shiftConst).toBe(c2.maxShift);

@@ -89,15 +89,15 @@ export const DEFAULTS = {
   recon: 'crossbar' as ReconTopology,
   stdDev: 3,
   rounding: 'nearest' as Rounding,
-  damping: 0.01,
+  damping: 0.1,
   gptqBlock: 128,
   /** Default outlier format per inlier width. */
   outlierFor: { mxint2: 'mxfp4_e2m1' as OutlierName, mxint4: 'mxfp8_e3m4' as OutlierName },
   /** Default outlier offset D0 and X width per outlier format. */
   perOutlier: {
-    mxfp4_e2m1: { outlierExpOffset: 0, xbits: 2 },
-    mxfp8_e3m4: { outlierExpOffset: 0, xbits: 1 },
-    mxfp8_e4m3: { outlierExpOffset: -4, xbits: 1 },
+    mxfp4_e2m1: { outlierExpOffset: 1, xbits: 1 },
+    mxfp8_e3m4: { outlierExpOffset: 0, xbits: 0 },
+    mxfp8_e4m3: { outlierExpOffset: -3, xbits: 0 },
   },
 } as const;
 
@@ -177,12 +177,14 @@ export function resolveConfig(opts: MsqOptions = {}): MsqConfig {
   const outlierExpOffset = checkIntRange('--outlier-exp-offset', opts.outlierExpOffset ?? per.outlierExpOffset, -16, 16);
   const xbits = checkIntRange('--xbits', opts.xbits ?? per.xbits, 0, 3);
   const fracBits = inFmt.fracBits;
-  // Shift of the smallest exponent field (ef = 1) with X = 0, before guard bits.
-  const base = 1 + outlierExpOffset - outFmt.bias - outFmt.mbits + fracBits;
   const efTop = (1 << outFmt.ebits) - 1;
-  // Default F: enough guard bits that every code at or above the inlier LSB keeps
-  // its resolution, i.e. the codes an outlier (> inlier max) can use are never clamped.
-  const defaultGuard = Math.max(0, Math.min(-base, fracBits + 2));
+  // Default F: the fewest guard bits that keep every outlier code worth 2^S or
+  // more in the window (X = 0). An outlier always exceeds the largest inlier of
+  // its group, which is >= 2^S (S = floor(log2 max inlier)), so no code an
+  // outlier needs is ever clamped. Codes below 2^S are outside the window.
+  // Exponent field of the smallest such code: 2^(ef - bias) · 2^(S + D0) >= 2^S.
+  const efNeeded = Math.min(efTop, Math.max(1, outFmt.bias - outlierExpOffset));
+  const defaultGuard = Math.max(0, -(efNeeded + outlierExpOffset - outFmt.bias - outFmt.mbits + fracBits));
   const guardBits = checkIntRange('--guard-bits', opts.guardBits ?? defaultGuard, 0, 16);
   const shiftConst = outlierExpOffset - outFmt.bias - outFmt.mbits + fracBits + guardBits;
   const naturalMax = efTop + (1 << xbits) - 1 + shiftConst;
