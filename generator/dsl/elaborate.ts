@@ -1,5 +1,6 @@
 import type { Genvar, GenvarEnv } from './index.ts';
 import { Signal, Slice, WidthError, type BitRef } from './expr.ts';
+import type { Memory } from './memory.ts';
 import type { Item, ModuleDef } from './module.ts';
 
 /** The elaborated design: every distinct module once, children before parents. */
@@ -14,7 +15,8 @@ export interface Design {
  *   definitions under one name are an error.
  * - Every bit of every wire and output port has exactly one driver.
  * - Every bit of every input, wire and register is read somewhere (Verilator's
- *   -Wall UNUSED rule), so emitted RTL has no dead logic to lint about.
+ *   -Wall UNUSED rule), so emitted RTL has no dead logic to lint about; every
+ *   memory has its write port (checked when the module is built) and is read.
  */
 export function elaborate(top: ModuleDef): Design {
   const order: ModuleDef[] = [];
@@ -67,13 +69,13 @@ function forEachItem(items: readonly Item[], env: Env, f: (i: Item, env: GenvarE
 }
 
 /** A signal copy: module-level signals have one, loop-local wires one per iteration. */
-function copyKey(s: Signal, env: GenvarEnv): string {
+function copyKey(s: Signal | Memory, env: GenvarEnv): string {
   if (s.scopeGenvars.length === 0) return s.name;
   return `${s.name}@${s.scopeGenvars.map((g) => `${g.name}=${env.get(g)}`).join(',')}`;
 }
 
 interface Copy {
-  signal: Signal;
+  signal: Signal | Memory;
   label: string;
   drivers: string[][];
   read: boolean[];
@@ -81,14 +83,14 @@ interface Copy {
 
 function checkDrivers(m: ModuleDef): void {
   const copies = new Map<string, Copy>();
-  const add = (s: Signal, env: GenvarEnv): void => {
+  const add = (s: Signal | Memory, env: GenvarEnv): void => {
     const key = copyKey(s, env);
     const label = s.scopeGenvars.length === 0 ? s.name : key.replace('@', ' in iteration ');
     copies.set(key, { signal: s, label, drivers: Array.from({ length: s.width.value }, () => []), read: new Array<boolean>(s.width.value).fill(false) });
   };
   const empty: GenvarEnv = new Map();
-  for (const s of [...m.ports, ...m.signals]) add(s, empty);
-  const copyOf = (s: Signal, env: GenvarEnv): Copy => {
+  for (const s of [...m.ports, ...m.signals, ...m.memories]) add(s, empty);
+  const copyOf = (s: Signal | Memory, env: GenvarEnv): Copy => {
     const c = copies.get(copyKey(s, env));
     if (!c) throw new WidthError(`${m.name}: ${s.name} is used outside the generate loop that declares it`);
     return c;
@@ -127,6 +129,12 @@ function checkDrivers(m: ModuleDef): void {
             else e.reads(env, refs);
           }
           break;
+        case 'memwrite':
+          drive({ signal: item.mem, lsb: 0, width: item.mem.width.value }, env, `write port of ${item.mem.name}`);
+          item.addr.reads(env, refs);
+          item.data.reads(env, refs);
+          item.enable?.reads(env, refs);
+          break;
         case 'generate':
           break;
       }
@@ -140,6 +148,8 @@ function checkDrivers(m: ModuleDef): void {
     if (m.clock) copies.get(m.clock.name)!.read.fill(true);
     if (m.reset) copies.get(m.reset.name)!.read.fill(true);
   }
+  // A memory's write port is clocked but not reset (RAMs are not reset).
+  if (m.memories.length > 0 && m.clock) copies.get(m.clock.name)!.read.fill(true);
 
   for (const { signal: s, label, drivers, read: readBits } of copies.values()) {
     const needsDriver = s.kind === 'wire' || s.kind === 'output';
@@ -150,7 +160,9 @@ function checkDrivers(m: ModuleDef): void {
       const undriven = drivers.findIndex((d) => d.length === 0);
       if (undriven >= 0) throw new WidthError(`${m.name}.${label}[${undriven}] has no driver`);
     }
-    if (s.kind !== 'output') {
+    if (s.kind === 'memory') {
+      if (!readBits.every((r) => r)) throw new WidthError(`${m.name}: memory ${s.name} is never read (Verilator -Wall would flag it as UNUSED)`);
+    } else if (s.kind !== 'output') {
       const unread = readBits.findIndex((r) => !r);
       if (unread >= 0) throw new WidthError(`${m.name}.${label}[${unread}] is never read (Verilator -Wall would flag it as UNUSED)`);
     }

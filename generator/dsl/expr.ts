@@ -1,5 +1,6 @@
 import { Dim } from './dim.ts';
 import { Idx, Genvar, type GenvarEnv } from './index.ts';
+import type { Memory } from './memory.ts';
 
 /**
  * Typed hardware expressions. Every node knows its width and signedness, and
@@ -148,7 +149,8 @@ export class WidthError extends Error {
 }
 
 export interface BitRef {
-  signal: Signal;
+  /** a signal, or a memory (its word width; reads and the write port cover all of it) */
+  signal: Signal | Memory;
   lsb: number;
   width: number;
 }

@@ -1,6 +1,7 @@
 import { Dim } from './dim.ts';
 import { Genvar, Idx } from './index.ts';
 import { Expr, Signal, Slice, WidthError, describe, type SignalKind } from './expr.ts';
+import { Memory, type MemWrite } from './memory.ts';
 
 /** What an assignment or an instance output may drive: a whole signal or a part-select of one. */
 export type LValue = Signal | Slice;
@@ -39,7 +40,8 @@ export interface GenerateFor {
   items: Item[];
 }
 
-export type Item = Assign | RegUpdate | Instance | GenerateFor;
+export type Item = Assign | RegUpdate | Instance | GenerateFor | MemWrite;
+export type { MemWrite };
 
 export interface Param {
   name: string;
@@ -54,6 +56,8 @@ export interface ModuleDef {
   readonly params: readonly Param[];
   readonly ports: readonly Signal[];
   readonly signals: readonly Signal[]; // module-level wires, then registers
+  /** RAMs (`reg [W-1:0] name [0:DEPTH-1]`), each with one write port among the items */
+  readonly memories: readonly Memory[];
   readonly items: readonly Item[];
   readonly clock: Signal | null;
   readonly reset: Signal | null;
@@ -189,6 +193,7 @@ export class ModuleBuilder extends ScopeBuilder {
   private readonly params: Param[] = [];
   private readonly ports: Signal[] = [];
   private readonly regs: Signal[] = [];
+  private readonly mems: Memory[] = [];
   private readonly names = new Set<string>();
   private clk: Signal | null = null;
   private rst: Signal | null = null;
@@ -270,11 +275,30 @@ export class ModuleBuilder extends ScopeBuilder {
     this.items.push({ kind: 'reg', reg, next, enable: opts.enable ?? null, reset: BigInt(opts.reset ?? 0) });
   }
 
+  /**
+   * A RAM of `depth` words (a power of two, at least 2) of `width` bits, at
+   * module level: `mem.write(addr, data, enable)` gives its one synchronous
+   * write port (module clock, no reset), `mem.read(addr)` an asynchronous read.
+   * Addresses are unsigned and exactly log2(depth) bits.
+   */
+  memory(name: string, width: Dim | number, depth: Dim | number, opts: { signed?: boolean; doc?: string } = {}): Memory {
+    if (!this.clk) throw new WidthError(`${this.name}: declare clock() before memory ${name}`);
+    this.claim(name);
+    const mem = new Memory(this.name, name, Dim.from(width), Dim.from(depth), opts.signed ?? false, opts.doc, (w) => this.items.push(w));
+    this.mems.push(mem);
+    return mem;
+  }
+
   /** @internal */
   finish(doc: string, config: Record<string, unknown>): ModuleDef {
     for (const s of this.regs) {
       if (!this.items.some((i) => i.kind === 'reg' && i.reg === s)) {
         throw new WidthError(`${this.name}: register ${s.name} has no update`);
+      }
+    }
+    for (const mem of this.mems) {
+      if (!this.items.some((i) => i.kind === 'memwrite' && i.mem === mem)) {
+        throw new WidthError(`${this.name}: memory ${mem.name} has no write port`);
       }
     }
     return Object.freeze({
@@ -283,6 +307,7 @@ export class ModuleBuilder extends ScopeBuilder {
       params: [...this.params],
       ports: [...this.ports],
       signals: [...this.takeSignals(), ...this.regs],
+      memories: [...this.mems],
       items: this.takeItems(),
       clock: this.clk,
       reset: this.rst,

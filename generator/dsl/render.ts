@@ -4,6 +4,7 @@ import { Dim } from './dim.ts';
 import { lit, WidthError, type Signal } from './expr.ts';
 import type { Item, ModuleDef } from './module.ts';
 import type { Design } from './elaborate.ts';
+import type { Memory } from './memory.ts';
 import { GENERATOR_NAME, GENERATOR_VERSION } from '../../common/version.ts';
 
 const templateDir = new URL('../../templates/verilog/', import.meta.url);
@@ -24,11 +25,16 @@ function signalDecl(s: Signal): string {
   return `${s.kind === 'reg' ? 'reg ' : 'wire'} ${s.signed ? 'signed ' : ''}${range(s.width)}${s.name}`;
 }
 
+function memoryDecl(mem: Memory): string {
+  return `reg  ${mem.signed ? 'signed ' : ''}${range(mem.width)}${mem.name} [0:${mem.depth.minus(1).text}]`;
+}
+
 interface ItemView {
   assign?: boolean;
   reg?: boolean;
   instance?: boolean;
   generate?: boolean;
+  memwrite?: boolean;
   [k: string]: unknown;
 }
 
@@ -53,6 +59,15 @@ function itemView(m: ModuleDef, item: Item): ItemView {
         params: [...item.params].map(([name, d]) => `.${name}(${d.text})`).join(', '),
         name: item.name,
         conns: item.module.ports.map((p) => ({ port: p.name, expr: item.conns.get(p.name)!.render() })),
+      };
+    case 'memwrite':
+      return {
+        memwrite: true,
+        clock: m.clock!.name,
+        name: item.mem.name,
+        addr: item.addr.render(),
+        data: item.data.render(),
+        enable: item.enable?.render(),
       };
     case 'generate':
       return {
@@ -89,6 +104,7 @@ export function renderModule(m: ModuleDef): string {
   const signals: { decl: string; doc?: string }[] = [
     ...genvars.map((g) => ({ decl: `genvar ${g}`, doc: 'generate loop index' })),
     ...m.signals.map((s) => ({ decl: signalDecl(s), doc: s.comment })),
+    ...m.memories.map((mem) => ({ decl: memoryDecl(mem), doc: mem.comment ? `${mem.comment} (RAM, not reset)` : 'RAM, not reset' })),
   ];
   const text = moduleTemplate({
     module: m.name,
