@@ -54,6 +54,8 @@ export interface ModuleDef {
   readonly name: string;
   readonly doc: string;
   readonly params: readonly Param[];
+  /** derived constants: `localparam integer NAME = expression;` in the body */
+  readonly localparams: readonly (Param & { text: string })[];
   readonly ports: readonly Signal[];
   readonly signals: readonly Signal[]; // module-level wires, then registers
   /** RAMs (`reg [W-1:0] name [0:DEPTH-1]`), each with one write port among the items */
@@ -191,6 +193,7 @@ export class ScopeBuilder {
  */
 export class ModuleBuilder extends ScopeBuilder {
   private readonly params: Param[] = [];
+  private readonly locals: (Param & { text: string })[] = [];
   private readonly ports: Signal[] = [];
   private readonly regs: Signal[] = [];
   private readonly mems: Memory[] = [];
@@ -224,6 +227,13 @@ export class ModuleBuilder extends ScopeBuilder {
     this.claim(name);
     this.params.push({ name, value, doc });
     return Dim.param(name, value);
+  }
+
+  /** A derived constant (`localparam`), e.g. `TPG_LAST = TPG - 1`, usable in the body only. */
+  localparam(name: string, value: Dim, doc: string): Dim {
+    this.claim(name);
+    this.locals.push({ name, value: value.value, text: value.text, doc });
+    return Dim.param(name, value.value);
   }
 
   input(name: string, width: Dim | number, opts: { signed?: boolean; doc?: string } = {}): Signal {
@@ -305,6 +315,7 @@ export class ModuleBuilder extends ScopeBuilder {
       name: this.name,
       doc,
       params: [...this.params],
+      localparams: [...this.locals],
       ports: [...this.ports],
       signals: [...this.takeSignals(), ...this.regs],
       memories: [...this.mems],

@@ -113,14 +113,17 @@ export function renderModule(m: ModuleDef): string {
     version: GENERATOR_VERSION,
     configLines,
     params: m.params,
+    localparams: aligned(m.localparams.map((l) => ({ decl: `localparam integer ${l.name} = ${l.text};`, doc: l.doc }))),
     ports: aligned(m.ports.map((p, i) => ({ decl: portDecl(p) + (i < m.ports.length - 1 ? ',' : ''), doc: p.comment }))),
     signals: aligned(signals.map((s) => ({ decl: `${s.decl};`, doc: s.doc }))),
     items: m.items.map((i) => itemView(m, i)),
   });
   // Verilator -Wall flags parameters nothing refers to (UNUSEDPARAM).
   const body = text.slice(text.indexOf(') (\n') >= 0 ? text.indexOf(') (\n') : 0);
-  for (const p of m.params) {
-    if (!new RegExp(`\\b${p.name}\\b`).test(body)) throw new WidthError(`${m.name}: parameter ${p.name} is never used`);
+  for (const p of [...m.params, ...m.localparams]) {
+    const uses = body.match(new RegExp(`\\b${p.name}\\b`, 'g'))?.length ?? 0;
+    const declared = m.localparams.includes(p as never) ? 1 : 0; // a localparam's own declaration is in the body
+    if (uses <= declared) throw new WidthError(`${m.name}: parameter ${p.name} is never used`);
   }
   return text;
 }
