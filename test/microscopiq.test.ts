@@ -173,10 +173,24 @@ describe('quantizer: layout and values', () => {
 
   it('without outliers equals MXINT-b of quant/mx.ts bit for bit', () => {
     for (const [inlier, fmt] of [['mxint4', 'int4'], ['mxint2', 'int2']] as const) {
-      const L = quantizeMicroScopiQ(W, N, K, { inlier, stdDev: 1000, groupSize: 32 });
+      const L = quantizeMicroScopiQ(W, N, K, { inlier, stdDev: 1000, groupSize: 32, scaleSearch: false });
       expect(L.stats.candidates).toBe(0);
       expect(Array.from(dequantize(L))).toEqual(Array.from(quantizeMx(W, [N, K], { format: fmt, blockSize: 32 })));
     }
+  });
+
+  it('scale search only ever picks S or S - 1 of the MX rule and lowers the error', () => {
+    const plain = quantizeMicroScopiQ(W, N, K, { scaleSearch: false });
+    const searched = quantizeMicroScopiQ(W, N, K, {});
+    let lowered = 0;
+    for (let i = 0; i < plain.scales.length; i++) {
+      const d = plain.scales[i]! - searched.scales[i]!;
+      expect(d === 0 || d === 1).toBe(true);
+      lowered += d;
+    }
+    expect(lowered).toBeGreaterThan(0);
+    const err = (L: MsqLayer) => dequantize(L).reduce((e, v, i) => e + (v - W[i]!) ** 2, 0);
+    expect(err(searched)).toBeLessThan(err(plain));
   });
 
   it('beats MXINT4 and MXFP4 on LLM-like weights', () => {

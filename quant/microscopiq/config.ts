@@ -71,6 +71,12 @@ export interface MsqOptions {
   /** Largest shift the ReCoN merge applies. */
   maxShift?: number;
   rounding?: Rounding;
+  /**
+   * Per group, also try the inlier exponent S - 1 (finer LSB, the largest inliers
+   * saturate) and keep the one with the lower squared error. Default true; false
+   * gives microxcaling's MX rule S = floor(log2 max|inlier|) exactly.
+   */
+  scaleSearch?: boolean;
   /** GPTQ damping, relative to mean(diag H). */
   damping?: number;
   /** GPTQ lazy-update block (columns); rounded up to a multiple of G. */
@@ -128,6 +134,7 @@ export interface MsqConfig {
   /** c in shift = max(e,1) + X + c. */
   shiftConst: number;
   rounding: Rounding;
+  scaleSearch: boolean;
   damping: number;
   gptqBlock: number;
   /** Packed record field widths (bits); the pair count is unary (docs/FORMAT.md). */
@@ -226,6 +233,7 @@ export function resolveConfig(opts: MsqOptions = {}): MsqConfig {
     maxShift,
     shiftConst,
     rounding,
+    scaleSearch: opts.scaleSearch ?? true,
     damping,
     gptqBlock,
     fields: {

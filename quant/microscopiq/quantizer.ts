@@ -434,6 +434,67 @@ function groupThreshold(sum: number, sum2: number, cnt: number, zThr: number): {
   return { mean, lim: std > 0 ? zThr * std : Infinity };
 }
 
+/**
+ * Scale refinement (option scaleSearch): the MX rule S = floor(log2 max|inlier|)
+ * leaves up to half of the integer range unused when the largest inlier sits just
+ * above 2^S. Try S - 1 as well (twice the resolution; inliers above
+ * maxInt·2^(S-1-fracBits) saturate) and keep whichever gives the lower squared
+ * error over the group's non-candidate weights. Only S and S - 1 are candidates,
+ * and (int4) only when max|inlier| < 1.4·2^S: above that S - 1 saturates too much to win.
+ */
+function refineScale(
+  vals: Float32Array, off: number, stride: number, count: number,
+  mean: number, lim: number, S: number, maxIn: number, r: IntRounder,
+): number {
+  const { thr, up, maxInt } = r;
+  // Measured (docs/QUALITY.md): with int4, S - 1 wins only when max|inlier| < ~1.35·2^S;
+  // with int2 (three levels) it can win up to 2^(S+1), so every group is tried.
+  if (!(maxIn > 0) || maxIn >= (maxInt === 1 ? 2 : 1.4) * pow2(S) || S <= -127) return S;
+  const step = 1 / up;
+  let e0 = 0;
+  let e1 = 0;
+  const inv0 = pow2(-S);
+  for (let i = 0; i < count; i++) {
+    const a = Math.abs(vals[off + i * stride]!);
+    if (a - mean > lim) continue;
+    // exponent S
+    const x0 = a * inv0;
+    let t0 = x0 * up + 0.5;
+    if (t0 > maxInt) t0 = maxInt;
+    let q0 = t0 | 0;
+    if (x0 >= thr[q0 + 1]!) q0++;
+    else if (x0 < thr[q0]!) q0--;
+    const d0 = x0 - q0 * step;
+    e0 += d0 * d0;
+    // exponent S - 1 (errors in units of 2^(S-1), hence the / 4 below)
+    const x1 = x0 + x0;
+    let t1 = x1 * up + 0.5;
+    if (t1 > maxInt) t1 = maxInt;
+    let q1 = t1 | 0;
+    if (x1 >= thr[q1 + 1]!) q1++;
+    else if (x1 < thr[q1]!) q1--;
+    const d1 = x1 - q1 * step;
+    e1 += d1 * d1;
+  }
+  return e1 * 0.25 < e0 ? S - 1 : S;
+}
+
+/** refineScale for the float64 working copy of Hessian mode (same body; kept monomorphic for speed). */
+function refineScale64(
+  vals: Float64Array, off: number, stride: number, count: number,
+  mean: number, lim: number, S: number, maxIn: number, r: IntRounder,
+): number {
+  const seg = new Float32Array(count);
+  for (let i = 0; i < count; i++) seg[i] = vals[off + i * stride]!;
+  return refineScale(seg, 0, 1, count, mean, lim, S, maxIn, r);
+}
+
+interface ScaleSearch {
+  rounder: IntRounder;
+  /** 2·G integers: the group rounded with S, then with S - 1. */
+  scratch: Int8Array;
+}
+
 /** Growable list of candidate keys k·Np + n (a float64 array sorts numerically and fast). */
 class KeyList {
   a = new Float64Array(4096);
@@ -468,7 +529,7 @@ function nonFinite(W: Float32Array, wBase: number, k0: number, k1: number, n: nu
 function rowGroupFast(
   W: Float32Array, Wu: Uint32Array, wBase: number, base: number, k0: number, k1: number, zThr: number,
   thr: Float64Array, up: number, maxInt: number,
-  operand: Int8Array, codes: Uint8Array, inCode: Uint8Array, candKeys: KeyList, Np: number, n: number,
+  operand: Int8Array, codes: Uint8Array, inCode: Uint8Array, candKeys: KeyList, Np: number, n: number, search: ScaleSearch | null,
 ): number {
   const cnt = k1 - k0;
   let s = 0;
@@ -494,6 +555,9 @@ function rowGroupFast(
     }
   }
   const S = sharedExponent(maxIn, 0);
+  if (search !== null && maxIn > 0 && S > -127 && maxIn < (maxInt === 1 ? 2 : 1.4) * pow2(S)) {
+    return rowGroupSearch(W, Wu, wBase, base, k0, k1, mean, lim, thr, up, maxInt, operand, codes, inCode, S, search.scratch);
+  }
   const inv = pow2(-S);
   for (let k = k0; k < k1; k++) {
     // roundInt (int-rounder.ts), inlined. |v|·2^-S is exact for a float32 v (no
@@ -513,10 +577,58 @@ function rowGroupFast(
   return S;
 }
 
+/**
+ * The last pass of rowGroupFast with scale search (see refineScale): rounds every
+ * weight for both S and S - 1 in one pass, sums the errors of the non-candidates,
+ * then stores the better one. Returns the chosen exponent.
+ */
+function rowGroupSearch(
+  W: Float32Array, Wu: Uint32Array, wBase: number, base: number, k0: number, k1: number, mean: number, lim: number,
+  thr: Float64Array, up: number, maxInt: number,
+  operand: Int8Array, codes: Uint8Array, inCode: Uint8Array, S: number, scratch: Int8Array,
+): number {
+  const inv0 = pow2(-S);
+  const step = 1 / up;
+  const n = k1 - k0;
+  let e0 = 0;
+  let e1 = 0;
+  for (let i = 0; i < n; i++) {
+    const raw = Math.abs(W[wBase + k0 + i]!);
+    const x0 = raw * inv0;
+    let t0 = x0 * up + 0.5;
+    if (t0 > maxInt) t0 = maxInt;
+    let q0 = t0 | 0;
+    if (x0 >= thr[q0 + 1]!) q0++;
+    else if (x0 < thr[q0]!) q0--;
+    const x1 = x0 + x0;
+    let t1 = x1 * up + 0.5;
+    if (t1 > maxInt) t1 = maxInt;
+    let q1 = t1 | 0;
+    if (x1 >= thr[q1 + 1]!) q1++;
+    else if (x1 < thr[q1]!) q1--;
+    if (!(raw - mean > lim)) {
+      const d0 = x0 - q0 * step;
+      const d1 = x1 - q1 * step;
+      e0 += d0 * d0;
+      e1 += d1 * d1;
+    }
+    const neg = Wu[wBase + k0 + i]! >>> 31;
+    scratch[i] = (q0 ^ -neg) + neg;
+    scratch[n + i] = (q1 ^ -neg) + neg;
+  }
+  const pick = e1 * 0.25 < e0 ? n : 0; // errors of S - 1 are in units of 2^(S-1)
+  for (let i = 0; i < n; i++) {
+    const q = scratch[pick + i]!;
+    operand[base + k0 + i] = q;
+    codes[base + k0 + i] = inCode[q + maxInt]!;
+  }
+  return pick ? S - 1 : S;
+}
+
 /** rowGroupFast for roundings with exception tables. */
 function rowGroupGeneric(
   W: Float32Array, wBase: number, base: number, k0: number, k1: number, zThr: number, rounder: IntRounder,
-  operand: Int8Array, codes: Uint8Array, inCode: Uint8Array, candKeys: KeyList, Np: number, n: number,
+  operand: Int8Array, codes: Uint8Array, inCode: Uint8Array, candKeys: KeyList, Np: number, n: number, search: ScaleSearch | null,
 ): number {
   const cnt = k1 - k0;
   let s = 0;
@@ -536,7 +648,8 @@ function rowGroupGeneric(
     if (a - mean > lim) candKeys.push(k * Np + n);
     else if (a > maxIn) maxIn = a;
   }
-  const S = sharedExponent(maxIn, 0);
+  let S = sharedExponent(maxIn, 0);
+  if (search !== null) S = refineScale(W, wBase + k0, 1, k1 - k0, mean, lim, S, maxIn, search.rounder);
   const inv = pow2(-S);
   for (let k = k0; k < k1; k++) {
     const q = roundInt(rounder, W[wBase + k]!, inv);
@@ -561,6 +674,7 @@ function directCast(bld: Builder, W: Float32Array): void {
   const inCode = bld.inCode;
   const zeroS = sharedExponent(0, 0);
   const Wu = new Uint32Array(W.buffer, W.byteOffset, W.length);
+  const search = cfg.scaleSearch ? { rounder, scratch: new Int8Array(2 * G) } : null;
   const candList = new KeyList();
   for (let g = 0; g < groups; g++) {
     const k0 = g * G;
@@ -575,8 +689,8 @@ function directCast(bld: Builder, W: Float32Array): void {
         continue;
       }
       scales[si] = hasExc
-        ? rowGroupGeneric(W, n * K, n * Kp, k0, k1, zThr, rounder, operand, codes, inCode, candList, Np, n)
-        : rowGroupFast(W, Wu, n * K, n * Kp, k0, k1, zThr, thr, up, maxInt, operand, codes, inCode, candList, Np, n);
+        ? rowGroupGeneric(W, n * K, n * Kp, k0, k1, zThr, rounder, operand, codes, inCode, candList, Np, n, search)
+        : rowGroupFast(W, Wu, n * K, n * Kp, k0, k1, zThr, thr, up, maxInt, operand, codes, inCode, candList, Np, n, search);
     }
     if (candList.n === 0) continue;
     bld.stats.candidates += candList.n;
@@ -708,7 +822,13 @@ function gptq(bld: Builder, W: Float32Array | Float64Array, U: Float64Array): vo
             } else if (a > maxIn[n]!) maxIn[n] = a;
           }
         }
-        for (let n = 0; n < Np; n++) bld.scales[n * groups + g] = sharedExponent(n < N ? Math.fround(maxIn[n]!) : 0, 0);
+        for (let n = 0; n < Np; n++) {
+          let S = sharedExponent(n < N ? Math.fround(maxIn[n]!) : 0, 0);
+          if (cfg.scaleSearch && n < N && cnt > 0) {
+            S = refineScale64(Wb, (k0 - i1) * Np + n, Np, cnt, mean[n]!, lim[n]!, S, Math.fround(maxIn[n]!), bld.rounder);
+          }
+          bld.scales[n * groups + g] = S;
+        }
       }
       // quantize column k
       const r = t * Np;

@@ -56,10 +56,11 @@ const OPTIONS: readonly SchemeOption[] = [
   { flags: '--outlier-exp-offset <D0>', key: 'outlierExpOffset', description: 'MicroScopiQ outlier scale offset: outliers are scaled by 2^(S + D0 + X)', parse: num('--outlier-exp-offset', true) },
   { flags: '--calibration <file>', key: 'calibration', description: 'MicroScopiQ Hessian mode: calibration activations X [M, K] (.npy or FILE.safetensors:NAME)' },
   { flags: '--damping <p>', key: 'damping', description: 'MicroScopiQ Hessian damping, fraction of mean(diag H) (default 0.01)', parse: num('--damping', false) },
+  { flags: '--plain-mx-scale', key: 'plainMxScale', description: 'MicroScopiQ: use the plain MX inlier exponent floor(log2 max|inlier|) (default: per group, S or S-1, whichever has the lower error)' },
   { flags: '--compat <mode>', key: 'compat', description: 'MicroScopiQ compatibility mode: official (bit-exact quantize_mx_outlier_v1 direct-cast)', parse: oneOf('--compat', ['official'] as const) },
 ];
 
-const HW_ONLY = ['topFraction', 'groupSize', 'recon', 'xbits', 'guardBits', 'maxShift', 'outlierExpOffset', 'calibration', 'damping'] as const;
+const HW_ONLY = ['plainMxScale', 'topFraction', 'groupSize', 'recon', 'xbits', 'guardBits', 'maxShift', 'outlierExpOffset', 'calibration', 'damping'] as const;
 
 function label(o: Record<string, unknown>): string {
   if (o.compat === 'official') return `microscopiq-official-w${o.inlier === 'mxint4' ? 4 : 2}`;
@@ -130,6 +131,7 @@ function quantizeHardware(req: QuantizeRequest, o: Record<string, unknown>): Qua
     outlierExpOffset: o.outlierExpOffset as number | undefined,
     damping: o.damping as number | undefined,
     rounding: req.rounding,
+    scaleSearch: o.plainMxScale ? false : undefined,
   };
   let X: { data: Float32Array; shape: readonly number[] } | undefined;
   if (typeof o.calibration === 'string') X = loadTensor(o.calibration);
