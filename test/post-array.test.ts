@@ -1,0 +1,339 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  postArray,
+  postArrayModuleName,
+  postArrayIntWidth,
+  postArrayExpOffset,
+  checkPostArrayConfig,
+  type PostArrayConfig,
+} from '../generator/blocks/post-array.ts';
+import { elaborate } from '../generator/dsl/elaborate.ts';
+import { renderDesign } from '../generator/dsl/render.ts';
+import { PostArrayModel, type PostArrayBeat } from '../quant/hwmodel/post-array.ts';
+import { randomPass, passReference, postArrayVectors, type PassShape, type PostArrayPass, type PostArrayRun } from '../testbench/post-array-vectors.ts';
+import { writeCycleBench, runBench, parseSimOutput, type CycleVector, type Simulator, type SimResult } from '../testbench/cycle-harness.ts';
+import { verilatorLint, icarusCompile, yosysSynth, run } from '../testbench/tools.ts';
+import { Rng } from '../testbench/rng.ts';
+import { InputError } from '../common/errors.ts';
+import { quantizeMicroScopiQ, quantizeActivations, referenceMatmul, laneValues, accumulatorBits, type MsqOptions } from '../quant/microscopiq/index.ts';
+import { llmLikeWeights, llmLikeActivations } from '../quant/microscopiq/synthetic.ts';
+import { tmpDir } from './helpers.ts';
+
+const hex = (x: number): string => '0x' + (x >>> 0).toString(16).padStart(8, '0');
+
+// ---------------------------------------------------------------------------
+// A real MicroScopiQ layer (W4A8, outliers, G = 32) on an 8x8 array: the column
+// sums of each (N-tile, K-tile, row) from the exact lane values, M-chunks of D = 4.
+// ---------------------------------------------------------------------------
+const LAYER_R = 8;
+const LAYER_C = 8;
+const LAYER_D = 4;
+function layerProblem(): { cfg: PostArrayConfig; passes: PostArrayPass[]; where: { nt: number; m0: number }[]; Y: Float32Array; N: number } {
+  const N = 12;
+  const K = 96;
+  const M = 5;
+  const L = quantizeMicroScopiQ(llmLikeWeights(N, K, 3, { outlierRate: 0.04 }), N, K, { stdDev: 2.5, groupSize: 32 } as MsqOptions);
+  const A = quantizeActivations(llmLikeActivations(M, K, 1, 2), M, K, { bits: 8, groupSize: L.config.groupSize });
+  const G = L.config.groupSize;
+  const accWidth = accumulatorBits({ config: { ...L.config, groupSize: LAYER_R } }, 8); // R lanes per column sum
+  const cfg: PostArrayConfig = {
+    cols: LAYER_C,
+    accWidth,
+    intWidth: postArrayIntWidth(accWidth, G, LAYER_R),
+    depth: LAYER_D,
+    expOffset: postArrayExpOffset(4, A.bits, L.config.guardBits),
+  };
+  const lanes = laneValues(L);
+  const passes: PostArrayPass[] = [];
+  const where: { nt: number; m0: number }[] = [];
+  const ktg = G / LAYER_R;
+  for (let nt = 0; nt < Math.ceil(N / LAYER_C); nt++) {
+    for (let m0 = 0; m0 < M; m0 += LAYER_D) {
+      const rows = Math.min(LAYER_D, M - m0);
+      const cols = Array.from({ length: LAYER_C }, (_, c) => nt * LAYER_C + c);
+      passes.push({
+        rows,
+        ktilesPerGroup: ktg,
+        groups: L.groups,
+        colSums: Array.from({ length: L.groups }, (_, g) =>
+          Array.from({ length: ktg }, (_, kt) =>
+            Array.from({ length: rows }, (_, m) =>
+              cols.map((n) => {
+                let s = 0;
+                for (let r = 0; r < LAYER_R; r++) {
+                  const k = (g * ktg + kt) * LAYER_R + r;
+                  s += n < L.Np ? lanes[n * L.Kp + k]! * A.q[(m0 + m) * A.Kp + k]! : 0;
+                }
+                return BigInt(s);
+              }),
+            ),
+          ),
+        ),
+        scales: Array.from({ length: L.groups }, (_, g) => cols.map((n) => (n < L.Np ? L.scales[n * L.groups + g]! : 0) + 127)),
+        sx: Array.from({ length: rows }, (_, m) => Array.from({ length: L.groups }, (_, g) => A.scales[(m0 + m) * A.groups + g]! + 127)),
+      });
+      where.push({ nt, m0 });
+    }
+  }
+  return { cfg, passes, where, Y: referenceMatmul(A, L), N };
+}
+
+// ---------------------------------------------------------------------------
+// Hardware configurations and their streams
+// ---------------------------------------------------------------------------
+interface Case {
+  label: string;
+  cfg: PostArrayConfig;
+  run: PostArrayRun;
+  passes: PostArrayPass[];
+}
+
+const ALL: ScaleRegimeList = ['normal', 'subnormal', 'overflow', 'any'];
+type ScaleRegimeList = PassShape['regimes'];
+
+function makeCase(label: string, cfg: PostArrayConfig, shapes: PassShape[], rates: number[], seed: number, extra: PostArrayPass[] = [], bubble = 0.2): Case {
+  const rng = new Rng(seed);
+  const passes = [...extra, ...shapes.map((s) => randomPass(cfg, s, rng))];
+  return { label, cfg, passes, run: postArrayVectors(cfg, passes, { bubble, scaleRate: passes.map((_, i) => rates[i % rates.length]!) }, seed + 1) };
+}
+
+const layer = layerProblem();
+const cases: Case[] = [
+  makeCase(
+    'C=4 ACCW=12 INTW=14 D=8 EOFF=256',
+    { cols: 4, accWidth: 12, intWidth: 14, depth: 8, expOffset: 256 },
+    [
+      { rows: 1, ktilesPerGroup: 4, groups: 3, regimes: ['normal'] }, // one row: the same address back to back
+      { rows: 8, ktilesPerGroup: 4, groups: 2, regimes: ['subnormal'] },
+      { rows: 3, ktilesPerGroup: 1, groups: 4, regimes: ['overflow'], resetBefore: true },
+      { rows: 5, ktilesPerGroup: 2, groups: 3, regimes: ALL },
+      { rows: 1, ktilesPerGroup: 3, groups: 5, regimes: ['overflow', 'subnormal'] },
+      { rows: 2, ktilesPerGroup: 1, groups: 1, regimes: ['any'] },
+      { rows: 6, ktilesPerGroup: 2, groups: 2, regimes: ['underflow'] }, // all terms ±0: the results are +0
+      { rows: 8, ktilesPerGroup: 3, groups: 4, regimes: ALL, resetBefore: true },
+      { rows: 7, ktilesPerGroup: 4, groups: 2, regimes: ['subnormal', 'normal'] },
+    ],
+    [1, 0.05, 0.4], // early (FIFO full), late (beats wait), in between
+    101,
+  ),
+  makeCase(
+    `real W4A8 layer, C=${LAYER_C} ACCW=${layer.cfg.accWidth} INTW=${layer.cfg.intWidth} D=${LAYER_D} EOFF=${layer.cfg.expOffset}`,
+    layer.cfg,
+    [
+      { rows: 4, ktilesPerGroup: 4, groups: 2, regimes: ALL },
+      { rows: 1, ktilesPerGroup: 2, groups: 3, regimes: ['overflow', 'subnormal'] },
+    ],
+    [0.3, 1, 0.1],
+    202,
+    layer.passes,
+  ),
+  makeCase(
+    'C=1 ACCW=8 INTW=11 D=1 EOFF=262',
+    { cols: 1, accWidth: 8, intWidth: 11, depth: 1, expOffset: 262 },
+    [
+      { rows: 1, ktilesPerGroup: 8, groups: 2, regimes: ALL },
+      { rows: 1, ktilesPerGroup: 1, groups: 6, regimes: ['overflow', 'subnormal', 'normal'] },
+      { rows: 1, ktilesPerGroup: 5, groups: 3, regimes: ['subnormal'], resetBefore: true },
+      { rows: 1, ktilesPerGroup: 2, groups: 1, regimes: ['any'] },
+      { rows: 1, ktilesPerGroup: 1, groups: 1, regimes: ['underflow'] },
+    ],
+    [0.5, 0.08, 1],
+    303,
+    [],
+    0.35,
+  ),
+];
+
+describe('post-array configuration', () => {
+  it('derives INTW and EOFF as documented and names every structural choice', () => {
+    expect(postArrayIntWidth(20, 32, 8)).toBe(22);
+    expect(postArrayIntWidth(20, 8, 8)).toBe(20);
+    expect(postArrayIntWidth(20, 24, 8)).toBe(22); // ceil(log2 3)
+    expect(postArrayExpOffset(2, 8, 0)).toBe(260);
+    expect(postArrayExpOffset(4, 8, 2)).toBe(264);
+    expect(postArrayModuleName({ cols: 8, accWidth: 20, intWidth: 22, depth: 256, expOffset: 264 })).toBe('msq_post_array_c8_a20_i22_d256_eo264');
+  });
+
+  it('refuses bad configurations with the value and the allowed range', () => {
+    const ok: PostArrayConfig = { cols: 4, accWidth: 12, intWidth: 14, depth: 8, expOffset: 256 };
+    expect(() => checkPostArrayConfig(ok)).not.toThrow();
+    expect(() => checkPostArrayConfig({ ...ok, depth: 6 })).toThrow(/post-array depth 6 is not a power of two/);
+    expect(() => checkPostArrayConfig({ ...ok, intWidth: 11 })).toThrow(/accumulator width 11 is out of range: allowed integers 12\.\.53/);
+    expect(() => checkPostArrayConfig({ ...ok, accWidth: 54, intWidth: 54 })).toThrow(InputError);
+    expect(() => checkPostArrayConfig({ ...ok, expOffset: 513 })).toThrow(/exponent offset 513 is out of range: allowed integers 0\.\.512/);
+    expect(() => checkPostArrayConfig({ ...ok, cols: 0 })).toThrow(/columns 0/);
+    expect(() => postArrayIntWidth(20, 12, 8)).toThrow(/group size 12 is not a multiple of rows 8/);
+  });
+});
+
+describe('post-array model', () => {
+  it('rows = the contract arithmetic computed independently (Math.fround on the per-group integers), every pass of every stream', () => {
+    let rows = 0;
+    for (const c of cases) {
+      for (const [i, pass] of c.passes.entries()) {
+        const ref = passReference(pass, c.cfg.expOffset);
+        expect(c.run.rowsPerPass[i]!.map((r) => r.map(hex)), `${c.label} pass ${i}`).toEqual(ref.map((r) => r.map(hex)));
+        rows += ref.length;
+      }
+    }
+    expect(rows).toBeGreaterThan(50);
+  });
+
+  it('= referenceMatmul bit for bit on a real MicroScopiQ layer (N-tiles, M-chunks, padded columns dropped)', () => {
+    const c = cases[1]!;
+    let checked = 0;
+    for (const [i, { nt, m0 }] of layer.where.entries()) {
+      const rows = c.run.rowsPerPass[i]!;
+      expect(rows.length).toBe(layer.passes[i]!.rows);
+      for (const [m, row] of rows.entries()) {
+        for (const [cc, bits] of row.entries()) {
+          const n = nt * LAYER_C + cc;
+          if (n >= layer.N) continue;
+          const f = new Float32Array([layer.Y[(m0 + m) * layer.N + n]!]);
+          expect(hex(bits), `Y[${m0 + m}][${n}]`).toBe(hex(new Uint32Array(f.buffer)[0]!));
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBe(5 * 12);
+  });
+
+  it('the streams reach the corner cases: subnormal, +0, ±Inf and NaN results, -0 terms; backpressure; late scales; bubbles; resets', () => {
+    const all = cases.flatMap((c) => c.passes.map((p) => passReference(p, c.cfg.expOffset)).flat(2));
+    const exp = (b: number): number => (b >>> 23) & 0xff;
+    expect(all.filter((b) => exp(b) === 0 && (b & 0x7fffff) !== 0).length).toBeGreaterThan(5); // subnormals
+    // A result is never -0 (y starts at +0 and RNE cancellation gives +0), but group terms are:
+    // negative integers that underflow to -0 reach the adder.
+    expect(all.filter((b) => b === 0x80000000)).toEqual([]);
+    let negZeroTerms = 0;
+    for (const c of cases) {
+      for (const p of c.passes) {
+        for (let g = 0; g < p.groups; g++) {
+          for (let m = 0; m < p.rows; m++) {
+            for (let col = 0; col < c.cfg.cols; col++) {
+              const acc = p.colSums[g]!.reduce((s, kt) => s + Number(kt[m]![col]!), 0);
+              if (acc < 0 && Math.fround(acc * 2 ** (p.scales[g]![col]! + p.sx[m]![g]! - c.cfg.expOffset)) === 0) negZeroTerms++;
+            }
+          }
+        }
+      }
+    }
+    expect(negZeroTerms).toBeGreaterThan(10);
+    expect(all.filter((b) => b === 0).length).toBeGreaterThan(0);
+    expect(all.filter((b) => b === 0x7f800000).length).toBeGreaterThan(0);
+    expect(all.filter((b) => b === 0xff800000).length).toBeGreaterThan(0);
+    expect(all.filter((b) => b === 0x7fc00000).length).toBeGreaterThan(0); // Inf - Inf across groups
+    for (const c of cases) {
+      const s = c.run.stats;
+      expect(s.backpressured, c.label).toBeGreaterThan(0);
+      expect(s.lateScaleStalls, c.label).toBeGreaterThan(0);
+      expect(s.bubbles, c.label).toBeGreaterThan(0);
+      expect(c.run.vectors.some((v) => v.expect!.scale_ready === 0n), c.label).toBe(true);
+      expect(c.run.model.pushes).toBe(c.run.model.pops);
+    }
+    expect(cases[0]!.run.stats.resets).toBeGreaterThanOrEqual(3);
+  });
+
+  it('bubbles, their garbage inputs and scale timing change nothing: the same rows without any', () => {
+    const c = cases[0]!;
+    const smooth = postArrayVectors(c.cfg, c.passes, { bubble: 0, scaleRate: 1 }, 7);
+    expect(smooth.stats.bubbles).toBeLessThan(c.run.stats.bubbles);
+    expect(smooth.rowsPerPass).toEqual(c.run.rowsPerPass);
+  });
+
+  it('keeps rows in flight apart: beats of one row back to back, and interleaved rows', () => {
+    const p = { cols: 1, accWidth: 8, intWidth: 10, depth: 2, expOffset: 254 };
+    const model = new PostArrayModel(p);
+    const beat = (addr: number, kt: number, s: bigint, first: boolean, last: boolean, lastBeat = true): PostArrayBeat => ({
+      addr, firstKtile: kt === 0, lastKtile: kt === 2, firstGroup: first, lastGroup: last, lastBeat, sx: 127, colSum: [s],
+    });
+    model.step({ rstN: false, beat: null, scale: null });
+    model.step({ rstN: true, beat: null, scale: [127] }); // E = 127 + 127 - 254 = 0
+    model.step({ rstN: true, beat: null, scale: [128] }); // next group: E = 1
+    expect(model.outputs.scaleReady).toBe(false);
+    // group 0: rows 0 and 1 interleaved; row 1 = -(row 0)
+    for (let kt = 0; kt < 3; kt++) {
+      model.step({ rstN: true, beat: beat(0, kt, BigInt(10 + kt), true, false, false), scale: null });
+      model.step({ rstN: true, beat: beat(1, kt, BigInt(-10 - kt), true, false), scale: [129] }); // refused until the pop
+    }
+    expect(model.scaleCount).toBe(1);
+    // group 1: one row only, same address back to back
+    for (let kt = 0; kt < 3; kt++) model.step({ rstN: true, beat: beat(0, kt, 100n, false, true), scale: null });
+    expect(model.rows.map((r) => [r.addr, r.data.map(hex)])).toEqual([[0, [hex(0x441e4000)]]]); // 33 + 300·2 = 633
+  });
+
+  it('refuses what the hardware leaves undefined', () => {
+    const p = { cols: 2, accWidth: 6, intWidth: 8, depth: 4, expOffset: 256 };
+    const b: PostArrayBeat = { addr: 0, firstKtile: false, lastKtile: false, firstGroup: true, lastGroup: true, lastBeat: true, sx: 128, colSum: [1n, 2n] };
+    const fresh = (): PostArrayModel => new PostArrayModel(p);
+    expect(() => fresh().step({ rstN: true, beat: b, scale: null })).toThrow(/row 0 continues a group but its integer accumulators were never written/);
+    expect(() => fresh().step({ rstN: true, beat: { ...b, firstKtile: true, lastKtile: true }, scale: null })).toThrow(/empty scale FIFO/);
+    expect(() => fresh().step({ rstN: true, beat: { ...b, firstKtile: true, colSum: [32n, 0n] }, scale: null })).toThrow(/column sum 32 does not fit 6 signed bits/);
+    expect(() => fresh().step({ rstN: true, beat: { ...b, firstKtile: true, addr: 4 }, scale: null })).toThrow(/beat_addr 4 outside 0\.\.3/);
+    const m = fresh();
+    m.step({ rstN: true, beat: null, scale: [1, 2] });
+    expect(() => m.step({ rstN: true, beat: { ...b, firstKtile: true, lastKtile: true, firstGroup: false }, scale: null })).toThrow(/binary32 accumulators were never written/);
+    expect(() => fresh().step({ rstN: true, beat: null, scale: [1, 256] })).toThrow(/not 2 codes 0\.\.255/);
+  });
+});
+
+describe('post-array RTL is clean in all three tools', () => {
+  for (const c of cases) {
+    it(c.label, () => {
+      const dir = tmpDir();
+      const d = elaborate(postArray(c.cfg));
+      const files = renderDesign(d);
+      for (const f of files) writeFileSync(join(dir, f.path), f.text);
+      const names = files.map((f) => f.path);
+      expect(verilatorLint(names, d.top.name, dir).output).toBe('');
+      expect(icarusCompile(names, d.top.name, dir).ok).toBe(true);
+      const ys = yosysSynth(names, d.top.name, dir);
+      expect(ys.ok, ys.output.slice(-2000)).toBe(true);
+      expect(ys.latches).toBe(0);
+      // both row buffers are inferred as memories (one write port, one asynchronous read each)
+      const mem = run('yosys', ['-q', '-p', `read_verilog ${names.join(' ')}; hierarchy -top ${d.top.name}; proc; opt; memory -nomap; select -assert-count 2 ${d.top.name}/t:$mem_v2`], dir);
+      expect(mem.ok, mem.output).toBe(true);
+      const top = files.at(-1)!.text;
+      expect(top).toContain('for (c = 0; c < COLS; c = c + 1) begin : g_col');
+      expect(top).toMatch(/reg {2}\[COLS \* INTW - 1:0\] ibuf \[0:DEPTH - 1\];/);
+    });
+  }
+});
+
+function rerun(dir: string, sim: Simulator): SimResult {
+  const r = sim === 'icarus' ? run('vvp', ['-n', 'sim.vvp'], dir) : run(join(dir, 'obj_dir', 'vsim'), [], dir);
+  return parseSimOutput(r.output);
+}
+
+describe('post-array simulation: every output, every cycle, against the model', () => {
+  for (const c of cases) {
+    for (const sim of ['verilator', 'icarus'] as Simulator[]) {
+      const s = c.run.stats;
+      it(`${c.label} on ${sim}: ${s.cycles} cycles, ${s.beats} beats, ${c.run.model.rows.length} rows`, () => {
+        const dir = tmpDir();
+        const dut = postArray(c.cfg);
+        const { files } = writeCycleBench(dut, c.run.vectors, dir);
+        const r = runBench(dir, files, sim);
+        expect(r.mismatches).toEqual([]);
+        expect(r.failed).toBe(0);
+        expect(r.passed).toBe(c.run.vectors.length);
+
+        // A corrupted expected result word must be reported, at its cycle and port only
+        // (rerunning the built simulation on a new expect.hex).
+        const rowCycles = c.run.vectors.flatMap((v, i) => (v.expect!.row_valid === 1n ? [i] : []));
+        const at = rowCycles[Math.floor(rowCycles.length / 2)]!;
+        const bad: CycleVector[] = c.run.vectors.map((v, i) => (i === at ? { ...v, expect: { ...v.expect!, row_data: v.expect!.row_data! ^ (1n << 5n) } } : v));
+        const before = readFileSync(join(dir, 'tb.v'), 'utf8');
+        writeCycleBench(dut, bad, dir);
+        expect(readFileSync(join(dir, 'tb.v'), 'utf8')).toBe(before);
+        const rb = rerun(dir, sim);
+        expect(rb.failed).toBe(1);
+        expect(rb.passed).toBe(c.run.vectors.length - 1);
+        expect(rb.mismatches).toHaveLength(1);
+        expect(rb.mismatches[0]).toMatch(new RegExp(`^MISMATCH cycle ${at} row_data: `));
+      });
+    }
+  }
+});

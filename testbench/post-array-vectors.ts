@@ -1,0 +1,266 @@
+import { PostArrayModel, type PostArrayBeat, type PostArrayModelParams } from '../quant/hwmodel/post-array.ts';
+import type { CycleVector, PortValues } from './cycle-harness.ts';
+import { Rng } from './rng.ts';
+
+/**
+ * One pass of the post-array unit: one N-tile over one M-chunk, all K.
+ * Beats arrive in problem order: for g, for each K-tile of g, for m in the chunk.
+ */
+export interface PostArrayPass {
+  /** Mc: rows of the M-chunk (1..D) */
+  rows: number;
+  ktilesPerGroup: number;
+  groups: number;
+  /** colSums[g][kt][m][c]: signed column sums */
+  colSums: bigint[][][][];
+  /** weight scale codes S_w + 127, scales[g][c] */
+  scales: number[][];
+  /** activation scale codes S_x + 127, sx[m][g] */
+  sx: number[][];
+  /** reset the unit (rst_n low) before this pass */
+  resetBefore?: boolean;
+}
+
+/**
+ * Where the combined exponent E = S_w + S_x - EOFF lands: moderate values,
+ * results near and below the smallest normal (subnormals, underflow to ±0),
+ * results near and beyond the largest finite (±Inf, and NaN from Inf - Inf
+ * across groups), everything far below the subnormals (every term is ±0, so
+ * a result is +0 even when all its terms are -0), or codes anywhere in 0..254.
+ */
+export type ScaleRegime = 'normal' | 'subnormal' | 'overflow' | 'underflow' | 'any';
+
+export interface PassShape {
+  rows: number;
+  ktilesPerGroup: number;
+  groups: number;
+  /** per-group exponent regimes are drawn from this list */
+  regimes: ScaleRegime[];
+  resetBefore?: boolean;
+}
+
+function randomColSum(rng: Rng, accWidth: number): bigint {
+  const max = 2 ** (accWidth - 1);
+  const u = rng.float();
+  if (u < 0.55) return BigInt(rng.int(-max, max - 1));
+  if (u < 0.7) return BigInt(rng.int(-8, 8));
+  if (u < 0.8) return 0n;
+  if (u < 0.9) return BigInt(rng.float() < 0.5 ? -max : max - 1); // the extremes of ACCW
+  return BigInt(rng.int(-(2 ** Math.max(0, accWidth - 6)), 2 ** Math.max(0, accWidth - 6))); // mid-size: rounding cases
+}
+
+/** A pair of codes (S_w, S_x) for the regime: their sum sets E = S_w + S_x - EOFF. */
+function codeFor(rng: Rng, regime: ScaleRegime, expOffset: number, intWidth: number): number {
+  const half = expOffset / 2;
+  const clamp = (x: number): number => Math.max(0, Math.min(254, Math.round(x)));
+  switch (regime) {
+    case 'normal':
+      return clamp(half + rng.int(-12, 12));
+    case 'subnormal':
+      // E + log2|acc| around -149 .. -126: E about -135 - INTW/2, split over two codes
+      return clamp(half + (-137 - intWidth / 2) / 2 + rng.int(-9, 9));
+    case 'overflow':
+      // E + log2|acc| around 120 .. 135
+      return clamp(half + (128 - intWidth / 2) / 2 + rng.int(-7, 7));
+    case 'underflow':
+      return rng.int(0, 12); // E <= 24 - EOFF, |acc| < 2^53: below 2^-150
+    case 'any':
+      return rng.int(0, 254);
+  }
+}
+
+/** A random pass; group sums never exceed INTW (ktilesPerGroup <= 2^(INTW - ACCW)). */
+export function randomPass(p: PostArrayModelParams, shape: PassShape, rng: Rng): PostArrayPass {
+  if (shape.rows < 1 || shape.rows > p.depth) throw new RangeError(`M-chunk of ${shape.rows} rows with depth ${p.depth}`);
+  if (shape.ktilesPerGroup > 2 ** (p.intWidth - p.accWidth)) throw new RangeError(`${shape.ktilesPerGroup} K-tiles per group could overflow ${p.intWidth} bits`);
+  const regimes = Array.from({ length: shape.groups }, () => shape.regimes[rng.int(0, shape.regimes.length - 1)]!);
+  return {
+    rows: shape.rows,
+    ktilesPerGroup: shape.ktilesPerGroup,
+    groups: shape.groups,
+    resetBefore: shape.resetBefore,
+    colSums: Array.from({ length: shape.groups }, () =>
+      Array.from({ length: shape.ktilesPerGroup }, () => Array.from({ length: shape.rows }, () => Array.from({ length: p.cols }, () => randomColSum(rng, p.accWidth)))),
+    ),
+    scales: regimes.map((r) => Array.from({ length: p.cols }, () => codeFor(rng, r, p.expOffset, p.intWidth))),
+    sx: Array.from({ length: shape.rows }, () => regimes.map((r) => codeFor(rng, r, p.expOffset, p.intWidth))),
+  };
+}
+
+/** The beats of a pass in stream order. */
+export function passBeats(pass: PostArrayPass): PostArrayBeat[] {
+  const beats: PostArrayBeat[] = [];
+  for (let g = 0; g < pass.groups; g++) {
+    for (let kt = 0; kt < pass.ktilesPerGroup; kt++) {
+      for (let m = 0; m < pass.rows; m++) {
+        beats.push({
+          addr: m,
+          firstKtile: kt === 0,
+          lastKtile: kt === pass.ktilesPerGroup - 1,
+          firstGroup: g === 0,
+          lastGroup: g === pass.groups - 1,
+          lastBeat: m === pass.rows - 1,
+          sx: pass.sx[m]![g]!,
+          colSum: pass.colSums[g]![kt]![m]!,
+        });
+      }
+    }
+  }
+  return beats;
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/**
+ * The contract's result rows of a pass, computed independently of the model
+ * and of quant/hwmodel/fp32.ts, as referenceMatmul does: per row m and column c,
+ * y = +0; for each group y = fround(y + fround(acc_g · 2^E_g)), with the group
+ * integer acc_g summed exactly as a double. NaN is reported as 0x7FC00000.
+ */
+export function passReference(pass: PostArrayPass, expOffset: number): number[][] {
+  const cols = pass.scales[0]!.length;
+  return Array.from({ length: pass.rows }, (_, m) =>
+    Array.from({ length: cols }, (_, c) => {
+      let y = 0;
+      for (let g = 0; g < pass.groups; g++) {
+        let acc = 0;
+        for (let kt = 0; kt < pass.ktilesPerGroup; kt++) acc += Number(pass.colSums[g]![kt]![m]![c]!);
+        const e = pass.scales[g]![c]! + pass.sx[m]![g]! - expOffset;
+        y = Math.fround(y + Math.fround(acc * 2 ** e));
+      }
+      if (Number.isNaN(y)) return 0x7fc00000;
+      f32[0] = y;
+      return u32[0]!;
+    }),
+  );
+}
+
+export interface DriveOptions {
+  /** probability of a bubble in a cycle with a beat to send */
+  bubble: number;
+  /**
+   * probability that a pending scale word is offered (scale_valid) in a cycle:
+   * near 1 the FIFO runs full (backpressure), near 0 the scales come late and
+   * beats wait; one value, or one per pass (by the pass of the pending word)
+   */
+  scaleRate: number | number[];
+  /** idle cycles after the last beat */
+  tail?: number;
+}
+
+export interface PostArrayRun {
+  vectors: CycleVector[];
+  model: PostArrayModel;
+  /** the rows the model produced, per pass, in beat order */
+  rowsPerPass: number[][][];
+  stats: { cycles: number; beats: number; bubbles: number; lateScaleStalls: number; backpressured: number; resets: number };
+}
+
+function pack(values: readonly (bigint | number)[], width: number): bigint {
+  const mask = (1n << BigInt(width)) - 1n;
+  return values.reduce<bigint>((acc, v, i) => acc | ((BigInt(v) & mask) << BigInt(i * width)), 0n);
+}
+
+/**
+ * Drives passes through the model cycle by cycle, as the accelerator would
+ * (with random timing), and records the port values for the cycle harness.
+ *
+ * - Beats follow each other in stream order; with probability `bubble` a cycle
+ *   is a bubble whose beat fields are random garbage (they must change nothing).
+ * - Scale words (one per group, in order) are offered with probability
+ *   `scaleRate` per cycle; an offer while the FIFO is full is refused
+ *   (scale_ready = 0) and repeated later. A beat of a group's last K-tile
+ *   waits (bubble) while the FIFO is empty: its scales are late.
+ * - A pass with `resetBefore` starts with one or two reset cycles (garbage on
+ *   every input); its scale words are offered only after the reset.
+ * The first cycle is a reset. Expected outputs: the model's, every cycle.
+ */
+export function postArrayVectors(p: PostArrayModelParams, passes: PostArrayPass[], opts: DriveOptions, seed: number): PostArrayRun {
+  const rng = new Rng(seed);
+  const model = new PostArrayModel(p);
+  const aw = Math.log2(Math.max(2, p.depth));
+  const beats = passes.flatMap((pass, i) => passBeats(pass).map((b) => ({ b, pass: i })));
+  const scales = passes.flatMap((pass, i) => pass.scales.map((s) => ({ s, pass: i })));
+  const resetDone = passes.map((pass) => !pass.resetBefore);
+  const rowsPerPass: number[][][] = passes.map(() => []);
+  const vectors: CycleVector[] = [];
+  const stats = { cycles: 0, beats: 0, bubbles: 0, lateScaleStalls: 0, backpressured: 0, resets: 0 };
+
+  const garbageBeat = (): PortValues => ({
+    col_sum: pack(Array.from({ length: p.cols }, () => BigInt(rng.next())), p.accWidth),
+    beat_addr: BigInt(rng.int(0, 2 ** aw - 1)),
+    first_ktile: BigInt(rng.int(0, 1)),
+    last_ktile: BigInt(rng.int(0, 1)),
+    first_group: BigInt(rng.int(0, 1)),
+    last_group: BigInt(rng.int(0, 1)),
+    last_beat: BigInt(rng.int(0, 1)),
+    sx: BigInt(rng.int(0, 255)),
+  });
+  const garbageScale = (): bigint => pack(Array.from({ length: p.cols }, () => rng.int(0, 255)), 8);
+  const record = (inputs: PortValues, lastPass: number | null): void => {
+    const out = model.outputs;
+    if (out.rowValid && lastPass !== null) rowsPerPass[lastPass]!.push(out.rowData);
+    vectors.push({ inputs, expect: { scale_ready: out.scaleReady ? 1n : 0n, row_data: pack(out.rowData, 32), row_valid: out.rowValid ? 1n : 0n } });
+    stats.cycles++;
+  };
+  const resetCycle = (): void => {
+    model.step({ rstN: false, beat: null, scale: null });
+    record({ rst_n: 0n, beat_valid: BigInt(rng.int(0, 1)), ...garbageBeat(), scale_valid: BigInt(rng.int(0, 1)), scale_data: garbageScale() }, null);
+    stats.resets++;
+  };
+
+  resetCycle();
+  let bi = 0;
+  let si = 0;
+  let tail = opts.tail ?? 3;
+  while (bi < beats.length || tail-- > 0) {
+    const next = beats[bi];
+    if (next && !resetDone[next.pass] && (bi === 0 || beats[bi - 1]!.pass !== next.pass)) {
+      for (let r = rng.int(1, 2); r > 0; r--) resetCycle();
+      resetDone[next.pass] = true;
+      continue;
+    }
+    // scale offer
+    let scaleIn: number[] | null = null;
+    const pendingScale = scales[si];
+    const rate = typeof opts.scaleRate === 'number' ? opts.scaleRate : opts.scaleRate[pendingScale?.pass ?? 0]!;
+    if (pendingScale && resetDone[pendingScale.pass] && rng.float() < rate) {
+      scaleIn = pendingScale.s;
+      if (model.outputs.scaleReady) si++;
+      else stats.backpressured++;
+    }
+    // beat or bubble
+    let beat: PostArrayBeat | null = null;
+    if (next && rng.float() >= opts.bubble) {
+      if (next.b.lastKtile && model.scaleCount === 0) stats.lateScaleStalls++;
+      else beat = next.b;
+    }
+    const inputs: PortValues = {
+      rst_n: 1n,
+      beat_valid: beat ? 1n : 0n,
+      ...garbageBeat(),
+      scale_valid: scaleIn ? 1n : 0n,
+      scale_data: scaleIn ? pack(scaleIn, 8) : garbageScale(),
+    };
+    if (beat) {
+      Object.assign(inputs, {
+        col_sum: pack(beat.colSum, p.accWidth),
+        beat_addr: BigInt(beat.addr),
+        first_ktile: beat.firstKtile ? 1n : 0n,
+        last_ktile: beat.lastKtile ? 1n : 0n,
+        first_group: beat.firstGroup ? 1n : 0n,
+        last_group: beat.lastGroup ? 1n : 0n,
+        last_beat: beat.lastBeat ? 1n : 0n,
+        sx: BigInt(beat.sx),
+      });
+      stats.beats++;
+    } else {
+      stats.bubbles++;
+    }
+    model.step({ rstN: true, beat, scale: scaleIn });
+    record(inputs, beat ? next!.pass : null);
+    if (beat) bi++;
+  }
+  return { vectors, model, rowsPerPass, stats };
+}
