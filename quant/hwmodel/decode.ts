@@ -1,0 +1,423 @@
+/**
+ * The block-decode unit (generator/blocks/decode.ts): configuration, derived
+ * widths, and a cycle-accurate model of the RTL.
+ *
+ * The unit turns the weight stream of docs/ARCHITECTURE.md ("Weight stream")
+ * into PE-array rows: per row the C operands (b-bit two's complement) and, in
+ * outlier builds, the C ReCoN lane settings (quant/hwmodel/recon.ts encoding).
+ *
+ * Microarchitecture, mirrored here register by register:
+ *  - a bit buffer `buf` of BUFW bits holding `fill` valid bits, LSB = the next
+ *    stream bit. A 32-bit word is accepted (w_ready) while fill <= BUFW - 32;
+ *    it lands at bit position fill - consumed of the same cycle.
+ *  - per cycle at most one step: a scale word (32 bits) during the scale phase
+ *    of a tile, or one μB record when fill >= its length (the length is known
+ *    from the unary count at the buffer head, so one record per cycle).
+ *  - the last record of a tile also drops the tile's padding: the remaining
+ *    fill is rounded down to a multiple of 32 (every tile starts on a word, so
+ *    the bits left in the current word are exactly the padding).
+ *  - a row shift register collects C/B - 1 μBs; the row's last μB goes with
+ *    them straight into the output registers, which pulse w_row_load one cycle
+ *    later. tile_loaded pulses with the tile's last row.
+ *  - commands queue in a one-entry register (cmd_ready = queue empty); a queued
+ *    tile starts in the cycle after the previous tile's last record, or at once
+ *    when idle.
+ *  - scales: C/4 words shift into scale_q (column 0 ends in bits 7:0), then
+ *    scale_valid rises and holds until scale_ready. A following tile with scales
+ *    waits in its scale phase while scale_valid is still high; records of the
+ *    current tile are not held up by a pending scale set.
+ * Every output is a register or a function of registers only (no combinational
+ * path from an input to an output).
+ */
+import { InputError, checkIntRange, checkOneOf } from '../../common/errors.ts';
+import { resolveConfig, type MsqConfig, type MsqOptions } from '../microscopiq/config.ts';
+import type { MsqLayer } from '../microscopiq/layer.ts';
+import { laneSettingBits, MODE_CODE, type ReconTopology } from './recon.ts';
+
+export const DECODE_UBLOCKS = [4, 8, 16] as const;
+export const DECODE_WBITS = [2, 4] as const;
+/** Width of a stream word. */
+export const WORD_BITS = 32;
+
+export interface DecodeConfig {
+  /** R: PE rows = records per column of a tile */
+  rows: number;
+  /** C: PE columns, a multiple of B */
+  cols: number;
+  /** b: slot bits (2 or 4) */
+  wbits: number;
+  /** B: μB size */
+  ublock: number;
+  topology: ReconTopology;
+  /** false: plain MX-INT build, records are B codes only, no lane settings */
+  outliers: boolean;
+  /**
+   * Further quantizer options (outlier format, xbits, D0, F, maxShift), resolved
+   * by quant/microscopiq/config.ts resolveConfig for inlier mxint{b}: the
+   * decode unit takes every format parameter from there.
+   */
+  quant?: Omit<MsqOptions, 'inlier' | 'ublockSize' | 'recon'>;
+}
+
+/** Everything the RTL and the models need, derived once from a DecodeConfig. */
+export interface DecodeParams {
+  config: DecodeConfig;
+  msq: MsqConfig;
+  rows: number;
+  cols: number;
+  /** b */
+  wbits: number;
+  /** B */
+  lanes: number;
+  topology: ReconTopology;
+  outliers: boolean;
+  /** C / B: μBs per row */
+  ublocks: number;
+  /** C / 4: scale words of a tile that has scales */
+  scaleWords: number;
+  /** outlier element format fields (quant/formats.ts via the quantizer config) */
+  ebits: number;
+  mbits: number;
+  /** L = b - 1 */
+  split: number;
+  xbits: number;
+  /** c in shift = max(e, 1) + X + c */
+  shiftConst: number;
+  guardBits: number;
+  maxShift: number;
+  /** SHW: shift field of a lane setting (shiftFieldBits) */
+  shiftBits: number;
+  /** log2 B: a slot index */
+  slotBits: number;
+  /** partner field of a pair: crossbar log2 B, butterfly ceil(log2 log2 B) */
+  partnerFieldBits: number;
+  /** one pair entry: slotBits + partnerFieldBits */
+  pairBits: number;
+  /** CFGW: bits of one lane setting */
+  cfgBits: number;
+  /** longest record (NP = B/2) */
+  recordMax: number;
+  /** BUFW: bit buffer width */
+  bufBits: number;
+  /** width of the fill counter (holds 0..BUFW) */
+  fillBits: number;
+}
+
+export function ceilLog2(x: number): number {
+  return x <= 1 ? 0 : 32 - Math.clz32(x - 1);
+}
+
+/**
+ * Width of the shift field of a ReCoN lane setting (SHW, ReconConfig.shiftBits):
+ * enough for every merge shift 0..maxShift and for the inlier shift F (the
+ * lane applies F from the same shifter), at least one bit. The accelerator top
+ * and the tests call this one function.
+ */
+export function shiftFieldBits(maxShift: number, guardBits: number): number {
+  return Math.max(1, ceilLog2(maxShift + 1), ceilLog2(guardBits + 1));
+}
+
+/** Quantizer options that reproduce a layer's resolved configuration. */
+export function quantOptionsOf(msq: MsqConfig): NonNullable<DecodeConfig['quant']> {
+  return { outlier: msq.outlier, xbits: msq.xbits, outlierExpOffset: msq.outlierExpOffset, guardBits: msq.guardBits, maxShift: msq.maxShift };
+}
+
+/** The decode configuration matching a quantized layer. */
+export function decodeConfigFor(layer: MsqLayer, rows: number, cols: number, outliers = true): DecodeConfig {
+  const m = layer.config;
+  return { rows, cols, wbits: m.b, ublock: m.ublockSize, topology: m.recon, outliers, quant: quantOptionsOf(m) };
+}
+
+export function resolveDecode(c: DecodeConfig): DecodeParams {
+  checkIntRange('--rows', c.rows, 2, 64);
+  checkOneOf('--wbits', c.wbits, DECODE_WBITS);
+  checkOneOf('--ublock', c.ublock, DECODE_UBLOCKS);
+  checkOneOf('--recon', c.topology, ['crossbar', 'butterfly'] as const);
+  checkIntRange('--cols', c.cols, c.ublock, 64);
+  if (c.cols % c.ublock !== 0) throw new InputError(`--cols ${c.cols} is not a multiple of the μB size --ublock ${c.ublock}`);
+  const msq = resolveConfig({ ...(c.quant ?? {}), inlier: c.wbits === 2 ? 'mxint2' : 'mxint4', ublockSize: c.ublock, recon: c.topology });
+  const B = c.ublock;
+  const b = c.wbits;
+  const slotBits = msq.slotBits;
+  const partnerFieldBits = msq.fields.partner;
+  const pairBits = slotBits + partnerFieldBits;
+  const shiftBits = shiftFieldBits(msq.maxShift, msq.guardBits);
+  // NP = B/2: B/2 count bits (no terminating zero), X, B/2 pairs, B codes.
+  const recordMax = c.outliers ? B / 2 + msq.xbits + (B / 2) * pairBits + B * b : B * b;
+  // One word of room above the longest record: while fill <= BUFW - 32 a word is
+  // accepted, and when it is not, fill > BUFW - 32 >= recordMax, so a record is
+  // decoded instead: every cycle either takes a word or decodes a μB.
+  const bufBits = WORD_BITS * Math.ceil(recordMax / WORD_BITS) + WORD_BITS;
+  if (MODE_CODE.inlier !== 0 || MODE_CODE.outlier !== 1 || MODE_CODE.pruned !== 2) {
+    throw new Error('internal: the decode unit builds the mode field as {pruned, outlier}');
+  }
+  return {
+    config: c,
+    msq,
+    rows: c.rows,
+    cols: c.cols,
+    wbits: b,
+    lanes: B,
+    topology: c.topology,
+    outliers: c.outliers,
+    ublocks: c.cols / B,
+    scaleWords: c.cols / 4,
+    ebits: msq.outFmt.ebits,
+    mbits: msq.outFmt.mbits,
+    split: msq.splitL,
+    xbits: msq.xbits,
+    shiftConst: msq.shiftConst,
+    guardBits: msq.guardBits,
+    maxShift: msq.maxShift,
+    shiftBits,
+    slotBits,
+    partnerFieldBits,
+    pairBits,
+    cfgBits: laneSettingBits({ lanes: B, splitBits: msq.splitL, guardBits: msq.guardBits, shiftBits }),
+    recordMax,
+    bufBits,
+    fillBits: ceilLog2(bufBits + 1),
+  };
+}
+
+/** Bits of the unary count field for NP pairs. */
+export function countFieldBits(p: DecodeParams, np: number): number {
+  return np + (np < p.lanes / 2 ? 1 : 0);
+}
+
+/** Bits before the codes of a record with NP pairs (count, X, pairs). */
+export function headerBits(p: DecodeParams, np: number): number {
+  if (!p.outliers) return 0;
+  return countFieldBits(p, np) + (np > 0 ? p.xbits + np * p.pairBits : 0);
+}
+
+/** Record length with NP pairs. */
+export function recordBits(p: DecodeParams, np: number): number {
+  return headerBits(p, np) + p.lanes * p.wbits;
+}
+
+// ---------------------------------------------------------------------------
+// One record as the RTL decodes it (bit patterns, not LaneSettings, so that
+// the reserved mode 3 of an illegal, overlapping pairing is representable).
+
+export interface HwRecord {
+  /** record length in bits */
+  len: number;
+  /** B operands, b bits each, slot 0 in the LSBs */
+  ops: bigint;
+  /** B lane settings, CFGW bits each, slot 0 in the LSBs (0 in plain builds) */
+  cfg: bigint;
+}
+
+const mask = (w: number): bigint => (1n << BigInt(w)) - 1n;
+const field = (v: bigint, lsb: number, w: number): number => Number((v >> BigInt(lsb)) & mask(w));
+
+/**
+ * Decodes the record at the LSBs of `rec` exactly as the RTL: the pair count is
+ * the run of ones at bit 0 (at most B/2); each pair marks its outlier and
+ * partner slot; a slot takes the OR of what every pair marking it gives (one
+ * pair in any legal stream), or its own code when no pair marks it.
+ */
+export function decodeRecordHw(p: DecodeParams, rec: bigint): HwRecord {
+  const B = p.lanes;
+  const b = p.wbits;
+  if (!p.outliers) return { len: B * b, ops: rec & mask(B * b), cfg: 0n };
+  let np = 0;
+  while (np < B / 2 && ((rec >> BigInt(np)) & 1n) === 1n) np++;
+  const cb = countFieldBits(p, np);
+  const hdr = headerBits(p, np);
+  const codes = (rec >> BigInt(hdr)) & mask(B * b);
+  const code = (i: number): number => field(codes, i * b, b);
+  const X = p.xbits > 0 ? field(rec, cb, p.xbits) : 0;
+  const shMask = (1 << p.shiftBits) - 1;
+  const opOr = new Array<number>(B).fill(0);
+  const isOut = new Array<boolean>(B).fill(false);
+  const isPru = new Array<boolean>(B).fill(false);
+  const partnerOr = new Array<number>(B).fill(0);
+  const shiftOr = new Array<number>(B).fill(0);
+  const neg = (v: number): number => (-v) & ((1 << b) - 1);
+  for (let a = 0; a < np; a++) {
+    const base = cb + p.xbits + a * p.pairBits;
+    const o = field(rec, base, p.slotBits);
+    const f = field(rec, base + p.slotBits, p.partnerFieldBits);
+    // butterfly: p = o XOR 2^s in log2 B bits (an out-of-range stage gives p = o)
+    const q = p.topology === 'crossbar' ? f : (o ^ ((1 << f) & (B - 1))) & (B - 1);
+    const fp = (code(o) << b) | code(q);
+    const sign = (fp >> (2 * b - 1)) & 1;
+    const e = (fp >> p.mbits) & ((1 << p.ebits) - 1);
+    const m = fp & ((1 << p.mbits) - 1);
+    const M = ((e !== 0 ? 1 : 0) << p.mbits) | m;
+    const hi = M >> p.split;
+    const lo = M & ((1 << p.split) - 1);
+    const shift = (Math.max(e, 1) + X + p.shiftConst) & shMask;
+    opOr[o]! |= sign ? neg(hi) : hi;
+    isOut[o] = true;
+    partnerOr[o]! |= q;
+    shiftOr[o]! |= shift;
+    opOr[q]! |= sign ? neg(lo) : lo;
+    isPru[q] = true;
+  }
+  let ops = 0n;
+  let cfg = 0n;
+  for (let i = 0; i < B; i++) {
+    const op = isOut[i] || isPru[i] ? opOr[i]! : code(i);
+    const mode = (isOut[i] ? 1 : 0) | (isPru[i] ? 2 : 0);
+    const setting = mode | (partnerOr[i]! << 2) | (shiftOr[i]! << (2 + p.slotBits));
+    ops |= BigInt(op) << BigInt(i * b);
+    cfg |= BigInt(setting) << BigInt(i * p.cfgBits);
+  }
+  return { len: recordBits(p, np), ops, cfg };
+}
+
+// ---------------------------------------------------------------------------
+// Cycle-accurate model of the unit.
+
+export interface DecodeInputs {
+  rst_n: bigint;
+  w_data: bigint;
+  w_valid: bigint;
+  cmd_valid: bigint;
+  cmd_scales: bigint;
+  scale_ready: bigint;
+}
+
+/** Output port values after a clock edge (plain builds have no cfg_row_data). */
+export type DecodeOutputs = Record<string, bigint>;
+
+interface State {
+  buf: bigint;
+  fill: number;
+  pendV: boolean;
+  pendS: boolean;
+  tileAct: boolean;
+  inScales: boolean;
+  scaleCnt: number;
+  scaleQ: bigint;
+  scaleValid: boolean;
+  ubCnt: number;
+  /** index of the one-hot row register's set bit */
+  row: number;
+  accOps: bigint;
+  accCfg: bigint;
+  rowOps: bigint;
+  rowCfg: bigint;
+  rowLoad: bigint;
+  tileLoaded: boolean;
+}
+
+function resetState(): State {
+  return {
+    buf: 0n, fill: 0, pendV: false, pendS: false, tileAct: false, inScales: false, scaleCnt: 0, scaleQ: 0n, scaleValid: false,
+    ubCnt: 0, row: 0, accOps: 0n, accCfg: 0n, rowOps: 0n, rowCfg: 0n, rowLoad: 0n, tileLoaded: false,
+  };
+}
+
+/** What happened at one clock edge (for the vector generator and tests). */
+export interface EdgeEvents {
+  wordTaken: boolean;
+  cmdTaken: boolean;
+  scaleTaken: boolean;
+  recordDecoded: boolean;
+}
+
+export class DecodeModel {
+  private s: State = resetState();
+  readonly p: DecodeParams;
+
+  constructor(p: DecodeParams) {
+    this.p = p;
+  }
+
+  /** w_ready before the edge: a function of the registers only. */
+  get wReady(): boolean {
+    return this.s.fill <= this.p.bufBits - WORD_BITS;
+  }
+
+  get cmdReady(): boolean {
+    return !this.s.pendV;
+  }
+
+  get scaleValid(): boolean {
+    return this.s.scaleValid;
+  }
+
+  outputs(): DecodeOutputs {
+    const s = this.s;
+    const o: DecodeOutputs = {
+      w_ready: this.wReady ? 1n : 0n,
+      cmd_ready: this.cmdReady ? 1n : 0n,
+      w_row_data: s.rowOps,
+      w_row_load: s.rowLoad,
+      scale_data: s.scaleQ,
+      scale_valid: s.scaleValid ? 1n : 0n,
+      tile_loaded: s.tileLoaded ? 1n : 0n,
+    };
+    if (this.p.outliers) o.cfg_row_data = s.rowCfg;
+    return o;
+  }
+
+  /** One clock edge with `inp` applied; returns what the edge did. */
+  step(inp: DecodeInputs): EdgeEvents {
+    const p = this.p;
+    const s = this.s;
+    const none: EdgeEvents = { wordTaken: false, cmdTaken: false, scaleTaken: false, recordDecoded: false };
+    if (inp.rst_n === 0n) {
+      this.s = resetState();
+      return none;
+    }
+    const rec = decodeRecordHw(p, s.buf & mask(p.recordMax));
+    const wReady = this.wReady;
+    const cmdReady = this.cmdReady;
+    const scaleGo = s.tileAct && s.inScales && !s.scaleValid && s.fill >= WORD_BITS;
+    const recGo = s.tileAct && !s.inScales && s.fill >= rec.len;
+    const ubLast = s.ubCnt === p.ublocks - 1;
+    const rowDone = recGo && ubLast;
+    const tileDone = rowDone && s.row === p.rows - 1;
+    const start = s.pendV && (!s.tileAct || tileDone);
+    const scaleLast = s.scaleCnt === p.scaleWords - 1;
+    const cmdFire = inp.cmd_valid === 1n && cmdReady;
+    const wTake = inp.w_valid === 1n && wReady;
+
+    const left = s.fill - (scaleGo ? WORD_BITS : recGo ? rec.len : 0);
+    const leftKept = tileDone ? left & ~(WORD_BITS - 1) : left;
+    const consume = s.fill - leftKept;
+    let buf = s.buf >> BigInt(consume);
+    if (wTake) buf |= (inp.w_data & mask(WORD_BITS)) << BigInt(leftKept);
+    const n: State = { ...s };
+    n.buf = buf & mask(p.bufBits);
+    n.fill = leftKept + (wTake ? WORD_BITS : 0);
+    n.pendV = cmdFire || (s.pendV && !start);
+    if (cmdFire) n.pendS = inp.cmd_scales === 1n;
+    n.tileAct = start || (s.tileAct && !tileDone);
+    n.inScales = start ? s.pendS : scaleGo && scaleLast ? false : s.inScales;
+    if (scaleGo) {
+      n.scaleCnt = scaleLast ? 0 : s.scaleCnt + 1;
+      const word = s.buf & mask(WORD_BITS);
+      n.scaleQ = p.scaleWords > 1 ? (word << BigInt(p.cols * 8 - WORD_BITS)) | (s.scaleQ >> BigInt(WORD_BITS)) : word;
+    }
+    n.scaleValid = (scaleGo && scaleLast) || (s.scaleValid && inp.scale_ready !== 1n);
+    const ubW = BigInt(p.lanes * p.wbits);
+    const ubC = BigInt(p.lanes * p.cfgBits);
+    if (recGo) {
+      n.ubCnt = ubLast ? 0 : s.ubCnt + 1;
+      if (p.ublocks > 1) {
+        // shift register: the newest μB enters at the top
+        const accW = BigInt((p.ublocks - 1) * p.lanes * p.wbits);
+        const accC = BigInt((p.ublocks - 1) * p.lanes * p.cfgBits);
+        n.accOps = (rec.ops << (accW - ubW)) | (s.accOps >> ubW);
+        n.accCfg = (rec.cfg << (accC - ubC)) | (s.accCfg >> ubC);
+      }
+    }
+    if (rowDone) {
+      const accW = BigInt((p.ublocks - 1) * p.lanes * p.wbits);
+      const accC = BigInt((p.ublocks - 1) * p.lanes * p.cfgBits);
+      n.rowOps = (rec.ops << accW) | s.accOps;
+      n.rowCfg = p.outliers ? (rec.cfg << accC) | s.accCfg : 0n;
+      n.row = (s.row + 1) % p.rows;
+    }
+    n.rowLoad = rowDone ? 1n << BigInt(s.row) : 0n;
+    n.tileLoaded = tileDone;
+    this.s = n;
+    return { wordTaken: wTake, cmdTaken: cmdFire, scaleTaken: s.scaleValid && inp.scale_ready === 1n, recordDecoded: recGo };
+  }
+}
