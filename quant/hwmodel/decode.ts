@@ -272,7 +272,7 @@ export function decodeRecordHw(p: DecodeParams, rec: bigint): HwRecord {
 // ---------------------------------------------------------------------------
 // Cycle-accurate model of the unit.
 
-export interface DecodeInputs {
+export interface DecodeInputs extends Record<string, bigint> {
   rst_n: bigint;
   w_data: bigint;
   w_valid: bigint;
