@@ -148,6 +148,12 @@ md.push(
 );
 md.push('');
 
+const summary: string[] = [];
+
+function db(x: number): string {
+  return `${x >= 0 ? '+' : ''}${x.toFixed(2)} dB`;
+}
+
 function mainTables(ds: Dataset): void {
   const w4: Row[] = [
     baseline(ds, 'mxint4'),
@@ -171,6 +177,20 @@ function mainTables(ds: Dataset): void {
     msq(ds, 'MicroScopiQ W2 crossbar G32 k2.5', { inlier: 'mxint2', groupSize: 32, stdDev: 2.5 }),
   ];
   md.push(`### 4-bit (${ds.name})`, '', table(w4), '', `### 2-bit (${ds.name})`, '', table(w2), '');
+  // computed summary (no hand-written claims)
+  const by = (rows: Row[], name: string) => rows.find((r) => r.scheme === name)!;
+  const m4 = by(w4, 'MicroScopiQ W4 crossbar');
+  const m4c = by(w4, 'MicroScopiQ W4 crossbar +cal');
+  const base4 = [by(w4, 'mxint4'), by(w4, 'mxfp4_e2m1'), by(w4, 'nxfp4+nm2+am+cr')];
+  const m2 = by(w2, 'MicroScopiQ W2 crossbar');
+  const m2c = by(w2, 'MicroScopiQ W2 crossbar +cal');
+  const x2 = by(w2, 'mxint2');
+  summary.push(
+    `- ${ds.name}, W4: MicroScopiQ direct-cast at EBW ${m4.ebw.toFixed(3)} vs ` +
+      base4.map((b) => `${b.scheme} (EBW ${b.ebw.toFixed(3)}): weight ${db(m4.wSqnr - b.wSqnr)}, output ${db(m4.ySqnr - b.ySqnr)}`).join('; ') +
+      `. With calibration (+cal) the output SQNR is ${m4c.ySqnr.toFixed(2)} dB (${db(m4c.ySqnr - m4.ySqnr)} over direct-cast).`,
+    `- ${ds.name}, W2: MicroScopiQ direct-cast at EBW ${m2.ebw.toFixed(3)} vs mxint2 (EBW ${x2.ebw.toFixed(3)}): weight ${db(m2.wSqnr - x2.wSqnr)}, output ${db(m2.ySqnr - x2.ySqnr)}; +cal output ${m2c.ySqnr.toFixed(2)} dB (${db(m2c.ySqnr - m2.ySqnr)} over direct-cast).`,
+  );
 }
 
 // ---------------------------------------------------------------- datasets
@@ -256,6 +276,7 @@ md.push(
   md.push(lines.join('\n'), '');
 }
 
+md.splice(4, 0, '## Summary (computed from the tables below)', '', ...summary, '');
 md.push('## Reading the numbers', '');
 md.push(
   '- Output SQNR tracks weight SQNR for direct-cast rows. Hessian (+cal) rows trade weight SQNR for output SQNR: GPTQ moves error into directions the calibration activations do not excite, so their weight SQNR is low by design.',

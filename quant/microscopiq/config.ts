@@ -101,8 +101,8 @@ export const DEFAULTS = {
   outlierFor: { mxint2: 'mxfp4_e2m1' as OutlierName, mxint4: 'mxfp8_e3m4' as OutlierName },
   /** Default outlier offset D0 and X width per outlier format. */
   perOutlier: {
-    mxfp4_e2m1: { outlierExpOffset: 1, xbits: 1 },
-    mxfp8_e3m4: { outlierExpOffset: 0, xbits: 0 },
+    mxfp4_e2m1: { outlierExpOffset: 1, xbits: 2 },
+    mxfp8_e3m4: { outlierExpOffset: 1, xbits: 0 },
     mxfp8_e4m3: { outlierExpOffset: -3, xbits: 0 },
   },
 } as const;
