@@ -118,11 +118,17 @@ export function postArray(c: PostArrayConfig): ModuleDef {
     const rowData = m.output('row_data', COLS.times(32), { doc: 'binary32 results of one row, column 0 in the LSBs' });
     const rowValid = m.output('row_valid', 1, { doc: 'row_data holds the row of the beat one cycle earlier' });
 
-    // A beat is taken only out of reset, so nothing is written while rst_n is low.
+    m.comment('A beat is taken only out of reset: nothing is written while rst_n is low.\nA bubble (beat_valid = 0) writes nothing, pops nothing and outputs nothing.');
     const beat = m.let('beat', beatValid.and(rstN), 'a beat to process this cycle');
 
-    // --- group scale FIFO: 2 entries, head in sc_head -------------------------------
-    // The head is a register (no bypass), so the exponent path starts at flip-flops.
+    m.comment(
+      [
+        'Group scale FIFO, 2 entries, head in sc_head. The head serves the group of the',
+        "current beats; the group's last beat (last_ktile and last_beat) pops it. There is",
+        'no bypass from scale_data: the exponent path starts at flip-flops and scale_ready',
+        'depends on sc_count only (a word must arrive before its group\'s last K-tile).',
+      ].join('\n'),
+    );
     const scCount = m.reg('sc_count', 2, { doc: 'scale FIFO entries: 0, 1 or 2' });
     const scHead = m.reg('sc_head', COLS.times(8), { doc: 'FIFO head: the scales of the current group' });
     const scNext = m.reg('sc_next', COLS.times(8), { doc: 'second FIFO entry: the scales of the next group' });
@@ -133,15 +139,18 @@ export function postArray(c: PostArrayConfig): ModuleDef {
     const push = m.let('sc_push', scaleValid.and(scFull.not()), 'scale word accepted');
     const pop = m.let('sc_pop', beat.and(lastKtile).and(lastBeat).and(scEmpty.not()), "the group's last beat releases its scales");
     m.update(scCount, mux(push.and(pop.not()), scCount.plus(lit(1, 2)), mux(pop.and(push.not()), scCount.minus(lit(1, 2)), scCount)));
-    // The head loads the pushed word when the FIFO is (or becomes) empty, or moves up the second entry on a pop.
+    m.comment('The head loads the pushed word when the FIFO is (or becomes) empty; a pop with two\nentries moves the second entry up.');
     m.update(scHead, mux(scFull, scNext, scaleData), { enable: push.and(scEmpty.or(pop.and(scOne))).or(pop.and(scFull)) });
     m.update(scNext, scaleData, { enable: push.and(scOne).and(pop.not()) });
 
-    // --- exponent: E = S_w + S_x - EOFF; the S_x - EOFF part is shared by all columns --------
-    // Unsigned 10-bit arithmetic wraps to the right two's complement value: E lies in [-512, 511].
+    m.comment(
+      'Exponent E = S_w + S_x - EOFF per column; S_x - EOFF is shared by all columns.\nUnsigned EXPW-bit arithmetic wraps to the right two\'s complement value: E lies in [-512, 511].',
+    );
     const sxOff = m.let('sx_off', sx.zext(EXPW).minus(new ParamConst(EOFF, EXPW)), 'S_x - EOFF (two\'s complement)');
 
-    // --- row buffers: read asynchronously at beat_addr, written at the clock edge -----------
+    m.comment(
+      "Row buffers (one word per row m of the M-chunk, all columns side by side): read\nasynchronously at beat_addr, written at the clock edge, so the read-modify-write of a\nbeat completes in its cycle and the next beat may use the same row.",
+    );
     const ibuf = m.memory('ibuf', COLS.times(INTW), DEPTH, { doc: 'within-group integer accumulators of each row' });
     const fbuf = m.memory('fbuf', COLS.times(32), DEPTH, { doc: 'binary32 accumulators over the groups of each row' });
     const ibufRd = m.let('ibuf_rd', ibuf.read(beatAddr), 'integer accumulators of row beat_addr');
@@ -149,30 +158,31 @@ export function postArray(c: PostArrayConfig): ModuleDef {
     const ibufWd = m.wire('ibuf_wd', COLS.times(INTW), { doc: 'new integer accumulators (all columns)' });
     const fbufWd = m.wire('fbuf_wd', COLS.times(32), { doc: 'new binary32 accumulators (all columns)' });
 
+    m.comment('Per column: integer accumulation, int->fp32 with the group exponent, fp32 accumulation.');
     m.generate('g_col', 'c', COLS, (col, s) => {
-      // Integer accumulation: the first K-tile of a group starts from zero (the buffer word is stale).
       const sum = s.let('col_ext', colSum.lane(col, ACCW).asSigned().sext(INTW), 'column sum, sign-extended to INTW');
+      s.comment('The first K-tile of a group starts from zero (the buffer word is stale).');
       const prevInt = s.let('acc_prev', mux(firstKtile, Const.zero(INTW, true), ibufRd.lane(col, INTW).asSigned()), 'group sum so far (0 on the first K-tile)');
       const acc = s.let('acc', prevInt.plus(sum), 'exact: INTW holds the sum of the G/R column sums of a group');
       s.assign(ibufWd.lane(col, INTW), acc.asUnsigned());
 
-      // Conversion with this column's exponent (used on the group's last K-tile only).
+      s.comment("acc * 2^E, rounded once (used on the group's last K-tile only).");
       const exp = s.let('exp', scHead.lane(col, 8).zext(EXPW).plus(sxOff).asSigned(), 'E = S_w + S_x - EOFF');
       const term = s.wire('term', 32, { doc: 'acc * 2^E in binary32 (RNE)' });
       s.instance('u_int2fp', int2fp, { value: acc, exp, result: term }, { INTW, EXPW });
 
-      // Float accumulation: the first group adds to +0 (not a bypass: (+0) + (-0) must give +0, as the contract's y = +0 start).
+      s.comment("The first group adds to +0 rather than bypassing the adder: the contract starts\nat y = +0, and (+0) + (-0) = +0 while a bypass would pass a -0 term through.");
       const prevFp = s.let('fp_prev', mux(firstGroup, lit(0, 32), fbufRd.lane(col, 32)), 'sum of the earlier groups (+0 for the first)');
       s.instance('u_add', adder, { a: prevFp, b: term, result: fbufWd.lane(col, 32) });
     });
 
-    // Exactly one buffer is written per beat: ibuf inside a group, fbuf at its last K-tile.
+    m.comment("Exactly one buffer is written per beat: ibuf inside a group, fbuf at its last K-tile\n(fbuf also on the last group: harmless, the row is output then).");
     const ibufWe = m.let('ibuf_we', beat.and(lastKtile.not()), 'the group goes on: keep the integer sum');
     const fbufWe = m.let('fbuf_we', beat.and(lastKtile), 'group done: keep the binary32 sum');
     ibuf.write(beatAddr, ibufWd, ibufWe);
     fbuf.write(beatAddr, fbufWd, fbufWe);
 
-    // --- result row: registered, one cycle after its beat ----------------------------------
+    m.comment('Result row, registered: row_valid/row_data follow the beat by one cycle; row_data holds\nthe last row between rows.');
     const rowOut = m.let('row_out', fbufWe.and(lastGroup), 'the last group finished this row');
     const rowValidQ = m.reg('row_valid_q', 1, { doc: 'a row was finished in the previous cycle' });
     const rowDataQ = m.reg('row_data_q', COLS.times(32), { doc: 'the last finished row (held)' });

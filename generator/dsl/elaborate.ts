@@ -136,6 +136,7 @@ function checkDrivers(m: ModuleDef): void {
           item.enable?.reads(env, refs);
           break;
         case 'generate':
+        case 'comment':
           break;
       }
       read(refs, env);

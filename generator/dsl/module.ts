@@ -40,7 +40,13 @@ export interface GenerateFor {
   items: Item[];
 }
 
-export type Item = Assign | RegUpdate | Instance | GenerateFor | MemWrite;
+/** A comment line (or lines) in the emitted body: why the next items are there. */
+export interface Comment {
+  kind: 'comment';
+  text: string;
+}
+
+export type Item = Assign | RegUpdate | Instance | GenerateFor | MemWrite | Comment;
 export type { MemWrite };
 
 export interface Param {
@@ -99,6 +105,11 @@ export class ScopeBuilder {
     const s = new Signal(this.mod.name, name, 'wire', Dim.from(width), opts.signed ?? false, opts.doc, this.genvars);
     this.localSignals.push(s);
     return s;
+  }
+
+  /** A comment in the emitted RTL before the items that follow (one `//` line per line of text). */
+  comment(text: string): void {
+    this.items.push({ kind: 'comment', text });
   }
 
   /** A wire driven by `e`, declared with e's width and signedness. */

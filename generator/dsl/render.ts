@@ -35,6 +35,7 @@ interface ItemView {
   instance?: boolean;
   generate?: boolean;
   memwrite?: boolean;
+  comment?: boolean;
   [k: string]: unknown;
 }
 
@@ -60,6 +61,8 @@ function itemView(m: ModuleDef, item: Item): ItemView {
         name: item.name,
         conns: item.module.ports.map((p) => ({ port: p.name, expr: item.conns.get(p.name)!.render() })),
       };
+    case 'comment':
+      return { comment: true, lines: item.text.split('\n').map((l) => (l.length > 0 ? `// ${l}` : '//')) };
     case 'memwrite':
       return {
         memwrite: true,
