@@ -8,6 +8,7 @@ import { GENERATOR_VERSION } from '../common/version.ts';
 import { InputError } from '../common/errors.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerSim } from './commands/sim.ts';
+import { registerVectors } from './commands/vectors.ts';
 import { registerQuantize } from './commands/quantize.ts';
 import { registerCompare } from './commands/compare.ts';
 
@@ -20,6 +21,7 @@ program
   .exitOverride();
 
 registerGenerate(program);
+registerVectors(program);
 registerSim(program);
 registerQuantize(program);
 registerCompare(program);

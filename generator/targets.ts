@@ -1,15 +1,20 @@
 import { InputError, checkIntRange } from '../common/errors.ts';
 import { elaborate, type Design } from './dsl/elaborate.ts';
 import { pe, peProductWidth, checkPeConfig, type PeConfig } from './blocks/pe.ts';
+import { accelerator } from './blocks/accelerator.ts';
+import { resolveAccelConfig, type AccelConfig, type AccelOptions } from './accel-config.ts';
+import { coreCollateral } from './collateral.ts';
+import type { GeneratedFile } from './emit.ts';
 
 /** What `msq generate --top NAME` can build. */
-export const TOPS = ['pe'] as const;
+export const TOPS = ['accelerator', 'pe'] as const;
 export type TopName = (typeof TOPS)[number];
 
 export interface GenerateOptions {
   top: TopName;
-  wbits: number;
-  abits: number;
+  /** accelerator options (used when top = accelerator) */
+  accel: AccelOptions;
+  /** standalone PE: accumulator width (default product width + 8) */
   accWidth?: number;
 }
 
@@ -17,6 +22,28 @@ export interface Generation {
   design: Design;
   /** the full configuration, as written into headers and manifest.json */
   config: Record<string, unknown>;
+  /** files beside the RTL: core description, constraints, README */
+  extra: GeneratedFile[];
+  /** the resolved accelerator configuration (top = accelerator) */
+  accel?: AccelConfig;
+}
+
+/** Default clock period of the emitted SDC (ns): a 200 MHz target. */
+export const DEFAULT_PERIOD_NS = 5;
+
+/** `msq sim` flags that rebuild an accelerator configuration. */
+export function accelFlags(o: AccelOptions): string {
+  return [
+    `--rows ${o.rows}`,
+    `--cols ${o.cols}`,
+    `--wbits ${o.wbits}`,
+    `--abits ${o.abits}`,
+    `--ublock ${o.ublock}`,
+    `--group ${o.group}`,
+    `--recon ${o.recon}`,
+    `--depth ${o.depth}`,
+    ...(o.outliers ? [] : ['--no-outliers']),
+  ].join(' ');
 }
 
 /**
@@ -27,12 +54,31 @@ export interface Generation {
 export function buildTop(o: GenerateOptions): Generation {
   switch (o.top) {
     case 'pe': {
-      const pw = peProductWidth(o.wbits, o.abits);
+      const pw = peProductWidth(o.accel.wbits, o.accel.abits);
       const accWidth = o.accWidth ?? pw + 8;
-      const cfg: PeConfig = { wbits: o.wbits, abits: o.abits, accWidth, addend: 'self' };
+      const cfg: PeConfig = { wbits: o.accel.wbits, abits: o.accel.abits, accWidth, addend: 'self' };
       checkPeConfig(cfg);
       checkIntRange('--acc-width', accWidth, pw, 64);
-      return { design: elaborate(pe(cfg)), config: { top: 'pe', ...cfg } };
+      return { design: elaborate(pe(cfg)), config: { top: 'pe', ...cfg }, extra: [] };
+    }
+    case 'accelerator': {
+      const c = resolveAccelConfig(o.accel);
+      const design = elaborate(accelerator(c));
+      const config = { top: 'accelerator', ...o.accel, derived: { outlierFormat: c.outliers ? c.msq.outlier : 'none', xbits: c.msq.xbits, guardBits: c.reconCfg?.guardBits ?? 0, maxShift: c.msq.maxShift, widths: c.widths, resultFifo: c.credits } };
+      const files = design.modules.map((m) => `${m.name}.v`);
+      const extra = coreCollateral({
+        top: design.top,
+        files,
+        description: design.top.doc,
+        config: { ...o.accel, outlierFormat: c.outliers ? c.msq.outlier : 'none', guardBits: c.reconCfg?.guardBits ?? 0, maxShift: c.msq.maxShift, resultFifo: c.credits },
+        simFlags: accelFlags(o.accel),
+        periodNs: DEFAULT_PERIOD_NS,
+        rows: c.rows,
+        cols: c.cols,
+        depth: c.depth,
+        group: c.group,
+      });
+      return { design, config, extra, accel: c };
     }
     default:
       throw new InputError(`--top ${String(o.top)} is not supported: allowed values are ${TOPS.join(', ')}`);

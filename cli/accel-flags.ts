@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { DEFAULT_ACCEL, type AccelOptions } from '../generator/accel-config.ts';
+import { checkOneOf } from '../common/errors.ts';
+import { parseIntFlag } from './parse.ts';
+import type { ReconTopology } from '../quant/hwmodel/recon.ts';
+
+/** The generator flags shared by `generate`, `vectors`, `sim` (issue contract: names are stable). */
+export function addAccelFlags(cmd: Command): Command {
+  const d = DEFAULT_ACCEL;
+  return cmd
+    .option('--rows <R>', 'PE rows (inputs per tile): 2..64', String(d.rows))
+    .option('--cols <C>', 'PE columns (outputs per tile): a multiple of --ublock, up to 64', String(d.cols))
+    .option('--wbits <b>', 'weight bits: 2 or 4', String(d.wbits))
+    .option('--abits <a>', 'activation bits: 4..8', String(d.abits))
+    .option('--ublock <B>', 'μB size (ReCoN lanes): 4, 8 or 16', String(d.ublock))
+    .option('--group <G>', 'group size along K: a multiple of --rows', String(d.group))
+    .option('--recon <topology>', 'ReCoN topology: crossbar or butterfly', d.recon)
+    .option('--depth <D>', 'output buffer depth: rows of M per pass, a power of two', String(d.depth))
+    .option('--no-outliers', 'build the plain MX-INT array without outlier support (for comparison)');
+}
+
+export interface AccelFlagValues {
+  rows: string;
+  cols: string;
+  wbits: string;
+  abits: string;
+  ublock: string;
+  group: string;
+  recon: string;
+  depth: string;
+  outliers: boolean;
+}
+
+export function accelOptionsFrom(v: AccelFlagValues): AccelOptions {
+  return {
+    rows: parseIntFlag('--rows', v.rows),
+    cols: parseIntFlag('--cols', v.cols),
+    wbits: parseIntFlag('--wbits', v.wbits),
+    abits: parseIntFlag('--abits', v.abits),
+    ublock: parseIntFlag('--ublock', v.ublock),
+    group: parseIntFlag('--group', v.group),
+    recon: checkOneOf('--recon', v.recon, ['crossbar', 'butterfly'] as const) as ReconTopology,
+    depth: parseIntFlag('--depth', v.depth),
+    outliers: v.outliers,
+  };
+}

@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import type { AccelConfig } from '../generator/accel-config.ts';
+import { defaultProblem, type ProblemOptions } from '../testbench/accel-vectors.ts';
+import { parseIntFlag } from './parse.ts';
+import { InputError } from '../common/errors.ts';
+
+/** Problem flags of `vectors` and `sim`; defaults depend on the array (a GEMM larger than it in K and N). */
+export function addProblemFlags(cmd: Command): Command {
+  return cmd
+    .option('--m <M>', 'activation rows (default 24)')
+    .option('--k <K>', 'inputs (default max(2·group, 4·rows); padded to a multiple of the group)')
+    .option('--n <N>', 'outputs (default 2·cols + ublock: several N-tiles, the last one partial)')
+    .option('--outlier-rate <P>', 'fraction of large outliers in the synthetic weights', '0.01')
+    .option('--seed <S>', 'random seed of weights, activations and stalls', '1');
+}
+
+export interface ProblemFlagValues {
+  m?: string;
+  k?: string;
+  n?: string;
+  outlierRate: string;
+  seed: string;
+}
+
+export function problemFrom(v: ProblemFlagValues, c: AccelConfig): ProblemOptions {
+  const d = defaultProblem(c);
+  const rate = Number(v.outlierRate);
+  if (!Number.isFinite(rate)) throw new InputError(`--outlier-rate ${JSON.stringify(v.outlierRate)} is not a number`);
+  return {
+    M: v.m === undefined ? d.M : parseIntFlag('--m', v.m),
+    K: v.k === undefined ? d.K : parseIntFlag('--k', v.k),
+    N: v.n === undefined ? d.N : parseIntFlag('--n', v.n),
+    outlierRate: rate,
+    seed: parseIntFlag('--seed', v.seed),
+  };
+}

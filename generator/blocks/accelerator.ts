@@ -1,0 +1,209 @@
+import { defineModule, type ModuleDef } from '../dsl/module.ts';
+import { Const, concat, mux, lit } from '../dsl/expr.ts';
+import { accelTopName, type AccelConfig } from '../accel-config.ts';
+import { peArray } from './pe-array.ts';
+import { controller, DIM_BITS } from './controller.ts';
+import { fifo } from './fifo.ts';
+import { postArray } from './post-array.ts';
+import { decodeUnit } from './decode.ts';
+
+/**
+ * The accelerator top: decode unit, controller, PE array, post-array unit and
+ * result FIFO, with valid/ready streams for weights, activations and results
+ * and a start/busy/done/error control interface (docs/ARCHITECTURE.md).
+ *
+ * The only logic here is glue: activations enter the array only on a fired
+ * beat (zeros otherwise, so bubbles add nothing), and each beat's metadata
+ * rides an R-cycle delay line so it reaches the post-array unit together with
+ * that beat's column sums.
+ */
+export function accelerator(c: AccelConfig): ModuleDef {
+  const arrayDef = peArray(c.array);
+  const ctrlDef = controller({ rows: c.rows, cols: c.cols, group: c.group, depth: c.depth, credits: c.credits });
+  const decodeDef = decodeUnit({
+    rows: c.rows,
+    cols: c.cols,
+    wbits: c.wbits,
+    ublock: c.ublock,
+    topology: c.recon,
+    outliers: c.outliers,
+    quant: { groupSize: c.group, ...(c.outliers ? {} : { topFraction: 0, guardBits: 0 }) },
+  });
+  const postDef = postArray({ cols: c.cols, accWidth: c.widths.ACCW, intWidth: c.widths.INTW, depth: c.depth, expOffset: c.exponentOffset });
+  const fifoDef = fifo({ width: c.cols * 32, depth: c.credits });
+  const addrBits = Math.max(1, Math.log2(c.depth));
+  const config = {
+    block: 'accelerator',
+    rows: c.rows,
+    cols: c.cols,
+    wbits: c.wbits,
+    abits: c.abits,
+    ublock: c.ublock,
+    group: c.group,
+    recon: c.outliers ? c.recon : 'none',
+    outliers: c.outliers,
+    depth: c.depth,
+    outlierFormat: c.outliers ? c.msq.outlier : 'none',
+    xbits: c.outliers ? c.msq.xbits : 0,
+    guardBits: c.reconCfg?.guardBits ?? 0,
+    maxShift: c.outliers ? c.msq.maxShift : 0,
+    widths: c.widths,
+    resultFifo: c.credits,
+  };
+  return defineModule(accelTopName(c), `MicroScopiQ accelerator: ${c.rows}x${c.cols} PE array, W${c.wbits}A${c.abits}, ${c.outliers ? `${c.recon} ReCoN, μB ${c.ublock}` : 'plain MX-INT'}`, config, (m) => {
+    const ROWS = m.param('ROWS', c.rows, 'PE rows: K per tile');
+    const COLS = m.param('COLS', c.cols, 'PE columns: N per tile');
+    const ABITS = m.param('ABITS', c.abits, 'activation width');
+    const ACCW = m.param('ACCW', c.widths.ACCW, 'column-sum width');
+    const METAW = 6 + addrBits + 8;
+    const META = m.param('METAW', METAW, 'beat metadata: valid, flags, row address, S_x code');
+    const clk = m.clock();
+    const rstN = m.resetN();
+    // control and status
+    const start = m.input('start', 1, { doc: 'start a GEMM (while idle): samples dim_m, dim_k, dim_n' });
+    const dimM = m.input('dim_m', DIM_BITS, { doc: 'M: activation rows' });
+    const dimK = m.input('dim_k', DIM_BITS, { doc: 'K: inputs, a multiple of the group size' });
+    const dimN = m.input('dim_n', DIM_BITS, { doc: 'N: outputs' });
+    const busy = m.output('busy', 1, { doc: 'a GEMM is running' });
+    const done = m.output('done', 1, { doc: 'the last GEMM finished (until the next start)' });
+    const error = m.output('error', 1, { doc: 'the last start was refused' });
+    // streams
+    const wData = m.input('w_data', 32, { doc: 'packed weight stream (docs/ARCHITECTURE.md)' });
+    const wValid = m.input('w_valid', 1);
+    const wReady = m.output('w_ready', 1);
+    const aData = m.input('a_data', ROWS.times(ABITS).plus(8), { doc: 'activation beat: ROWS codes, then the E8M0 group scale' });
+    const aValid = m.input('a_valid', 1);
+    const aReady = m.output('a_ready', 1);
+    const yData = m.output('y_data', COLS.times(32), { doc: 'one result row: COLS binary32 values' });
+    const yValid = m.output('y_valid', 1);
+    const yReady = m.input('y_ready', 1);
+
+    // controller
+    const wire = (name: string, width: number | import('../dsl/dim.ts').Dim, doc?: string) => m.wire(name, width, { doc });
+    const beatFire = wire('beat_fire', 1, 'a beat enters the array');
+    const tileSwap = wire('tile_swap', 1);
+    const cmdValid = wire('cmd_valid', 1);
+    const cmdReady = wire('cmd_ready', 1);
+    const cmdScales = wire('cmd_scales', 1);
+    const tileLoaded = wire('tile_loaded', 1);
+    const flags = ['first_ktile', 'last_ktile', 'first_group', 'last_group', 'last_beat'].map((n) => wire(n, 1));
+    const beatAddr = wire('beat_addr', addrBits);
+    const resultPop = m.let('result_pop', yValid.and(yReady), 'a result row leaves');
+    const ctrlError = wire('ctrl_error', 1, 'the controller refused the problem');
+    const busyW = wire('busy_w', 1);
+    m.assign(busy, busyW);
+    m.instance('u_ctrl', ctrlDef, {
+      clk,
+      rst_n: rstN,
+      start,
+      dim_m: dimM,
+      dim_k: dimK,
+      dim_n: dimN,
+      a_valid: aValid,
+      cmd_ready: cmdReady,
+      tile_loaded: tileLoaded,
+      result_pop: resultPop,
+      busy: busyW,
+      done,
+      error: ctrlError,
+      a_ready: aReady,
+      beat_fire: beatFire,
+      tile_swap: tileSwap,
+      cmd_valid: cmdValid,
+      cmd_scales: cmdScales,
+      first_ktile: flags[0]!,
+      last_ktile: flags[1]!,
+      first_group: flags[2]!,
+      last_group: flags[3]!,
+      last_beat: flags[4]!,
+      beat_addr: beatAddr,
+    });
+
+    // decode unit
+    const rowData = wire('w_row_data', COLS.times(c.wbits));
+    const rowLoad = wire('w_row_load', ROWS);
+    const cfgRow = c.reconCfg ? wire('cfg_row_data', COLS.times(c.widths.CFGW)) : null;
+    const scaleData = wire('scale_data', COLS.times(8), 'group scales of the columns');
+    const scaleValid = wire('scale_valid', 1);
+    const scaleReady = wire('scale_ready', 1);
+    m.instance('u_decode', decodeDef, {
+      clk,
+      rst_n: rstN,
+      w_data: wData,
+      w_valid: wValid,
+      w_ready: wReady,
+      cmd_valid: cmdValid,
+      cmd_ready: cmdReady,
+      cmd_scales: cmdScales,
+      w_row_data: rowData,
+      ...(cfgRow ? { cfg_row_data: cfgRow } : {}),
+      w_row_load: rowLoad,
+      scale_data: scaleData,
+      scale_valid: scaleValid,
+      scale_ready: scaleReady,
+      tile_loaded: tileLoaded,
+    });
+
+    // PE array: activations only on a fired beat
+    const aBeat = m.let('a_beat', mux(beatFire, aData.slice(0, ROWS.times(ABITS)), Const.zero(ROWS.times(ABITS))), 'zero on bubbles');
+    const colSum = wire('col_sum', COLS.times(ACCW));
+    m.instance('u_array', arrayDef, {
+      clk,
+      rst_n: rstN,
+      w_row_data: rowData,
+      ...(cfgRow ? { cfg_row_data: cfgRow } : {}),
+      w_row_load: rowLoad,
+      a_in: aBeat,
+      tile_swap: tileSwap,
+      col_sum: colSum,
+    });
+
+    // beat metadata delay line: the column sums of a beat presented in cycle t
+    // are in the array's output registers after the edge of cycle t + ROWS, and
+    // the post-array unit consumes them at the next edge: ROWS + 1 stages.
+    // bit 0 valid, bits 1..5 first_ktile, last_ktile, first_group, last_group, last_beat, then the row address and S_x
+    const metaIn = m.let('meta_in', concat(aData.slice(ROWS.times(ABITS), 8), beatAddr, ...flags.slice().reverse(), beatFire), 'S_x, row address, flags, valid');
+    const metaPipe = m.reg('meta_pipe', ROWS.plus(1).times(META), { doc: 'metadata of the beats inside the array, newest in the LSBs' });
+    m.update(metaPipe, concat(metaPipe.slice(0, ROWS.times(META)), metaIn));
+    const metaOut = m.let('meta_out', metaPipe.slice(ROWS.times(META), META), 'metadata of the beat whose column sums leave the array');
+
+    // post-array unit
+    const rowOut = wire('row_data', COLS.times(32));
+    const rowValid = wire('row_valid', 1);
+    m.instance('u_post', postDef, {
+      clk,
+      rst_n: rstN,
+      col_sum: colSum,
+      beat_valid: metaOut.bit(0),
+      first_ktile: metaOut.bit(1),
+      last_ktile: metaOut.bit(2),
+      first_group: metaOut.bit(3),
+      last_group: metaOut.bit(4),
+      last_beat: metaOut.bit(5),
+      beat_addr: metaOut.slice(6, addrBits),
+      sx: metaOut.slice(6 + addrBits, 8),
+      scale_data: scaleData,
+      scale_valid: scaleValid,
+      scale_ready: scaleReady,
+      row_data: rowOut,
+      row_valid: rowValid,
+    });
+
+    // result FIFO: the controller's credits guarantee it never overflows; if it
+    // ever did, `error` would say so rather than a row silently vanishing.
+    const fifoReady = wire('fifo_in_ready', 1, 'always high when a row arrives (credits)');
+    m.instance('u_results', fifoDef, {
+      clk,
+      rst_n: rstN,
+      in_data: rowOut,
+      in_valid: rowValid,
+      in_ready: fifoReady,
+      out_data: yData,
+      out_valid: yValid,
+      out_ready: yReady,
+    });
+    const overflow = m.reg('overflow', 1, { doc: 'a result row met a full FIFO (never, by construction)' });
+    m.update(overflow, mux(start.and(busyW.not()), lit(0, 1), overflow.or(rowValid.and(fifoReady.not()))));
+    m.assign(error, ctrlError.or(overflow));
+  });
+}

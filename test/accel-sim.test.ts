@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runMsq, tmpDir } from './helpers.ts';
+
+/**
+ * The full-system golden-vector flow (`msq vectors` + `msq sim`) on the CI
+ * matrix: every result word of the generated accelerator against the
+ * TypeScript reference of the arithmetic contract, through the real ports, with
+ * random stalls on every stream, back-to-back runs and a reset in the middle.
+ */
+const matrix: { label: string; flags: string[] }[] = [
+  { label: '4x8 W2 crossbar', flags: ['--rows', '4', '--cols', '8', '--wbits', '2', '--recon', 'crossbar', '--group', '16'] },
+  { label: '8x8 W4 butterfly', flags: ['--rows', '8', '--cols', '8', '--wbits', '4', '--recon', 'butterfly', '--group', '32'] },
+  { label: '16x16 W4 crossbar', flags: ['--rows', '16', '--cols', '16', '--wbits', '4', '--recon', 'crossbar', '--group', '32', '--m', '12'] },
+  { label: '4x16 W4 crossbar, G = 2R', flags: ['--rows', '4', '--cols', '16', '--wbits', '4', '--ublock', '4', '--group', '8'] },
+  { label: '8x8 W4 --no-outliers', flags: ['--rows', '8', '--cols', '8', '--wbits', '4', '--no-outliers', '--group', '32'] },
+];
+
+function closing(out: string): { passed: number; failed: number } {
+  const m = /^(\d+) passed, (\d+) failed$/m.exec(out);
+  if (!m) throw new Error(`no closing line in:\n${out.slice(-3000)}`);
+  return { passed: Number(m[1]), failed: Number(m[2]) };
+}
+
+describe('msq sim: the CI matrix on both simulators', () => {
+  for (const { label, flags } of matrix) {
+    for (const sim of ['verilator', 'icarus']) {
+      it(`${label} on ${sim}`, () => {
+        const work = tmpDir();
+        const r = runMsq(['sim', ...flags, '--simulator', sim, '--work', work, '--runs', '2', '--reset-at', '40', '--stall', '25', '--outlier-rate', '0.03']);
+        const words = JSON.parse(readFileSync(join(work, 'manifest.json'), 'utf8')).counts.resultWords as number;
+        expect(r.stdout).not.toMatch(/MISMATCH/);
+        expect(closing(r.stdout)).toEqual({ passed: 2 * words, failed: 0 });
+        expect(r.stdout).toMatch(/^run 0: \d+ cycles, utilization/m);
+        expect(r.status).toBe(0);
+      });
+    }
+  }
+});
+
+describe('msq sim reports corrupted data', () => {
+  const config = ['--rows', '4', '--cols', '8', '--wbits', '4', '--group', '8'];
+  const fresh = (): string => {
+    const dir = join(tmpDir(), 'vec');
+    const r = runMsq(['vectors', ...config, '--outlier-rate', '0.05', '--out', dir]);
+    expect(r.status, r.stderr).toBe(0);
+    return dir;
+  };
+  const simOn = (dir: string) => runMsq(['sim', ...config, '--simulator', 'icarus', '--runs', '1', '--stall', '10', '--vectors', dir, '--work', tmpDir()]);
+
+  it('a clean vector set passes (the baseline of the corruption tests)', () => {
+    const r = simOn(fresh());
+    expect(closing(r.stdout).failed).toBe(0);
+    expect(r.status).toBe(0);
+  });
+
+  it('one corrupted expected word', () => {
+    const dir = fresh();
+    const lines = readFileSync(join(dir, 'y.hex'), 'utf8').trim().split('\n');
+    const last = lines.length - 1;
+    lines[last] = (BigInt('0x' + lines[last]!) ^ 1n).toString(16).padStart(lines[last]!.length, '0');
+    writeFileSync(join(dir, 'y.hex'), lines.join('\n') + '\n');
+    const r = simOn(dir);
+    expect(closing(r.stdout).failed).toBe(1);
+    expect(r.stdout).toMatch(/MISMATCH run 0 word \d+ \(row \d+, column 0\): expected/);
+    expect(r.status).toBe(1);
+  });
+
+  it('one flipped weight bit (an inlier code of the first tile)', () => {
+    const dir = fresh();
+    const lines = readFileSync(join(dir, 'w.hex'), 'utf8').trim().split('\n');
+    // word 2 of the first tile holds record bits (the first 2 words are its 8 column scales)
+    lines[3] = (BigInt('0x' + lines[3]!) ^ (1n << 20n)).toString(16).padStart(8, '0');
+    writeFileSync(join(dir, 'w.hex'), lines.join('\n') + '\n');
+    const r = simOn(dir);
+    expect(closing(r.stdout).failed).toBeGreaterThan(0);
+    expect(r.status).toBe(1);
+  });
+
+  it('one corrupted ReCoN setting (the partner of the first outlier pair)', () => {
+    const dir = fresh();
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    expect(m.quantizer.outliers).toBeGreaterThan(0);
+    const words = readFileSync(join(dir, 'w.hex'), 'utf8').trim().split('\n').map((l) => Number.parseInt(l, 16));
+    const bit = firstPartnerBit(words, { rows: 4, cols: 8, wbits: 4, ublock: 8, group: 8, xbits: 0 });
+    words[bit >> 5] = (words[bit >> 5]! ^ (1 << (bit & 31))) >>> 0;
+    writeFileSync(join(dir, 'w.hex'), words.map((w) => w.toString(16).padStart(8, '0')).join('\n') + '\n');
+    const r = simOn(dir);
+    expect(closing(r.stdout).failed).toBeGreaterThan(0);
+    expect(r.status).toBe(1);
+  });
+});
+
+/**
+ * Stream bit position of the lowest bit of the first pair's partner field
+ * (crossbar: log2 B bits after the outlier slot), walking the weight stream
+ * tile by tile with the record layout of docs/FORMAT.md.
+ */
+function firstPartnerBit(words: number[], g: { rows: number; cols: number; wbits: number; ublock: number; group: number; xbits: number }): number {
+  const bitAt = (i: number) => (words[i >> 5]! >>> (i & 31)) & 1;
+  const slotBits = Math.log2(g.ublock);
+  let pos = 0;
+  for (let kt = 0; ; kt++) {
+    if ((kt * g.rows) % g.group === 0) pos += 32 * Math.ceil(g.cols / 4);
+    for (let rec = 0; rec < (g.rows * g.cols) / g.ublock; rec++) {
+      let np = 0;
+      while (np < g.ublock / 2 && bitAt(pos) === 1) {
+        np++;
+        pos++;
+      }
+      if (np < g.ublock / 2) pos++; // the terminating zero
+      if (np > 0) return pos + g.xbits + slotBits;
+      pos += g.ublock * g.wbits;
+    }
+    pos = Math.ceil(pos / 32) * 32;
+    if (pos >= words.length * 32) throw new Error('no outlier pair in the stream');
+  }
+}

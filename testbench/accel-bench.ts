@@ -1,0 +1,92 @@
+import Handlebars from 'handlebars';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { GENERATOR_NAME, GENERATOR_VERSION } from '../common/version.ts';
+import type { AccelConfig } from '../generator/accel-config.ts';
+import { icarusCompile, run } from './tools.ts';
+import type { Simulator } from './cycle-harness.ts';
+
+const tbTemplate = Handlebars.create().compile(readFileSync(new URL('../templates/testbench/accel_tb.v.hbs', import.meta.url), 'utf8'), {
+  noEscape: true,
+});
+
+export interface AccelBenchOptions {
+  /** back-to-back runs of the problem */
+  runs: number;
+  /** cycles into the first run at which reset is asserted (0: none) */
+  resetAt: number;
+  /** percent of cycles each stream stalls */
+  stall: { w: number; a: number; y: number };
+  seed: number;
+  /** waveform file (absolute path): .vcd, or .fst on Verilator */
+  waves?: string;
+}
+
+export const DEFAULT_BENCH: AccelBenchOptions = { runs: 2, resetAt: 0, stall: { w: 20, a: 20, y: 20 }, seed: 1 };
+
+export interface AccelVectorCounts {
+  weightWords: number;
+  activationBeats: number;
+  resultBeats: number;
+  dims: { M: number; K: number; N: number };
+}
+
+/** Writes tb.v for the generated top `top` and the vectors already in `dir` (w.hex, a.hex, y.hex). */
+export function writeAccelTestbench(dir: string, top: string, c: AccelConfig, v: AccelVectorCounts, o: AccelBenchOptions): void {
+  mkdirSync(dir, { recursive: true });
+  const tb = tbTemplate({
+    dut: top,
+    generator: GENERATOR_NAME,
+    version: GENERATOR_VERSION,
+    weightWords: v.weightWords,
+    actBeats: v.activationBeats,
+    resultBeats: v.resultBeats,
+    actWidth: c.rows * c.abits + 8,
+    resultWidth: c.cols * 32,
+    cols: c.cols,
+    runs: o.runs,
+    resetAt: o.resetAt,
+    stallW: o.stall.w,
+    stallA: o.stall.a,
+    stallY: o.stall.y,
+    timeout: 20000,
+    seedHex: ((o.seed * 2654435761) >>> 0 || 1).toString(16).padStart(8, '0'),
+    waves: o.waves,
+    M: v.dims.M,
+    K: v.dims.K,
+    N: v.dims.N,
+  });
+  writeFileSync(join(dir, 'tb.v'), tb);
+}
+
+export interface AccelSimResult {
+  passed: number;
+  failed: number;
+  mismatches: string[];
+  /** cycles from start to done, per run */
+  cycles: number[];
+  log: string;
+}
+
+/** Builds and runs tb.v with the RTL files (paths relative to `dir`) on one simulator. */
+export function runAccelBench(dir: string, rtlFiles: string[], sim: Simulator, waves?: string): AccelSimResult {
+  const cwd = resolve(dir);
+  const files = [...rtlFiles, 'tb.v'];
+  let out: string;
+  if (sim === 'icarus') {
+    const b = icarusCompile(files, 'tb', cwd, 'sim.vvp');
+    if (!b.ok) return { passed: 0, failed: 1, mismatches: [], cycles: [], log: b.output };
+    const r = run('vvp', ['-n', 'sim.vvp'], cwd);
+    out = r.output;
+  } else {
+    const trace = waves ? (waves.endsWith('.fst') ? ['--trace-fst'] : ['--trace']) : [];
+    const b = run('verilator', ['--binary', '--timing', ...trace, '-Wno-fatal', '-Wno-lint', '-Wno-style', '-Wno-MULTIDRIVEN', '--top-module', 'tb', '-Mdir', 'obj_dir', '-o', 'vsim', ...files], cwd);
+    if (!b.ok) return { passed: 0, failed: 1, mismatches: [], cycles: [], log: b.output };
+    out = run(join(cwd, 'obj_dir', 'vsim'), [], cwd).output;
+  }
+  const m = /^(\d+) passed, (\d+) failed$/m.exec(out);
+  const mismatches = out.split('\n').filter((l) => l.startsWith('MISMATCH'));
+  const cycles = [...out.matchAll(/^run \d+: (\d+) cycles$/gm)].map((x) => Number(x[1]));
+  if (!m) return { passed: 0, failed: Math.max(1, mismatches.length), mismatches, cycles, log: out };
+  return { passed: Number(m[1]), failed: Number(m[2]), mismatches, cycles, log: out };
+}
