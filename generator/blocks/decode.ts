@@ -228,8 +228,6 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
     const WORDW = m.localparam('WORDW', Dim.of(WORD_BITS), 'bits of a stream word');
     const TAKE_MAX = m.localparam('TAKE_MAX', BUFW.minus(WORDW), 'largest fill at which a word is still taken');
     const word = new ParamConst(WORDW, FW);
-    const canTake = m.let('can_take', new ParamConst(TAKE_MAX, FW).ge(fill), 'room for a whole word even if nothing is decoded');
-    const wTake = m.let('w_take', wValid.and(canTake));
     const cmdFire = m.let('cmd_fire', cmdValid.and(pendV.not()));
     const scaleGo = m.let('scale_go', tileAct.and(inScales).and(scaleV.not()).and(fill.ge(word)), 'take one scale word (the previous scale set must be gone)');
     const recGo = m.let('rec_go', tileAct.and(inScales.not()).and(fill.ge(recLen)), 'the whole head record is buffered: decode it');
@@ -246,6 +244,10 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
     // words arrive whole, so the bits left in the current word are the padding.
     const leftKept = m.let('left_kept', mux(tileDone, concat(left.slice(5, FW.minus(5)), lit(0, 5)), left), 'bits kept (padding dropped at the end of a tile)');
     const consume = m.let('consume', fill.minus(leftKept), 'head bits dropped this cycle');
+    // Room is judged after this cycle's step (a function of registers only, not
+    // of any input): with records of 32 bits or more a word is taken every cycle.
+    const canTake = m.let('can_take', new ParamConst(TAKE_MAX, FW).ge(leftKept), 'a whole word fits above the kept bits');
+    const wTake = m.let('w_take', wValid.and(canTake));
     const incoming = m.let('incoming', mux(wTake, wData.zext(BUFW).shl(leftKept), Const.zero(BUFW)), 'the new word, placed right above the kept bits');
     m.update(bitbuf, bitbuf.shr(consume).or(incoming));
     m.update(fill, leftKept.plus(mux(wTake, word, Const.zero(FW))));

@@ -8,8 +8,9 @@
  *
  * Microarchitecture, mirrored here register by register:
  *  - a bit buffer `buf` of BUFW bits holding `fill` valid bits, LSB = the next
- *    stream bit. A 32-bit word is accepted (w_ready) while fill <= BUFW - 32;
- *    it lands at bit position fill - consumed of the same cycle.
+ *    stream bit. A 32-bit word is accepted (w_ready) when it fits above the
+ *    bits kept after this cycle's step (kept <= BUFW - 32); it lands at bit
+ *    position `kept`. w_ready is a function of the registers only.
  *  - per cycle at most one step: a scale word (32 bits) during the scale phase
  *    of a tile, or one μB record when fill >= its length (the length is known
  *    from the unary count at the buffer head, so one record per cycle).
@@ -144,9 +145,10 @@ export function resolveDecode(c: DecodeConfig): DecodeParams {
   const shiftBits = shiftFieldBits(msq.maxShift, msq.guardBits);
   // NP = B/2: B/2 count bits (no terminating zero), X, B/2 pairs, B codes.
   const recordMax = c.outliers ? B / 2 + msq.xbits + (B / 2) * pairBits + B * b : B * b;
-  // One word of room above the longest record: while fill <= BUFW - 32 a word is
-  // accepted, and when it is not, fill > BUFW - 32 >= recordMax, so a record is
-  // decoded instead: every cycle either takes a word or decodes a μB.
+  // One word of room above the longest record. A word is refused only when the
+  // bits kept after this cycle exceed BUFW - 32 >= recordMax, so next cycle a
+  // record is decoded: short records go at one per cycle. Records of 32 bits or
+  // more never leave more than BUFW - 32 bits, so a word is taken every cycle.
   const bufBits = WORD_BITS * Math.ceil(recordMax / WORD_BITS) + WORD_BITS;
   if (MODE_CODE.inlier !== 0 || MODE_CODE.outlier !== 1 || MODE_CODE.pruned !== 2) {
     throw new Error('internal: the decode unit builds the mode field as {pruned, outlier}');
@@ -328,9 +330,25 @@ export class DecodeModel {
     this.p = p;
   }
 
-  /** w_ready before the edge: a function of the registers only. */
+  /** The combinational decisions of the current cycle (functions of the registers only). */
+  private comb() {
+    const p = this.p;
+    const s = this.s;
+    const rec = decodeRecordHw(p, s.buf & mask(p.recordMax));
+    const scaleGo = s.tileAct && s.inScales && !s.scaleValid && s.fill >= WORD_BITS;
+    const recGo = s.tileAct && !s.inScales && s.fill >= rec.len;
+    const ubLast = s.ubCnt === p.ublocks - 1;
+    const rowDone = recGo && ubLast;
+    const tileDone = rowDone && s.row === p.rows - 1;
+    const left = s.fill - (scaleGo ? WORD_BITS : recGo ? rec.len : 0);
+    // the tile's last record also drops the padding to the word boundary
+    const leftKept = tileDone ? left & ~(WORD_BITS - 1) : left;
+    return { rec, scaleGo, recGo, ubLast, rowDone, tileDone, leftKept, wReady: leftKept <= p.bufBits - WORD_BITS };
+  }
+
+  /** w_ready before the edge. */
   get wReady(): boolean {
-    return this.s.fill <= this.p.bufBits - WORD_BITS;
+    return this.comb().wReady;
   }
 
   get cmdReady(): boolean {
@@ -365,21 +383,13 @@ export class DecodeModel {
       this.s = resetState();
       return none;
     }
-    const rec = decodeRecordHw(p, s.buf & mask(p.recordMax));
-    const wReady = this.wReady;
+    const { rec, scaleGo, recGo, ubLast, rowDone, tileDone, leftKept, wReady } = this.comb();
     const cmdReady = this.cmdReady;
-    const scaleGo = s.tileAct && s.inScales && !s.scaleValid && s.fill >= WORD_BITS;
-    const recGo = s.tileAct && !s.inScales && s.fill >= rec.len;
-    const ubLast = s.ubCnt === p.ublocks - 1;
-    const rowDone = recGo && ubLast;
-    const tileDone = rowDone && s.row === p.rows - 1;
     const start = s.pendV && (!s.tileAct || tileDone);
     const scaleLast = s.scaleCnt === p.scaleWords - 1;
     const cmdFire = inp.cmd_valid === 1n && cmdReady;
     const wTake = inp.w_valid === 1n && wReady;
 
-    const left = s.fill - (scaleGo ? WORD_BITS : recGo ? rec.len : 0);
-    const leftKept = tileDone ? left & ~(WORD_BITS - 1) : left;
     const consume = s.fill - leftKept;
     let buf = s.buf >> BigInt(consume);
     if (wTake) buf |= (inp.w_data & mask(WORD_BITS)) << BigInt(leftKept);
