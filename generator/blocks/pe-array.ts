@@ -114,15 +114,18 @@ export function peArray(c: PeArrayConfig): ModuleDef {
     m.assign(wSwap, concat(swapPipe.slice(0, ROWS.minus(1)), tileSwap));
 
     // --- the grid: partial sums enter row 0 as zero and leave row ROWS-1 ---------
-    const psum = m.wire('psum', ROWS.plus(1).times(COLS).times(ACCW), { doc: 'partial sums entering row r (r = ROWS: the column sums)' });
-    m.assign(psum.slice(0, COLS.times(ACCW)), Const.zero(COLS.times(ACCW)));
-    m.assign(colSum, psum.slice(ROWS.times(COLS).times(ACCW), COLS.times(ACCW)));
-    const prod = PW ? m.wire('prod', ROWS.times(COLS).times(PW), { doc: 'registered products, row-major' }) : null;
-    const lane = LW ? m.wire('lane', ROWS.times(COLS).times(LW), { doc: 'ReCoN lane values, row-major' }) : null;
+    // Per-PE nets are arrays (psum[r][c], ...): each element its own net, so a
+    // simulator wakes only the readers of what changed.
+    const psum = m.wireArray('psum', ACCW, [ROWS.plus(1), COLS], { signed: true, doc: 'partial sum entering PE(r, c); row ROWS: the column sums' });
+    const prod = PW ? m.wireArray('prod', PW, [ROWS, COLS], { signed: true, doc: 'registered product of PE(r, c)' }) : null;
+    const lane = LW ? m.wireArray('lane', LW, [ROWS, COLS], { signed: true, doc: 'ReCoN lane value for PE(r, c)' }) : null;
+    m.generate('g_edge', 'c', COLS, (col, s) => {
+      s.assign(psum.at(0, col), Const.zero(ACCW, true));
+      s.assign(colSum.lane(col, ACCW), psum.at(ROWS.value, col).asUnsigned());
+    });
 
     m.generate('g_row', 'r', ROWS, (r, row) => {
       row.generate('g_col', 'c', COLS, (col, cell) => {
-        const rc = Idx.of(r).times(COLS).plus(col);
         const conns: Record<string, Expr> = {
           clk,
           rst_n: rstN,
@@ -130,28 +133,33 @@ export function peArray(c: PeArrayConfig): ModuleDef {
           w_in: wRowData.lane(col, WBITS).asSigned(),
           w_swap: wSwap.bit(r),
           a_in: aRow.lane(r, ABITS).asSigned(),
-          psum_in: psum.slice(rc.times(ACCW), ACCW).asSigned(),
-          psum_out: psum.slice(rc.plus(COLS).times(ACCW), ACCW),
+          psum_in: psum.at(r, col),
+          psum_out: psum.at(Idx.of(r).plus(1), col),
         };
         const params = { WBITS, ABITS, ACCW, ...(LW ? { LANEW: LW } : {}) };
-        if (lane && LW && prod && PW) {
-          conns.prod_out = prod.slice(rc.times(PW), PW);
-          conns.lane_in = lane.slice(rc.times(LW), LW).asSigned();
+        if (lane && prod) {
+          conns.prod_out = prod.at(r, col);
+          conns.lane_in = lane.at(r, col);
         }
         cell.instance('u_pe', peDef, conns, params);
       });
-      if (slice && LANES && LW && CFGW && cfgRowData && UBLOCKS) {
+      if (slice && LANES && LW && CFGW && cfgRowData && UBLOCKS && prod && lane && PW) {
         row.generate('g_ublock', 'u', UBLOCKS, (u, ub) => {
-          const first = Idx.of(r).times(COLS).plus(Idx.of(u).times(LANES));
+          const col = (i: number) => Idx.of(u).times(LANES).plus(i);
+          // the slice takes and returns its μB's lanes as flat buses, lane 0 in the LSBs
+          const lanesIn = Array.from({ length: c.recon!.lanes }, (_, i) => prod.at(r, col(i)));
+          const prods = ub.let('prods', concat(...lanesIn.reverse()), 'products of this μB, lane 0 in the LSBs');
+          const lanesOut = ub.wire('lanes', LANES.times(LW), { doc: 'lane values of this μB' });
           ub.instance('u_recon', slice, {
             clk,
             rst_n: rstN,
             cfg_in: cfgRowData.slice(Idx.of(u).times(LANES).times(CFGW), LANES.times(CFGW)),
             cfg_load: wRowLoad.bit(r),
             cfg_swap: swapPipe.bit(r),
-            prods: prod!.slice(first.times(PW!), LANES.times(PW!)),
-            lanes: lane!.slice(first.times(LW), LANES.times(LW)),
-          }, { LANES, PW: PW!, CFGW, LW });
+            prods,
+            lanes: lanesOut,
+          }, { LANES, PW, CFGW, LW });
+          for (let i = 0; i < c.recon!.lanes; i++) ub.assign(lane.at(r, col(i)), lanesOut.slice(LW.times(i), LW).asSigned());
         });
       }
     });

@@ -1,6 +1,7 @@
 import type { Genvar, GenvarEnv } from './index.ts';
 import { Signal, Slice, WidthError, type BitRef } from './expr.ts';
 import type { Memory } from './memory.ts';
+import type { WireArray, ArrayElement } from './wire-array.ts';
 import type { Item, ModuleDef } from './module.ts';
 
 /** The elaborated design: every distinct module once, children before parents. */
@@ -68,14 +69,20 @@ function forEachItem(items: readonly Item[], env: Env, f: (i: Item, env: GenvarE
   }
 }
 
-/** A signal copy: module-level signals have one, loop-local wires one per iteration. */
-function copyKey(s: Signal | Memory, env: GenvarEnv): string {
+type Checked = Signal | Memory | WireArray;
+
+/**
+ * A signal copy: module-level signals have one, loop-local wires one per
+ * iteration, net arrays one per element.
+ */
+function copyKey(s: Checked, env: GenvarEnv, element?: number[]): string {
+  if (element) return `${s.name}${element.map((i) => `[${i}]`).join('')}`;
   if (s.scopeGenvars.length === 0) return s.name;
   return `${s.name}@${s.scopeGenvars.map((g) => `${g.name}=${env.get(g)}`).join(',')}`;
 }
 
 interface Copy {
-  signal: Signal | Memory;
+  signal: Checked;
   label: string;
   drivers: string[][];
   read: boolean[];
@@ -83,26 +90,27 @@ interface Copy {
 
 function checkDrivers(m: ModuleDef): void {
   const copies = new Map<string, Copy>();
-  const add = (s: Signal | Memory, env: GenvarEnv): void => {
-    const key = copyKey(s, env);
-    const label = s.scopeGenvars.length === 0 ? s.name : key.replace('@', ' in iteration ');
+  const add = (s: Checked, env: GenvarEnv, element?: number[]): void => {
+    const key = copyKey(s, env, element);
+    const label = element || s.scopeGenvars.length === 0 ? key : key.replace('@', ' in iteration ');
     copies.set(key, { signal: s, label, drivers: Array.from({ length: s.width.value }, () => []), read: new Array<boolean>(s.width.value).fill(false) });
   };
   const empty: GenvarEnv = new Map();
   for (const s of [...m.ports, ...m.signals, ...m.memories]) add(s, empty);
-  const copyOf = (s: Signal | Memory, env: GenvarEnv): Copy => {
-    const c = copies.get(copyKey(s, env));
+  for (const a of m.wireArrays) for (const e of a.elements()) add(a, empty, e);
+  const copyOf = (s: Checked, env: GenvarEnv, element?: number[]): Copy => {
+    const c = copies.get(copyKey(s, env, element));
     if (!c) throw new WidthError(`${m.name}: ${s.name} is used outside the generate loop that declares it`);
     return c;
   };
 
   const drive = (ref: BitRef, env: GenvarEnv, by: string): void => {
-    const c = copyOf(ref.signal, env);
+    const c = copyOf(ref.signal, env, ref.element);
     for (let b = ref.lsb; b < ref.lsb + ref.width; b++) c.drivers[b]!.push(by);
   };
   const read = (refs: BitRef[], env: GenvarEnv): void => {
     for (const r of refs) {
-      const c = copyOf(r.signal, env);
+      const c = copyOf(r.signal, env, r.element);
       for (let b = r.lsb; b < r.lsb + r.width; b++) c.read[b] = true;
     }
   };
@@ -125,7 +133,7 @@ function checkDrivers(m: ModuleDef): void {
         case 'instance':
           for (const [portName, e] of item.conns) {
             const port = item.module.ports.find((p) => p.name === portName)!;
-            if (port.kind === 'output') drive(lvalueBits(e as Signal | Slice, env), env, `${item.name}.${portName}`);
+            if (port.kind === 'output') drive(lvalueBits(e as Signal | Slice | ArrayElement, env), env, `${item.name}.${portName}`);
             else e.reads(env, refs);
           }
           break;
@@ -170,7 +178,7 @@ function checkDrivers(m: ModuleDef): void {
   }
 }
 
-function lvalueBits(lhs: Signal | Slice, env: GenvarEnv): BitRef {
+function lvalueBits(lhs: Signal | Slice | ArrayElement, env: GenvarEnv): BitRef {
   const refs: BitRef[] = [];
   lhs.reads(env, refs);
   return refs[0]!;

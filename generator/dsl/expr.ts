@@ -1,6 +1,7 @@
 import { Dim } from './dim.ts';
 import { Idx, Genvar, type GenvarEnv } from './index.ts';
 import type { Memory } from './memory.ts';
+import type { WireArray } from './wire-array.ts';
 
 /**
  * Typed hardware expressions. Every node knows its width and signedness, and
@@ -149,10 +150,12 @@ export class WidthError extends Error {
 }
 
 export interface BitRef {
-  /** a signal, or a memory (its word width; reads and the write port cover all of it) */
-  signal: Signal | Memory;
+  /** a signal, a memory (its word width; reads and the write port cover all of it), or a net array */
+  signal: Signal | Memory | WireArray;
   lsb: number;
   width: number;
+  /** the element of a net array */
+  element?: number[];
 }
 
 export type SignalKind = 'input' | 'output' | 'wire' | 'reg';

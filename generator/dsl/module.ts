@@ -2,9 +2,10 @@ import { Dim } from './dim.ts';
 import { Genvar, Idx } from './index.ts';
 import { Expr, Signal, Slice, WidthError, describe, type SignalKind } from './expr.ts';
 import { Memory, type MemWrite } from './memory.ts';
+import { ArrayElement, WireArray } from './wire-array.ts';
 
-/** What an assignment or an instance output may drive: a whole signal or a part-select of one. */
-export type LValue = Signal | Slice;
+/** What an assignment or an instance output may drive: a whole signal, a part-select of one, or a net-array element. */
+export type LValue = Signal | Slice | ArrayElement;
 
 export interface Assign {
   kind: 'assign';
@@ -66,6 +67,8 @@ export interface ModuleDef {
   readonly signals: readonly Signal[]; // module-level wires, then registers
   /** RAMs (`reg [W-1:0] name [0:DEPTH-1]`), each with one write port among the items */
   readonly memories: readonly Memory[];
+  /** net arrays (`wire [W-1:0] name [0:D0-1]...`), one net per element */
+  readonly wireArrays: readonly WireArray[];
   readonly items: readonly Item[];
   readonly clock: Signal | null;
   readonly reset: Signal | null;
@@ -121,7 +124,7 @@ export class ScopeBuilder {
 
   /** Continuous assignment; widths must match exactly. */
   assign(lhs: LValue, rhs: Expr): void {
-    const target = lhs instanceof Slice ? lhs.signal : lhs;
+    const target = lhs instanceof Slice ? lhs.signal : lhs instanceof ArrayElement ? lhs.array : lhs;
     if (target.kind === 'input' || target.kind === 'reg') {
       throw new WidthError(`${this.mod.name}: cannot assign to ${target.kind} ${target.name}`);
     }
@@ -158,11 +161,11 @@ export class ScopeBuilder {
           `${here}: port ${module.name}.${port.name} is ${port.width.value} bits but is connected to ${describe(e)}`,
         );
       }
-      if (port.kind === 'output' && !(e instanceof Signal || e instanceof Slice)) {
-        throw new WidthError(`${here}: output port ${module.name}.${port.name} must drive a signal or part-select, not ${e.render()}`);
+      if (port.kind === 'output' && !(e instanceof Signal || e instanceof Slice || e instanceof ArrayElement)) {
+        throw new WidthError(`${here}: output port ${module.name}.${port.name} must drive a signal, part-select or array element, not ${e.render()}`);
       }
       if (port.kind === 'output') {
-        const target = e instanceof Slice ? e.signal : (e as Signal);
+        const target = e instanceof Slice ? e.signal : e instanceof ArrayElement ? e.array : (e as Signal);
         if (target.kind === 'input' || target.kind === 'reg') {
           throw new WidthError(`${here}: output port ${module.name}.${port.name} cannot drive ${target.kind} ${target.name}`);
         }
@@ -208,6 +211,7 @@ export class ModuleBuilder extends ScopeBuilder {
   private readonly ports: Signal[] = [];
   private readonly regs: Signal[] = [];
   private readonly mems: Memory[] = [];
+  private readonly arrays: WireArray[] = [];
   private readonly names = new Set<string>();
   private clk: Signal | null = null;
   private rst: Signal | null = null;
@@ -310,6 +314,17 @@ export class ModuleBuilder extends ScopeBuilder {
     return mem;
   }
 
+  /**
+   * An array of nets, `wire [W-1:0] name [0:D0-1]...`: one net per element,
+   * addressed with `arr.at(i, j)` (constants or genvar expressions).
+   */
+  wireArray(name: string, width: Dim | number, dims: (Dim | number)[], opts: { signed?: boolean; doc?: string } = {}): WireArray {
+    this.claim(name);
+    const a = new WireArray(this.name, name, Dim.from(width), dims.map((d) => Dim.from(d)), opts.signed ?? false, opts.doc);
+    this.arrays.push(a);
+    return a;
+  }
+
   /** @internal */
   finish(doc: string, config: Record<string, unknown>): ModuleDef {
     for (const s of this.regs) {
@@ -330,6 +345,7 @@ export class ModuleBuilder extends ScopeBuilder {
       ports: [...this.ports],
       signals: [...this.takeSignals(), ...this.regs],
       memories: [...this.mems],
+      wireArrays: [...this.arrays],
       items: this.takeItems(),
       clock: this.clk,
       reset: this.rst,

@@ -107,6 +107,10 @@ export function renderModule(m: ModuleDef): string {
   const signals: { decl: string; doc?: string }[] = [
     ...genvars.map((g) => ({ decl: `genvar ${g}`, doc: 'generate loop index' })),
     ...m.signals.map((s) => ({ decl: signalDecl(s), doc: s.comment })),
+    ...m.wireArrays.map((a) => ({
+      decl: `wire ${a.signed ? 'signed ' : ''}${range(a.width)}${a.name} ${a.dims.map((d) => `[0:${d.minus(1).text}]`).join('')}`,
+      doc: a.comment,
+    })),
     ...m.memories.map((mem) => ({ decl: memoryDecl(mem), doc: mem.comment ? `${mem.comment} (RAM, not reset)` : 'RAM, not reset' })),
   ];
   const text = moduleTemplate({
