@@ -592,29 +592,50 @@ function rowGroupSearch(
   const n = k1 - k0;
   let e0 = 0;
   let e1 = 0;
-  for (let i = 0; i < n; i++) {
-    const raw = Math.abs(W[wBase + k0 + i]!);
-    const x0 = raw * inv0;
-    let t0 = x0 * up + 0.5;
-    if (t0 > maxInt) t0 = maxInt;
-    let q0 = t0 | 0;
-    if (x0 >= thr[q0 + 1]!) q0++;
-    else if (x0 < thr[q0]!) q0--;
-    const x1 = x0 + x0;
-    let t1 = x1 * up + 0.5;
-    if (t1 > maxInt) t1 = maxInt;
-    let q1 = t1 | 0;
-    if (x1 >= thr[q1 + 1]!) q1++;
-    else if (x1 < thr[q1]!) q1--;
-    if (!(raw - mean > lim)) {
-      const d0 = x0 - q0 * step;
-      const d1 = x1 - q1 * step;
-      e0 += d0 * d0;
-      e1 += d1 * d1;
+  if (maxInt === 1) {
+    // int2: q = (x >= thr[1]) ? 1 : 0 (thr[2] = Infinity, so it saturates at 1); errors in units of 2^S
+    const t1 = thr[1]!;
+    for (let i = 0; i < n; i++) {
+      const raw = Math.abs(W[wBase + k0 + i]!);
+      const x0 = raw * inv0;
+      const x1 = x0 + x0;
+      const q0 = +(x0 >= t1);
+      const q1 = +(x1 >= t1);
+      if (!(raw - mean > lim)) {
+        const d0 = x0 - q0;
+        const d1 = x1 - q1;
+        e0 += d0 * d0;
+        e1 += d1 * d1;
+      }
+      const neg = Wu[wBase + k0 + i]! >>> 31;
+      scratch[i] = (q0 ^ -neg) + neg;
+      scratch[n + i] = (q1 ^ -neg) + neg;
     }
-    const neg = Wu[wBase + k0 + i]! >>> 31;
-    scratch[i] = (q0 ^ -neg) + neg;
-    scratch[n + i] = (q1 ^ -neg) + neg;
+  } else {
+    for (let i = 0; i < n; i++) {
+      const raw = Math.abs(W[wBase + k0 + i]!);
+      const x0 = raw * inv0;
+      let t0 = x0 * up + 0.5;
+      if (t0 > maxInt) t0 = maxInt;
+      let q0 = t0 | 0;
+      if (x0 >= thr[q0 + 1]!) q0++;
+      else if (x0 < thr[q0]!) q0--;
+      const x1 = x0 + x0;
+      let t1 = x1 * up + 0.5;
+      if (t1 > maxInt) t1 = maxInt;
+      let q1 = t1 | 0;
+      if (x1 >= thr[q1 + 1]!) q1++;
+      else if (x1 < thr[q1]!) q1--;
+      if (!(raw - mean > lim)) {
+        const d0 = x0 - q0 * step;
+        const d1 = x1 - q1 * step;
+        e0 += d0 * d0;
+        e1 += d1 * d1;
+      }
+      const neg = Wu[wBase + k0 + i]! >>> 31;
+      scratch[i] = (q0 ^ -neg) + neg;
+      scratch[n + i] = (q1 ^ -neg) + neg;
+    }
   }
   const pick = e1 * 0.25 < e0 ? n : 0; // errors of S - 1 are in units of 2^(S-1)
   for (let i = 0; i < n; i++) {
