@@ -9,6 +9,7 @@
  * 2. Hessian (GPTQ/OBS) mode of the same layer with --hessian-rows calibration rows:
  *    one run, wall time and the process's peak resident memory.
  */
+import { loadavg, cpus } from 'node:os';
 import { quantizeMicroScopiQ } from '../quant/microscopiq/quantizer.ts';
 import { encodePacked, decodePacked } from '../quant/microscopiq/packed.ts';
 import { effectiveBits } from '../quant/microscopiq/ebw.ts';
@@ -37,6 +38,8 @@ function time(fn: () => unknown): number {
 const peakMiB = () => process.resourceUsage().maxRSS / 1024;
 
 console.log(`MicroScopiQ benchmark, ${n}x${n} LLM-like weights (${((n * n) / 1e6).toFixed(1)} M weights), Node ${process.version}, single thread`);
+// Timings on a shared machine swing with its load: print it so a reader can judge.
+console.log(`machine: ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 const W = llmLikeWeights(n, n, 1);
 console.log(`\nDirect-cast (median of ${runs} runs after one warm-up):`);
 for (const inlier of ['mxint4', 'mxint2'] as const) {
