@@ -208,7 +208,9 @@ export function decodeTileModel(words: Uint32Array, cfg: TileDecodeConfig): Deco
       for (let a = 0; a < np; a++) {
         const o = take(m.slotBits);
         const f = take(m.fields.partner);
-        pairs.push({ o, p: m.recon === 'crossbar' ? f : o ^ (1 << f) });
+        const p = m.recon === 'crossbar' ? f : o ^ (1 << f);
+        if (p >= B || p === o) throw new Error(`record of row ${r}, μB ${jj}: pair ${a} has no partner slot (field ${f})`);
+        pairs.push({ o, p });
       }
       const codes = Array.from({ length: B }, () => take(b));
       const ops = codes.map((c) => signed(c, b));
