@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runMsq, tmpDir } from './helpers.ts';
+import { DEFAULT_ACCEL, resolveAccelConfig } from '../generator/accel-config.ts';
 
 /**
  * The full-system golden-vector flow (`msq vectors` + `msq sim`) on the CI
@@ -13,7 +14,7 @@ const matrix: { label: string; flags: string[] }[] = [
   { label: '4x8 W2 crossbar', flags: ['--rows', '4', '--cols', '8', '--wbits', '2', '--recon', 'crossbar', '--group', '16'] },
   { label: '8x8 W4 butterfly', flags: ['--rows', '8', '--cols', '8', '--wbits', '4', '--recon', 'butterfly', '--group', '32'] },
   { label: '16x16 W4 crossbar', flags: ['--rows', '16', '--cols', '16', '--wbits', '4', '--recon', 'crossbar', '--group', '32', '--m', '12'] },
-  { label: '4x16 W4 crossbar, G = 2R', flags: ['--rows', '4', '--cols', '16', '--wbits', '4', '--ublock', '4', '--group', '8'] },
+  { label: '4x16 W4 crossbar, G = 2R', flags: ['--rows', '4', '--cols', '16', '--wbits', '4', '--ublock', '4', '--group', '8', '--k', '64'] },
   { label: '8x8 W4 --no-outliers', flags: ['--rows', '8', '--cols', '8', '--wbits', '4', '--no-outliers', '--group', '32'] },
 ];
 
@@ -29,7 +30,11 @@ describe('msq sim: the CI matrix on both simulators', () => {
       it(`${label} on ${sim}`, () => {
         const work = tmpDir();
         const r = runMsq(['sim', ...flags, '--simulator', sim, '--work', work, '--runs', '2', '--reset-at', '40', '--stall', '25', '--outlier-rate', '0.03']);
-        const words = JSON.parse(readFileSync(join(work, 'manifest.json'), 'utf8')).counts.resultWords as number;
+        const manifest = JSON.parse(readFileSync(join(work, 'manifest.json'), 'utf8'));
+        const words = manifest.counts.resultWords as number;
+        // the outlier path must be exercised, not just present
+        if (!flags.includes('--no-outliers')) expect(manifest.quantizer.outliers).toBeGreaterThan(0);
+        else expect(manifest.quantizer.outliers).toBe(0);
         expect(r.stdout).not.toMatch(/MISMATCH/);
         expect(closing(r.stdout)).toEqual({ passed: 2 * words, failed: 0 });
         expect(r.stdout).toMatch(/^run 0: \d+ cycles, utilization/m);
@@ -40,7 +45,7 @@ describe('msq sim: the CI matrix on both simulators', () => {
 });
 
 describe('msq sim reports corrupted data', () => {
-  const config = ['--rows', '4', '--cols', '8', '--wbits', '4', '--group', '8'];
+  const config = ['--rows', '4', '--cols', '8', '--wbits', '4', '--group', '16'];
   const fresh = (): string => {
     const dir = join(tmpDir(), 'vec');
     const r = runMsq(['vectors', ...config, '--outlier-rate', '0.05', '--out', dir]);
@@ -70,7 +75,7 @@ describe('msq sim reports corrupted data', () => {
   it('one flipped weight bit (an inlier code of the first tile)', () => {
     const dir = fresh();
     const lines = readFileSync(join(dir, 'w.hex'), 'utf8').trim().split('\n');
-    // word 2 of the first tile holds record bits (the first 2 words are its 8 column scales)
+    // word 3 of the first tile holds record bits (the first 2 words are its 8 column scales)
     lines[3] = (BigInt('0x' + lines[3]!) ^ (1n << 20n)).toString(16).padStart(8, '0');
     writeFileSync(join(dir, 'w.hex'), lines.join('\n') + '\n');
     const r = simOn(dir);
@@ -83,7 +88,8 @@ describe('msq sim reports corrupted data', () => {
     const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
     expect(m.quantizer.outliers).toBeGreaterThan(0);
     const words = readFileSync(join(dir, 'w.hex'), 'utf8').trim().split('\n').map((l) => Number.parseInt(l, 16));
-    const bit = firstPartnerBit(words, { rows: 4, cols: 8, wbits: 4, ublock: 8, group: 8, xbits: 0 });
+    const c = resolveAccelConfig({ ...DEFAULT_ACCEL, rows: 4, cols: 8, wbits: 4, group: 16 });
+    const bit = firstPartnerBit(words, { rows: 4, cols: 8, wbits: 4, ublock: 8, group: 16, xbits: c.msq.xbits });
     words[bit >> 5] = (words[bit >> 5]! ^ (1 << (bit & 31))) >>> 0;
     writeFileSync(join(dir, 'w.hex'), words.map((w) => w.toString(16).padStart(8, '0')).join('\n') + '\n');
     const r = simOn(dir);
