@@ -321,6 +321,27 @@ describe('packed format', () => {
     expect(() => decodePacked(hdr)).toThrow(/corrupt.*--block-size 6/);
   });
 
+  it('refuses a record whose pairing is not legal (partner = outlier)', () => {
+    const L = quantizeMicroScopiQ(llmLikeWeights(16, 64, 4, { outlierRate: 0.05 }), 16, 64, { stdDev: 2 });
+    const cfg = L.config;
+    const B = cfg.ublockSize;
+    // bit offset of the first record with a pair
+    let pos = 0;
+    let u = 0;
+    for (; L.pairStart[u + 1] === L.pairStart[u]; u++) pos += 1 + B * cfg.b;
+    const np = L.pairStart[u + 1]! - L.pairStart[u]!;
+    const partnerAt = pos + np + (np < B / 2 ? 1 : 0) + cfg.xbits + cfg.slotBits;
+    const o = L.pairs.outlier[L.pairStart[u]!]!;
+    const bytes = encodePacked(L);
+    const recStart = 32 + Math.ceil((L.groups * L.Np) / 4) * 4;
+    for (let t = 0; t < cfg.slotBits; t++) {
+      const bit = partnerAt + t;
+      const byte = recStart + (bit >> 3);
+      bytes[byte] = (bytes[byte]! & ~(1 << (bit & 7))) | (((o >> t) & 1) << (bit & 7));
+    }
+    expect(() => decodePacked(bytes)).toThrow(/corrupt: μB \d+: pairing is not crossbar-routable/);
+  });
+
   it('EBW counts every bit of the file and meets b + 0.45 at the defaults on LLM-like weights', () => {
     const W = llmLikeWeights(256, 512, 21);
     for (const inlier of ['mxint4', 'mxint2'] as const) {
