@@ -1,6 +1,7 @@
 import { InputError, checkIntRange, checkOneOf } from '../common/errors.ts';
 import { resolveConfig, type MsqConfig, type MsqOptions } from '../quant/microscopiq/config.ts';
 import type { ReconTopology } from '../quant/hwmodel/recon.ts';
+import { shiftFieldBits } from '../quant/hwmodel/decode.ts';
 import { PE_ABITS_MAX, PE_ABITS_MIN, PE_WBITS } from './blocks/pe.ts';
 import { RECON_TOPOLOGIES, UBLOCK_SIZES, type ReconConfig } from './blocks/recon-config.ts';
 import { peArrayWidths, type PeArrayConfig } from './blocks/pe-array.ts';
@@ -54,11 +55,6 @@ function ceilLog2(x: number): number {
   return x <= 1 ? 0 : 32 - Math.clz32(x - 1);
 }
 
-/** Bits of a ReCoN shift field: enough for the largest shift and for F. */
-export function shiftFieldBits(msq: MsqConfig): number {
-  return Math.max(1, ceilLog2(Math.max(msq.maxShift, msq.guardBits) + 1));
-}
-
 /**
  * Validates the options (every refusal names the value and the allowed range,
  * before anything is written) and derives the full configuration.
@@ -80,7 +76,7 @@ export function resolveAccelConfig(o: AccelOptions): AccelConfig {
   const msq = resolveConfig(accelQuantizerOptions(o));
   const guardBits = o.outliers ? msq.guardBits : 0;
   const reconCfg: ReconConfig | null = o.outliers
-    ? { lanes: o.ublock, wbits: o.wbits, abits: o.abits, guardBits, shiftBits: shiftFieldBits(msq), topology: o.recon }
+    ? { lanes: o.ublock, wbits: o.wbits, abits: o.abits, guardBits, shiftBits: shiftFieldBits(msq.maxShift, guardBits), topology: o.recon }
     : null;
   const array: PeArrayConfig = { rows: o.rows, cols: o.cols, wbits: o.wbits, abits: o.abits, recon: reconCfg };
   const w = peArrayWidths(array);

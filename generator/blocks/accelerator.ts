@@ -1,6 +1,6 @@
 import { defineModule, type ModuleDef } from '../dsl/module.ts';
 import { Const, concat, mux, lit } from '../dsl/expr.ts';
-import { accelTopName, type AccelConfig } from '../accel-config.ts';
+import { accelQuantizerOptions, accelTopName, type AccelConfig } from '../accel-config.ts';
 import { peArray } from './pe-array.ts';
 import { controller, DIM_BITS } from './controller.ts';
 import { fifo } from './fifo.ts';
@@ -27,7 +27,8 @@ export function accelerator(c: AccelConfig): ModuleDef {
     ublock: c.ublock,
     topology: c.recon,
     outliers: c.outliers,
-    quant: { groupSize: c.group, ...(c.outliers ? {} : { topFraction: 0, guardBits: 0 }) },
+    // the same quantizer options the weights are made with (one source)
+    quant: (({ inlier: _i, ublockSize: _u, recon: _r, ...rest }) => rest)(accelQuantizerOptions(c)),
   });
   const postDef = postArray({ cols: c.cols, accWidth: c.widths.ACCW, intWidth: c.widths.INTW, depth: c.depth, expOffset: c.exponentOffset });
   const fifoDef = fifo({ width: c.cols * 32, depth: c.credits });
