@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { decodeUnit, checkDecodeConfig, decodeModuleName } from '../generator/blocks/decode.ts';
 import { reconWidths } from '../generator/blocks/recon-config.ts';
-import { elaborate } from '../generator/dsl/elaborate.ts';
-import { renderDesign } from '../generator/dsl/render.ts';
 import { DecodeModel, decodeConfigFor, recordBits, resolveDecode, shiftFieldBits, type DecodeConfig, type DecodeParams } from '../quant/hwmodel/decode.ts';
 import { decodeTileModel, tileRowsFromLayer, weightStream, weightStreamTile, weightStreamTiles, type DecodedTile, type StreamTile } from '../quant/hwmodel/weight-stream.ts';
 import { resolveConfig, type MsqOptions } from '../quant/microscopiq/config.ts';
@@ -16,8 +12,7 @@ import { InputError } from '../common/errors.ts';
 import { runBench, writeCycleBench, type Simulator } from '../testbench/cycle-harness.ts';
 import { adversarialLayer, decodeVectors, idleVectors, packScales, packTileRow, type DecodeRun, type PairPlan } from '../testbench/decode-vectors.ts';
 import { mergeVectors, sideBySide } from '../testbench/side-by-side.ts';
-import { icarusCompile, verilatorLint, yosysSynth } from '../testbench/tools.ts';
-import { tmpDir } from './helpers.ts';
+import { expectCleanRtl, tmpDir } from './helpers.ts';
 
 interface Case {
   label: string;
@@ -266,18 +261,7 @@ describe('decode RTL is clean in all three tools', () => {
   for (const c of CASES) {
     const cfg: DecodeConfig = { rows: c.R, cols: c.C, wbits: c.b, ublock: c.B, topology: c.recon, outliers: !c.plain, quant: c.quant };
     it(`${c.label}: Verilator -Wall, Icarus${picks.includes(c) ? ', Yosys' : ''}`, () => {
-      const dir = tmpDir();
-      const d = elaborate(decodeUnit(cfg));
-      const files = renderDesign(d);
-      for (const f of files) writeFileSync(join(dir, f.path), f.text);
-      const names = files.map((f) => f.path);
-      expect(verilatorLint(names, d.top.name, dir).output).toBe('');
-      expect(icarusCompile(names, d.top.name, dir).ok).toBe(true);
-      if (picks.includes(c)) {
-        const ys = yosysSynth(names, d.top.name, dir);
-        expect(ys.ok, ys.output.slice(-2000)).toBe(true);
-        expect(ys.latches).toBe(0);
-      }
+      expectCleanRtl(decodeUnit(cfg), { synth: picks.includes(c) });
     });
   }
 });

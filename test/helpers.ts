@@ -1,9 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
+import type { ModuleDef } from '../generator/dsl/module.ts';
+import { elaborate } from '../generator/dsl/elaborate.ts';
+import { renderDesign } from '../generator/dsl/render.ts';
+import { verilatorLint, icarusCompile, yosysSynth } from '../testbench/tools.ts';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
@@ -18,4 +22,26 @@ export function tmpDir(prefix = 'msq-test-'): string {
 export function runMsq(args: string[], cwd = repoRoot): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [join(repoRoot, 'bin/msq.mjs'), ...args], { cwd, encoding: 'utf8', timeout: 600_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Elaborates `top`, writes its files into a fresh folder and checks the three
+ * RTL gates: Verilator -Wall prints nothing, Icarus compiles, and (unless
+ * `synth` is false) Yosys synthesizes with `check -assert` and no latch.
+ * Returns the folder, file names and top name for further checks.
+ */
+export function expectCleanRtl(top: ModuleDef, opts: { synth?: boolean } = {}): { dir: string; files: string[]; texts: string[]; top: string } {
+  const dir = tmpDir();
+  const d = elaborate(top);
+  const rendered = renderDesign(d);
+  for (const f of rendered) writeFileSync(join(dir, f.path), f.text);
+  const files = rendered.map((f) => f.path);
+  expect(verilatorLint(files, d.top.name, dir).output).toBe('');
+  expect(icarusCompile(files, d.top.name, dir).ok).toBe(true);
+  if (opts.synth !== false) {
+    const ys = yosysSynth(files, d.top.name, dir);
+    expect(ys.ok, ys.output.slice(-2000)).toBe(true);
+    expect(ys.latches).toBe(0);
+  }
+  return { dir, files, texts: rendered.map((f) => f.text), top: d.top.name };
 }

@@ -1,15 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { peArray, peArrayWidths, type PeArrayConfig } from '../generator/blocks/pe-array.ts';
 import { reconParams, reconWidths } from '../generator/blocks/recon-config.ts';
-import { elaborate } from '../generator/dsl/elaborate.ts';
-import { renderDesign } from '../generator/dsl/render.ts';
 import { writeCycleBench, runBench, type Simulator } from '../testbench/cycle-harness.ts';
 import { arrayStreamVectors, randomTile, type ArrayBench } from '../testbench/pe-array-vectors.ts';
 import { Rng } from '../testbench/rng.ts';
-import { verilatorLint, icarusCompile, yosysSynth } from '../testbench/tools.ts';
-import { tmpDir } from './helpers.ts';
+import { expectCleanRtl, tmpDir } from './helpers.ts';
 
 function arrayCfg(rows: number, cols: number, wbits: number, topology: 'crossbar' | 'butterfly' | null, lanes = 4): PeArrayConfig {
   const guardBits = wbits === 4 ? 4 : 1;
@@ -39,16 +34,7 @@ const configs: [string, PeArrayConfig][] = [
 describe('PE array RTL is clean in all three tools', () => {
   for (const [label, c] of configs) {
     it(label, () => {
-      const dir = tmpDir();
-      const d = elaborate(peArray(c));
-      const files = renderDesign(d);
-      for (const f of files) writeFileSync(join(dir, f.path), f.text);
-      const names = files.map((f) => f.path);
-      expect(verilatorLint(names, d.top.name, dir).output).toBe('');
-      expect(icarusCompile(names, d.top.name, dir).ok).toBe(true);
-      const ys = yosysSynth(names, d.top.name, dir);
-      expect(ys.ok, ys.output.slice(-2000)).toBe(true);
-      expect(ys.latches).toBe(0);
+      expectCleanRtl(peArray(c));
     });
   }
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   postArray,
@@ -9,17 +9,15 @@ import {
   checkPostArrayConfig,
   type PostArrayConfig,
 } from '../generator/blocks/post-array.ts';
-import { elaborate } from '../generator/dsl/elaborate.ts';
-import { renderDesign } from '../generator/dsl/render.ts';
 import { PostArrayModel, type PostArrayBeat } from '../quant/hwmodel/post-array.ts';
 import { randomPass, passReference, postArrayVectors, type PassShape, type PostArrayPass, type PostArrayRun } from '../testbench/post-array-vectors.ts';
 import { writeCycleBench, runBench, parseSimOutput, type CycleVector, type Simulator, type SimResult } from '../testbench/cycle-harness.ts';
-import { verilatorLint, icarusCompile, yosysSynth, run } from '../testbench/tools.ts';
+import { run } from '../testbench/tools.ts';
 import { Rng } from '../testbench/rng.ts';
 import { InputError } from '../common/errors.ts';
 import { quantizeMicroScopiQ, quantizeActivations, referenceMatmul, laneValues, accumulatorBits, type MsqOptions } from '../quant/microscopiq/index.ts';
 import { llmLikeWeights, llmLikeActivations } from '../quant/microscopiq/synthetic.ts';
-import { tmpDir } from './helpers.ts';
+import { expectCleanRtl, tmpDir } from './helpers.ts';
 
 const hex = (x: number): string => '0x' + (x >>> 0).toString(16).padStart(8, '0');
 
@@ -282,20 +280,11 @@ describe('post-array model', () => {
 describe('post-array RTL is clean in all three tools', () => {
   for (const c of cases) {
     it(c.label, () => {
-      const dir = tmpDir();
-      const d = elaborate(postArray(c.cfg));
-      const files = renderDesign(d);
-      for (const f of files) writeFileSync(join(dir, f.path), f.text);
-      const names = files.map((f) => f.path);
-      expect(verilatorLint(names, d.top.name, dir).output).toBe('');
-      expect(icarusCompile(names, d.top.name, dir).ok).toBe(true);
-      const ys = yosysSynth(names, d.top.name, dir);
-      expect(ys.ok, ys.output.slice(-2000)).toBe(true);
-      expect(ys.latches).toBe(0);
+      const { dir, files: names, texts, top: topName } = expectCleanRtl(postArray(c.cfg));
       // both row buffers are inferred as memories (one write port, one asynchronous read each)
-      const mem = run('yosys', ['-q', '-p', `read_verilog ${names.join(' ')}; hierarchy -top ${d.top.name}; proc; opt; memory -nomap; select -assert-count 2 ${d.top.name}/t:$mem_v2`], dir);
+      const mem = run('yosys', ['-q', '-p', `read_verilog ${names.join(' ')}; hierarchy -top ${topName}; proc; opt; memory -nomap; select -assert-count 2 ${topName}/t:$mem_v2`], dir);
       expect(mem.ok, mem.output).toBe(true);
-      const top = files.at(-1)!.text;
+      const top = texts.at(-1)!;
       expect(top).toContain('for (c = 0; c < COLS; c = c + 1) begin : g_col');
       expect(top).toMatch(/reg {2}\[COLS \* INTW - 1:0\] ibuf \[0:DEPTH - 1\];/);
     });

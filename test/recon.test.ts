@@ -1,18 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { legalPairings, reconLanesButterfly, reconLanesCrossbar, reconLanesIdeal, isReachable, type ReconTopology } from '../quant/hwmodel/recon.ts';
 import { reconParams, reconWidths, type ReconConfig } from '../generator/blocks/recon-config.ts';
 import { reconCrossbar } from '../generator/blocks/recon-crossbar.ts';
 import { reconButterfly } from '../generator/blocks/recon-butterfly.ts';
 import { reconSlice } from '../generator/blocks/recon-slice.ts';
-import { elaborate } from '../generator/dsl/elaborate.ts';
-import { renderDesign } from '../generator/dsl/render.ts';
 import { writeCycleBench, runBench, type Simulator } from '../testbench/cycle-harness.ts';
 import { randomPairing, randomProduct, reconCases, reconNetworkVectors, settingsForPairing } from '../testbench/recon-vectors.ts';
 import { Rng } from '../testbench/rng.ts';
-import { verilatorLint, icarusCompile, yosysSynth } from '../testbench/tools.ts';
-import { tmpDir } from './helpers.ts';
+import { expectCleanRtl, tmpDir } from './helpers.ts';
 
 const cfg = (lanes: number, wbits: number, topology: ReconTopology): ReconConfig => ({ lanes, wbits, abits: 8, guardBits: 3, shiftBits: 3, topology });
 const network = (c: ReconConfig) => (c.topology === 'crossbar' ? reconCrossbar(c) : reconButterfly(c));
@@ -53,16 +48,7 @@ describe('ReCoN RTL is clean in all three tools', () => {
   const configs = [cfg(4, 2, 'crossbar'), cfg(8, 4, 'crossbar'), cfg(8, 2, 'butterfly'), cfg(16, 4, 'butterfly')];
   for (const c of configs) {
     it(`slice B=${c.lanes} w${c.wbits} ${c.topology}`, () => {
-      const dir = tmpDir();
-      const d = elaborate(reconSlice(c));
-      const files = renderDesign(d);
-      for (const f of files) writeFileSync(join(dir, f.path), f.text);
-      const names = files.map((f) => f.path);
-      expect(verilatorLint(names, d.top.name, dir).output).toBe('');
-      expect(icarusCompile(names, d.top.name, dir).ok).toBe(true);
-      const ys = yosysSynth(names, d.top.name, dir);
-      expect(ys.ok, ys.output.slice(-2000)).toBe(true);
-      expect(ys.latches).toBe(0);
+      expectCleanRtl(reconSlice(c));
     });
   }
 });
