@@ -18,10 +18,13 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-# npm packages: reinstall only when package-lock.json changed since the last install.
+# npm packages: reinstall only when package.json or package-lock.json changed
+# since the last install. `npm install` (not `npm ci`) follows the lock file:
+# vite lists an optional dependency that the registry does not serve, which
+# `npm ci` reports as a lock-file mismatch although nothing is missing.
 stamp=node_modules/.msq-install-stamp
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
   echo "setup: installing npm packages" >&2
-  if [ -f package-lock.json ]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+  npm install --no-audit --no-fund --loglevel=error
   touch "$stamp"
 fi
