@@ -56,7 +56,7 @@ describe('msq generate --top pe', () => {
     [['--abits', '3'], /--abits 3 is out of range: allowed integers 4\.\.8/],
     [['--abits', 'eight'], /--abits "eight" is not an integer/],
     [['--acc-width', '5'], /accumulator width 5 is out of range: allowed integers 12\.\.64/],
-    [['--top', 'cpu'], /--top cpu is not supported: allowed values are pe/],
+    [['--top', 'cpu'], /--top cpu is not supported: allowed values are accelerator, pe/],
   ];
   for (const [args, msg] of bad) {
     it(`refuses ${args.join(' ')} with the allowed range and writes nothing`, () => {
