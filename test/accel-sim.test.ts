@@ -14,7 +14,8 @@ const matrix: { label: string; flags: string[] }[] = [
   { label: '4x8 W2 crossbar', flags: ['--rows', '4', '--cols', '8', '--wbits', '2', '--recon', 'crossbar', '--group', '16'] },
   { label: '8x8 W4 butterfly', flags: ['--rows', '8', '--cols', '8', '--wbits', '4', '--recon', 'butterfly', '--group', '32'] },
   { label: '16x16 W4 crossbar', flags: ['--rows', '16', '--cols', '16', '--wbits', '4', '--recon', 'crossbar', '--group', '32', '--m', '12'] },
-  { label: '4x16 W4 crossbar, G = 2R', flags: ['--rows', '4', '--cols', '16', '--wbits', '4', '--ublock', '4', '--group', '8', '--k', '64'] },
+  // G = 2R: with G = 8 no value can lie 3 sigma above the mean (max z = sqrt(G - 1)), hence R = 8
+  { label: '8x16 W4 crossbar, B = 4, G = 2R', flags: ['--rows', '8', '--cols', '16', '--wbits', '4', '--ublock', '4', '--group', '16', '--k', '64'] },
   { label: '8x8 W4 --no-outliers', flags: ['--rows', '8', '--cols', '8', '--wbits', '4', '--no-outliers', '--group', '32'] },
 ];
 
