@@ -54,7 +54,9 @@ export function accelerator(c: AccelConfig): ModuleDef {
   return defineModule(accelTopName(c), `MicroScopiQ accelerator: ${c.rows}x${c.cols} PE array, W${c.wbits}A${c.abits}, ${c.outliers ? `${c.recon} ReCoN, μB ${c.ublock}` : 'plain MX-INT'}`, config, (m) => {
     const ROWS = m.param('ROWS', c.rows, 'PE rows: K per tile');
     const COLS = m.param('COLS', c.cols, 'PE columns: N per tile');
+    const WBITS = m.param('WBITS', c.wbits, 'weight slot width');
     const ABITS = m.param('ABITS', c.abits, 'activation width');
+    const CFGW = c.reconCfg ? m.param('CFGW', c.widths.CFGW, 'bits of one ReCoN lane setting') : null;
     const ACCW = m.param('ACCW', c.widths.ACCW, 'column-sum width');
     const METAW = 6 + addrBits + 8;
     const META = m.param('METAW', METAW, 'beat metadata: valid, flags, row address, S_x code');
@@ -121,9 +123,9 @@ export function accelerator(c: AccelConfig): ModuleDef {
     });
 
     // decode unit
-    const rowData = wire('w_row_data', COLS.times(c.wbits));
+    const rowData = wire('w_row_data', COLS.times(WBITS), 'PE operands of one row, from the decode unit');
     const rowLoad = wire('w_row_load', ROWS);
-    const cfgRow = c.reconCfg ? wire('cfg_row_data', COLS.times(c.widths.CFGW)) : null;
+    const cfgRow = CFGW ? wire('cfg_row_data', COLS.times(CFGW), 'ReCoN lane settings of one row') : null;
     const scaleData = wire('scale_data', COLS.times(8), 'group scales of the columns');
     const scaleValid = wire('scale_valid', 1);
     const scaleReady = wire('scale_ready', 1);
@@ -163,7 +165,8 @@ export function accelerator(c: AccelConfig): ModuleDef {
     // are in the array's output registers after the edge of cycle t + ROWS, and
     // the post-array unit consumes them at the next edge: ROWS + 1 stages.
     // bit 0 valid, bits 1..5 first_ktile, last_ktile, first_group, last_group, last_beat, then the row address and S_x
-    const metaIn = m.let('meta_in', concat(aData.slice(ROWS.times(ABITS), 8), beatAddr, ...flags.slice().reverse(), beatFire), 'S_x, row address, flags, valid');
+    const metaIn = wire('meta_in', META, 'S_x, row address, flags, valid');
+    m.assign(metaIn, concat(aData.slice(ROWS.times(ABITS), 8), beatAddr, ...flags.slice().reverse(), beatFire));
     const metaPipe = m.reg('meta_pipe', ROWS.plus(1).times(META), { doc: 'metadata of the beats inside the array, newest in the LSBs' });
     m.update(metaPipe, concat(metaPipe.slice(0, ROWS.times(META)), metaIn));
     const metaOut = m.let('meta_out', metaPipe.slice(ROWS.times(META), META), 'metadata of the beat whose column sums leave the array');
