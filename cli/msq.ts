@@ -11,6 +11,7 @@ import { registerSim } from './commands/sim.ts';
 import { registerVectors } from './commands/vectors.ts';
 import { registerQuantize } from './commands/quantize.ts';
 import { registerCompare } from './commands/compare.ts';
+import { registerBench } from './commands/bench.ts';
 
 const program = new Command();
 program
@@ -25,6 +26,7 @@ registerVectors(program);
 registerSim(program);
 registerQuantize(program);
 registerCompare(program);
+registerBench(program);
 
 try {
   await program.parseAsync(process.argv);

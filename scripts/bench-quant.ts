@@ -7,6 +7,7 @@
  */
 import { quantizeMx, mxEncode } from '../quant/mx.ts';
 import { quantizeNxfp } from '../quant/nxfp.ts';
+import { heavyTailedData as makeData } from '../perf/quant-data.ts';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -14,23 +15,6 @@ function arg(name: string, fallback: number): number {
 }
 const runs = arg('--runs', 7);
 const n = arg('--size', 4096);
-
-// Deterministic heavy-tailed test data (xorshift + Box-Muller, a few outliers).
-function makeData(count: number): Float32Array {
-  const out = new Float32Array(count);
-  let s = 0x9e3779b9 >>> 0;
-  const rnd = () => {
-    s ^= s << 13; s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5; s >>>= 0;
-    return (s + 0.5) / 4294967296;
-  };
-  for (let i = 0; i < count; i++) {
-    const g = Math.sqrt(-2 * Math.log(rnd())) * Math.cos(2 * Math.PI * rnd());
-    out[i] = rnd() < 0.01 ? g * 20 : g * 0.02;
-  }
-  return out;
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -1,0 +1,60 @@
+/**
+ * `msq bench`: area, throughput and tool-speed benchmark of the generator
+ * (perf/bench.ts). Prints markdown tables on stdout and progress on stderr;
+ * --json FILE writes the numbers (the shape is documented in docs/PERFORMANCE.md).
+ */
+import type { Command } from 'commander';
+import { writeFileAtomically } from '../../common/atomic-output.ts';
+import { InputError, checkIntRange, checkOneOf } from '../../common/errors.ts';
+import { benchDefaults, runBench } from '../../perf/bench.ts';
+import { benchMarkdown } from '../../perf/bench-format.ts';
+import { resolveAccelConfig } from '../../generator/accel-config.ts';
+import { sweepOptions } from '../../perf/bench.ts';
+import type { ReconTopology } from '../../quant/hwmodel/recon.ts';
+import { parseIntFlag } from '../parse.ts';
+
+interface BenchFlags {
+  quick?: boolean;
+  json?: string;
+  jobs?: string;
+  sizes?: string;
+  wbits?: string;
+  recon?: string;
+  simulator?: string;
+  work?: string;
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('benchmark: Yosys area by block and outlier-support overhead, simulated utilization at outlier rates 0..10 %, generation, simulation and quantizer speed; markdown on stdout, progress on stderr')
+    .option('--quick', 'CI-sized run: 4x8 W2 only, M = 64 on Icarus, no Verilator build timing (about 2 minutes)')
+    .option('--json <file>', 'also write the numbers as JSON')
+    .option('--jobs <n>', 'syntheses and simulations at a time (default 2)')
+    .option('--sizes <list>', 'arrays RxC, comma-separated (default 4x8,8x8,16x16,32x32; --quick 4x8)')
+    .option('--wbits <list>', 'weight bits, comma-separated (default 2,4; --quick 2)')
+    .option('--recon <list>', 'ReCoN topologies (default crossbar,butterfly)')
+    .option('--simulator <name>', 'simulator of the throughput runs: verilator or icarus (default verilator; --quick icarus)')
+    .option('--work <dir>', 'build folder (default build/bench or build/bench-quick)')
+    .action(async (f: BenchFlags) => {
+      const o = benchDefaults(f.quick === true);
+      if (f.jobs !== undefined) o.jobs = checkIntRange('--jobs', parseIntFlag('--jobs', f.jobs), 1, 64);
+      if (f.sizes !== undefined) {
+        o.sizes = f.sizes.split(',').map((s) => {
+          const m = /^\s*(\d+)x(\d+)\s*$/.exec(s);
+          if (!m) throw new InputError(`--sizes ${JSON.stringify(s)}: write each array as RxC, e.g. 8x8`);
+          return [Number(m[1]), Number(m[2])] as [number, number];
+        });
+      }
+      if (f.wbits !== undefined) o.wbits = f.wbits.split(',').map((s) => parseIntFlag('--wbits', s));
+      if (f.recon !== undefined) o.recons = f.recon.split(',').map((s) => checkOneOf('--recon', s.trim(), ['crossbar', 'butterfly'] as const) as ReconTopology);
+      if (f.simulator !== undefined) o.simulator = checkOneOf('--simulator', f.simulator, ['verilator', 'icarus'] as const) as 'verilator' | 'icarus';
+      if (f.work !== undefined) o.work = f.work;
+      if (f.json !== undefined && !f.json.endsWith('.json')) throw new InputError(`--json ${f.json}: name the file FILE.json`);
+      // every sweep point must be a legal configuration before anything runs
+      for (const [r, c] of o.sizes) for (const w of o.wbits) for (const t of o.recons) for (const outl of [true, false]) resolveAccelConfig(sweepOptions(r, c, w, t, outl, o.areaDepth));
+      const report = await runBench(o);
+      if (f.json !== undefined) writeFileAtomically(f.json, JSON.stringify(report, null, 2) + '\n');
+      process.stdout.write(benchMarkdown(report));
+    });
+}

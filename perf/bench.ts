@@ -1,0 +1,351 @@
+/**
+ * The accelerator benchmark behind `msq bench` (and `npm run bench`):
+ *  - area: Yosys generic synthesis of a sweep of arrays (both ReCoN
+ *    topologies, W2 and W4), cells and NAND2-equivalents per block, and the
+ *    overhead of outlier support against the same array built --no-outliers;
+ *  - throughput: `msq sim` with no stalls on a GEMM of M >= 256 rows at
+ *    outlier rates 0, 1, 2, 5 and 10 %;
+ *  - tool speed: 64x64 generation, Verilator build and run of the default
+ *    simulation, MX and MicroScopiQ direct-cast of 4096x4096.
+ * Syntheses and simulations run as child processes, `jobs` at a time; the
+ * tool-speed timings run first, alone.
+ */
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DEFAULT_ACCEL, type AccelOptions } from '../generator/accel-config.ts';
+import { accelTopName } from '../generator/accel-config.ts';
+import type { ReconTopology } from '../quant/hwmodel/recon.ts';
+import { GENERATOR_NAME, GENERATOR_VERSION } from '../common/version.ts';
+import { CATEGORIES, synthArea, type AreaResult, type Breakdown } from './area.ts';
+import { simulateUtilization, throughputShape, type GemmShape, type ThroughputRun } from './throughput.ts';
+import { defaultSimSpeed, generationSpeed, quantizerSpeed, GEN_64, type GenerationSpeed, type QuantSpeed, type SimSpeed } from './tool-speed.ts';
+import { mapPool, progress } from './exec.ts';
+
+/** Outlier rates of the throughput runs: also the keys of `utilization` in the JSON. */
+export const OUTLIER_RATES = [0, 0.01, 0.02, 0.05, 0.1] as const;
+
+export interface BenchOptions {
+  quick: boolean;
+  /** [rows, cols] */
+  sizes: Array<[number, number]>;
+  wbits: number[];
+  recons: ReconTopology[];
+  /** output-buffer depth of the area runs (small, so that buffers do not dominate) */
+  areaDepth: number;
+  /** problem of the throughput runs: M rows, K inputs; N = nTiles·C */
+  gemm: { M: number; K: number; nTiles: number };
+  /** output-buffer depth of the throughput runs: >= M, so the weights are streamed once per tile */
+  simDepth: number;
+  simulator: 'verilator' | 'icarus';
+  /** child processes at a time (syntheses, simulations) */
+  jobs: number;
+  work: string;
+  genRuns: number;
+  /** repeats of the default-simulation build; 0 skips it */
+  simSpeedRepeats: number;
+  quantSize: number;
+  quantRuns: number;
+  /** full mode: synthesize the default array at several depths to show what the buffers cost */
+  depthSweep: number[];
+  /** full mode: one large array at several M, to show where the 32-bit weight stream limits it */
+  mSweep: { rows: number; cols: number; wbits: number; recon: ReconTopology; rate: number; Ms: number[] } | null;
+}
+
+export function benchDefaults(quick: boolean): BenchOptions {
+  return quick
+    ? {
+        quick,
+        sizes: [[4, 8]],
+        wbits: [2],
+        recons: ['crossbar', 'butterfly'],
+        areaDepth: 16,
+        gemm: { M: 64, K: 128, nTiles: 2 },
+        simDepth: 64,
+        simulator: 'icarus',
+        jobs: 2,
+        work: 'build/bench-quick',
+        genRuns: 3,
+        simSpeedRepeats: 0,
+        quantSize: 4096,
+        quantRuns: 3,
+        depthSweep: [],
+        mSweep: null,
+      }
+    : {
+        quick,
+        sizes: [
+          [4, 8],
+          [8, 8],
+          [16, 16],
+          [32, 32],
+        ],
+        wbits: [2, 4],
+        recons: ['crossbar', 'butterfly'],
+        areaDepth: 16,
+        gemm: { M: 256, K: 1024, nTiles: 2 },
+        simDepth: 256,
+        simulator: 'verilator',
+        jobs: 2,
+        work: 'build/bench',
+        genRuns: 5,
+        simSpeedRepeats: 3,
+        quantSize: 4096,
+        quantRuns: 5,
+        depthSweep: [16, 64, 256],
+        mSweep: { rows: 32, cols: 32, wbits: 4, recon: 'crossbar', rate: 0.01, Ms: [16, 32, 64, 128, 256] },
+      };
+}
+
+/** The array options of one sweep point (abits, B and G at the defaults; G grows with R when needed). */
+export function sweepOptions(rows: number, cols: number, wbits: number, recon: ReconTopology, outliers: boolean, depth: number): AccelOptions {
+  const group = Math.max(DEFAULT_ACCEL.group, rows);
+  return { ...DEFAULT_ACCEL, rows, cols, wbits, recon, outliers, depth, group };
+}
+
+/** One module of a synthesized design: its own cells per instance (submodules excluded). */
+export interface ModuleReport {
+  name: string;
+  block: string;
+  instances: number;
+  cells: number;
+  flops: number;
+  ge: number;
+}
+
+export interface ConfigReport {
+  rows: number;
+  cols: number;
+  wbits: number;
+  recon: ReconTopology;
+  abits: number;
+  ublock: number;
+  group: number;
+  top: string;
+  /** gate cells of generic synthesis, by block (depth = area_depth) */
+  cells: Breakdown;
+  /** NAND2-equivalents by block */
+  area_ge: Breakdown;
+  flops: Breakdown;
+  synth_s: number;
+  /** (area with outliers - area plain) / area plain, whole accelerator, NAND2-equivalents */
+  outlier_overhead: number;
+  /** the same for the array: (PE array + ReCoN) against the plain PE array */
+  outlier_overhead_array: number;
+  /** the same per block (absolute NAND2-equivalent difference / plain total) */
+  outlier_overhead_by_block: Record<(typeof CATEGORIES)[number], number>;
+  plain: { top: string; cells: Breakdown; area_ge: Breakdown; flops: Breakdown; synth_s: number; modules: ModuleReport[] };
+  modules: ModuleReport[];
+  buffer_bits: { row_buffers: number; result_fifo: number };
+  /** useful MACs per cycle / (R·C), keyed by outlier rate */
+  utilization: Record<string, number>;
+  throughput: {
+    simulator: string;
+    depth: number;
+    shape: GemmShape;
+    runs: Array<{
+      outlier_rate: number;
+      cycles: number;
+      utilization: number;
+      weight_words: number;
+      /** weight words per tile: above M (rows per tile pass), the 32-bit weight stream limits the array */
+      words_per_tile: number;
+      beats: number;
+      outlier_fraction: number;
+      sim_s: number;
+    }>;
+  };
+}
+
+export interface BenchReport {
+  generator: string;
+  version: string;
+  mode: 'quick' | 'full';
+  date: string;
+  machine: { cpus: number; model: string; memory_gib: number; loadavg_start: number[]; loadavg_end: number[] };
+  area_depth: number;
+  cell_area_model: string;
+  configs: ConfigReport[];
+  generate_64x64_s: number;
+  generate_64x64: { config: AccelOptions; runs_s: number[]; cli_s: number; files: number };
+  default_sim: { verilator_build_s: number; run_s: number; cycles: number[]; repeats: number } | null;
+  quantize_melem_per_s: { mxfp4_e2m1: number; microscopiq: number; microscopiq_w2: number };
+  quantize: { size: number; runs: number };
+  depth_sweep: Array<{ depth: number; top: string; cells: Breakdown; area_ge: Breakdown; flops: Breakdown; synth_s: number }>;
+  /** utilization of one array against M (rows per weight tile): the weight stream carries one 32-bit word per cycle */
+  m_sweep: { top: string; outlier_rate: number; K: number; N: number; points: Array<{ M: number; cycles: number; utilization: number; words_per_tile: number }> } | null;
+  elapsed_s: number;
+}
+
+const pick = (r: AreaResult) => ({ top: r.top, cells: roundB(r.cells), area_ge: roundB(r.ge), flops: r.flops, synth_s: round(r.synthSeconds, 2) });
+const modulesOf = (r: AreaResult): ModuleReport[] =>
+  r.modules.map((m) => ({ name: m.name.replace(/^\\/, '').replace(/^\$paramod\$[0-9a-f]+\\/, ''), block: m.category, instances: m.instances, cells: m.cells, flops: m.flops, ge: round(m.ge, 1) }));
+function round(x: number, d = 4): number {
+  const f = 10 ** d;
+  return Math.round(x * f) / f;
+}
+function roundB(b: Breakdown): Breakdown {
+  return Object.fromEntries(Object.entries(b).map(([k, v]) => [k, round(v, 1)])) as Breakdown;
+}
+
+type Job =
+  | { kind: 'area'; key: string; options: AccelOptions; cost: number }
+  | { kind: 'sim'; key: string; options: AccelOptions; rate: number; M: number; cost: number };
+
+const simKey = (o: AccelOptions, rate: number, M: number) => `${accelTopName(o)}@${rate}@M${M}`;
+
+export async function runBench(o: BenchOptions): Promise<BenchReport> {
+  const t0 = performance.now();
+  const work = resolve(o.work);
+  const load0 = loadavg();
+  progress(`${o.quick ? 'quick' : 'full'} run, ${o.jobs} job(s) at a time, work folder ${work}`);
+
+  // 1. tool speed, alone on the machine
+  progress('tool speed: 64x64 generation');
+  const gen: GenerationSpeed = await generationSpeed(work, o.genRuns);
+  progress(`  ${gen.seconds.toFixed(2)} s in process (median of ${o.genRuns}), ${gen.cliSeconds.toFixed(2)} s as msq generate`);
+  let sim: SimSpeed | null = null;
+  if (o.simSpeedRepeats > 0) {
+    progress(`tool speed: Verilator build and run of the default simulation (${o.simSpeedRepeats}x)`);
+    sim = defaultSimSpeed(work, o.simSpeedRepeats);
+    progress(`  build ${sim.buildSeconds.toFixed(1)} s, run ${sim.runSeconds.toFixed(2)} s`);
+  }
+  progress(`tool speed: quantizers on ${o.quantSize}x${o.quantSize} (median of ${o.quantRuns})`);
+  const q: QuantSpeed = quantizerSpeed(o.quantSize, o.quantRuns);
+  progress(`  mxfp4_e2m1 ${q.mxfp4_e2m1.toFixed(1)} M elem/s, MicroScopiQ W4 ${q.microscopiq.toFixed(1)}, W2 ${q.microscopiq_w2.toFixed(1)}`);
+
+  // 2. area and throughput jobs
+  const jobs: Job[] = [];
+  const cost = (r: number, c: number) => r * c;
+  const areaKeys = new Set<string>();
+  const addArea = (options: AccelOptions) => {
+    const key = accelTopName(options);
+    if (areaKeys.has(key)) return;
+    areaKeys.add(key);
+    jobs.push({ kind: 'area', key, options, cost: 3 * cost(options.rows, options.cols) * (options.depth / 16) });
+  };
+  for (const [rows, cols] of o.sizes) {
+    for (const wbits of o.wbits) {
+      addArea(sweepOptions(rows, cols, wbits, 'crossbar', false, o.areaDepth));
+      for (const recon of o.recons) {
+        addArea(sweepOptions(rows, cols, wbits, recon, true, o.areaDepth));
+        const so = sweepOptions(rows, cols, wbits, recon, true, o.simDepth);
+        for (const rate of OUTLIER_RATES) jobs.push({ kind: 'sim', key: simKey(so, rate, o.gemm.M), options: so, rate, M: o.gemm.M, cost: cost(rows, cols) });
+      }
+    }
+  }
+  for (const d of o.depthSweep) addArea({ ...DEFAULT_ACCEL, depth: d });
+  const simKeys = new Set(jobs.filter((j) => j.kind === 'sim').map((j) => j.key));
+  const ms = o.mSweep;
+  const msOptions = ms ? sweepOptions(ms.rows, ms.cols, ms.wbits, ms.recon, true, o.simDepth) : null;
+  if (ms && msOptions) {
+    for (const M of ms.Ms) {
+      const key = simKey(msOptions, ms.rate, M);
+      if (!simKeys.has(key)) jobs.push({ kind: 'sim', key, options: msOptions, rate: ms.rate, M, cost: cost(ms.rows, ms.cols) });
+    }
+  }
+  jobs.sort((a, b) => b.cost - a.cost); // the longest first, so the pool ends evenly
+  const shapes = new Map<string, GemmShape>();
+  const areas = new Map<string, AreaResult>();
+  const sims = new Map<string, ThroughputRun>();
+  let done = 0;
+  await mapPool(jobs, o.jobs, async (job) => {
+    if (job.kind === 'area') {
+      const r = await synthArea(job.options, join(work, 'area', job.key));
+      areas.set(job.key, r);
+      progress(`[${++done}/${jobs.length}] area ${job.key}: ${r.cells.total} cells, ${Math.round(r.ge.total)} GE (yosys ${r.synthSeconds.toFixed(1)} s)`);
+    } else {
+      const shape = throughputShape(job.options, job.M, o.gemm.K, o.gemm.nTiles);
+      if (job.M === o.gemm.M) shapes.set(accelTopName(job.options), shape);
+      const r = await simulateUtilization(job.options, shape, job.rate, o.simulator, join(work, 'sim', job.key.replace(/@/g, '_')));
+      sims.set(job.key, r);
+      progress(`[${++done}/${jobs.length}] sim ${job.key}: ${r.cycles} cycles, utilization ${(100 * r.utilization).toFixed(1)}% (${o.simulator} ${r.simSeconds.toFixed(1)} s)`);
+    }
+  });
+
+  // 3. assemble
+  const configs: ConfigReport[] = [];
+  for (const [rows, cols] of o.sizes) {
+    for (const wbits of o.wbits) {
+      const plain = areas.get(accelTopName(sweepOptions(rows, cols, wbits, 'crossbar', false, o.areaDepth)))!;
+      for (const recon of o.recons) {
+        const ao = sweepOptions(rows, cols, wbits, recon, true, o.areaDepth);
+        const a = areas.get(accelTopName(ao))!;
+        const so = sweepOptions(rows, cols, wbits, recon, true, o.simDepth);
+        const runs = OUTLIER_RATES.map((rate) => sims.get(simKey(so, rate, o.gemm.M))!);
+        const arrayOut = a.ge.pe_array + a.ge.recon;
+        const arrayPlain = plain.ge.pe_array + plain.ge.recon;
+        configs.push({
+          rows,
+          cols,
+          wbits,
+          recon,
+          abits: ao.abits,
+          ublock: ao.ublock,
+          group: ao.group,
+          top: a.top,
+          cells: roundB(a.cells),
+          area_ge: roundB(a.ge),
+          flops: a.flops,
+          synth_s: round(a.synthSeconds, 2),
+          outlier_overhead: round((a.ge.total - plain.ge.total) / plain.ge.total),
+          outlier_overhead_array: round((arrayOut - arrayPlain) / arrayPlain),
+          outlier_overhead_by_block: Object.fromEntries(CATEGORIES.map((k) => [k, round((a.ge[k] - plain.ge[k]) / plain.ge.total)])) as ConfigReport['outlier_overhead_by_block'],
+          plain: { ...pick(plain), modules: modulesOf(plain) },
+          modules: modulesOf(a),
+          buffer_bits: { row_buffers: a.bufferBits.rowBuffers, result_fifo: a.bufferBits.resultFifo },
+          utilization: Object.fromEntries(runs.map((r) => [String(r.outlierRate), round(r.utilization)])),
+          throughput: {
+            simulator: o.simulator,
+            depth: o.simDepth,
+            shape: shapes.get(accelTopName(so))!,
+            runs: runs.map((r) => ({
+              outlier_rate: r.outlierRate,
+              cycles: r.cycles,
+              utilization: round(r.utilization),
+              weight_words: r.weightWords,
+              words_per_tile: round(r.weightWords / r.tiles, 1),
+              beats: r.beats,
+              outlier_fraction: round(r.outlierFraction),
+              sim_s: round(r.simSeconds, 2),
+            })),
+          },
+        });
+      }
+    }
+  }
+  const depthSweep = o.depthSweep.map((d) => {
+    const r = areas.get(accelTopName({ ...DEFAULT_ACCEL, depth: d }))!;
+    return { depth: d, ...pick(r) };
+  });
+  const mSweep =
+    ms && msOptions
+      ? {
+          top: accelTopName(msOptions),
+          outlier_rate: ms.rate,
+          K: throughputShape(msOptions, 0, o.gemm.K, o.gemm.nTiles).K,
+          N: throughputShape(msOptions, 0, o.gemm.K, o.gemm.nTiles).N,
+          points: ms.Ms.map((M) => {
+            const r = sims.get(simKey(msOptions, ms.rate, M))!;
+            return { M, cycles: r.cycles, utilization: round(r.utilization), words_per_tile: round(r.weightWords / r.tiles, 1) };
+          }),
+        }
+      : null;
+  return {
+    generator: GENERATOR_NAME,
+    version: GENERATOR_VERSION,
+    mode: o.quick ? 'quick' : 'full',
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '?', memory_gib: round(totalmem() / 2 ** 30, 1), loadavg_start: load0.map((x) => round(x, 2)), loadavg_end: loadavg().map((x) => round(x, 2)) },
+    area_depth: o.areaDepth,
+    cell_area_model: 'NAND2-equivalents per Yosys gate cell: perf/cell-area.ts, docs/PERFORMANCE.md',
+    configs,
+    generate_64x64_s: round(gen.seconds, 3),
+    generate_64x64: { config: GEN_64, runs_s: gen.runs.map((x) => round(x, 3)), cli_s: round(gen.cliSeconds, 3), files: gen.files },
+    default_sim: sim ? { verilator_build_s: round(sim.buildSeconds, 2), run_s: round(sim.runSeconds, 3), cycles: sim.cycles, repeats: sim.repeats } : null,
+    quantize_melem_per_s: { mxfp4_e2m1: round(q.mxfp4_e2m1, 2), microscopiq: round(q.microscopiq, 2), microscopiq_w2: round(q.microscopiq_w2, 2) },
+    quantize: { size: q.size, runs: q.runs },
+    depth_sweep: depthSweep,
+    m_sweep: mSweep,
+    elapsed_s: round((performance.now() - t0) / 1000, 1),
+  };
+}

@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot, runMsq, tmpDir } from './helpers.ts';
+import { breakdown, categoryOf, parseStat, SHIFTX_WORDS_MAP } from '../perf/area.ts';
+import { cellAreaGe, isFlop } from '../perf/cell-area.ts';
+import { OUTLIER_RATES, type BenchReport } from '../perf/bench.ts';
+import { wrapperVerilog, FPGA_TARGETS } from '../perf/fpga.ts';
+import { buildTop } from '../generator/targets.ts';
+import { lineChartSvg, stackedBarsSvg, logTicks } from '../perf/plot.ts';
+import { run } from '../testbench/tools.ts';
+
+const STAT = `
+=== msq_accel_r2c4_top ===
+
+   Number of wires:                 10
+   Number of wire bits:             20
+   Number of cells:                  6
+     $_AND_                          2
+     $_SDFFE_PN0P_                   1
+     $paramod$0123abcd\\msq_pe_w2a8_acc11_np      2
+     msq_post_array_c4                1
+
+=== $paramod$0123abcd\\msq_pe_w2a8_acc11_np ===
+
+   Number of cells:                  3
+     $_DFF_P_                        1
+     $_XOR_                          2
+
+=== msq_post_array_c4 ===
+
+   Number of cells:                  2
+     $_MUX_                          1
+     msq_fp32_add                    1
+
+=== msq_fp32_add ===
+
+   Number of cells:                  1
+     $_NOT_                          1
+
+=== design hierarchy ===
+
+   msq_accel_r2c4_top      1
+     Number of cells:                 12
+`;
+
+describe('area accounting', () => {
+  it('parses Yosys stat and multiplies module cells by instance counts, per block', () => {
+    const stat = parseStat(STAT);
+    expect([...stat.keys()]).toEqual(['msq_accel_r2c4_top', '$paramod$0123abcd\\msq_pe_w2a8_acc11_np', 'msq_post_array_c4', 'msq_fp32_add']);
+    const b = breakdown(stat, 'msq_accel_r2c4_top');
+    expect(b.cells).toEqual({ total: 3 + 2 * 3 + 1 + 1, pe_array: 6, recon: 0, decode: 0, post: 2, control: 3 });
+    expect(b.flops).toEqual({ total: 3, pe_array: 2, recon: 0, decode: 0, post: 0, control: 1 });
+    expect(b.ge.pe_array).toBeCloseTo(2 * (5.67 + 2 * 2.0), 6);
+    expect(b.ge.total).toBeCloseTo(2 * 1.33 + 9.33 + 2 * (5.67 + 4) + 2.33 + 0.67, 6);
+  });
+
+  it('maps every generated module to a block and every gate type to an area', () => {
+    expect(categoryOf('$paramod$ab\\msq_recon_switch_m9_l1')).toBe('recon');
+    expect(categoryOf('msq_pe_array_r4c8_plain')).toBe('pe_array');
+    expect(categoryOf('msq_int2fp32_i27_e10')).toBe('post');
+    expect(categoryOf('msq_fifo_w256_d16')).toBe('control');
+    expect(() => categoryOf('msq_mystery')).toThrow(/no block/);
+    for (const c of ['crossbar', 'butterfly'] as const) {
+      for (const outliers of [true, false]) {
+        const g = buildTop({ top: 'accelerator', accel: { rows: 4, cols: 8, wbits: 2, abits: 8, ublock: 4, group: 32, recon: c, outliers, depth: 4 } });
+        for (const m of g.design.modules) expect(() => categoryOf(m.name)).not.toThrow();
+      }
+    }
+    expect(cellAreaGe('$_SDFFE_PP0N_')).toBe(9.33);
+    expect(cellAreaGe('$_SDFF_PN0_')).toBe(7.0);
+    expect(cellAreaGe('$_DFFE_PP_')).toBe(8.0);
+    expect(() => cellAreaGe('$_FOO_')).toThrow(/no area/);
+    expect(isFlop('$_SDFFCE_PN0P_')).toBe(true);
+    expect(isFlop('$_MUX_')).toBe(false);
+  });
+
+  it('the shiftx techmap rule gives a netlist equivalent to plain synth (result FIFO)', () => {
+    const dir = tmpDir();
+    const out = join(dir, 'rtl');
+    expect(runMsq(['generate', '--rows', '2', '--cols', '4', '--ublock', '4', '--wbits', '2', '--depth', '2', '--out', out]).status).toBe(0);
+    const fifo = readFileSync(join(out, 'filelist.f'), 'utf8').split('\n').find((f) => f.startsWith('msq_fifo_'))!;
+    const top = fifo.replace(/\.v$/, '');
+    const script = [
+      `read_verilog ${fifo}`,
+      `synth -top ${top} -run begin:fine`,
+      `techmap -map ${SHIFTX_WORDS_MAP}`,
+      `synth -top ${top} -run fine:`,
+      `rename ${top} gate`,
+      'design -stash gated',
+      `read_verilog ${fifo}`,
+      `synth -top ${top}`,
+      `rename ${top} gold`,
+      'design -copy-from gated -as gate gate',
+      'equiv_make gold gate equiv',
+      'hierarchy -top equiv',
+      'equiv_simple -seq 2',
+      'equiv_induct -seq 2',
+      'equiv_status -assert',
+    ].join('; ');
+    const r = run('yosys', ['-q', '-p', script], out);
+    expect(r.ok, r.output.slice(-3000)).toBe(true);
+  });
+});
+
+describe('plots and the FPGA wrapper', () => {
+  it('draws line and stacked-bar charts as SVG', () => {
+    const svg = lineChartSvg({ title: 't', xLabel: 'x', yLabel: 'y', xLog: true, yLog: true, series: [{ name: 'a', color: '#000', points: [{ x: 32, y: 100 }, { x: 1024, y: 5000 }] }], hLines: [{ y: 1000, label: 'goal' }] });
+    expect(svg).toMatch(/^<svg/);
+    expect(svg).toContain('<polyline');
+    expect(svg).toContain('goal');
+    const bars = stackedBarsSvg({ title: 'b', yLabel: 'GE', series: [{ name: 's1', color: '#111' }, { name: 's2', color: '#222' }], groups: [{ label: 'g', bars: [{ label: 'x', values: [1, 2] }] }] });
+    expect((bars.match(/<rect x="[0-9.]+" y="[0-9.]+" width/g) ?? []).length).toBeGreaterThanOrEqual(2);
+    expect(logTicks(30, 1100).map((t) => t.value)).toEqual([50, 100, 200, 500, 1000]);
+  });
+
+  it('wraps a block with four pins: every input bit on the chain, every output bit observed', () => {
+    const t = FPGA_TARGETS[0]!;
+    const g = buildTop({ top: 'accelerator', accel: t.options });
+    const v = wrapperVerilog(g.design.top);
+    const ins = g.design.top.ports.filter((p) => p.kind === 'input' && p.name !== 'clk' && p.name !== 'rst_n').reduce((s, p) => s + p.width.value, 0);
+    const outs = g.design.top.ports.filter((p) => p.kind === 'output').reduce((s, p) => s + p.width.value, 0);
+    expect(v).toContain(`reg  [${ins - 1}:0] chain;`);
+    expect(v).toContain(`wire [${outs - 1}:0] observed;`);
+    const dir = tmpDir();
+    const gen = runMsq(['generate', '--rows', '2', '--cols', '4', '--ublock', '4', '--wbits', '2', '--depth', '2', '--no-outliers', '--out', join(dir, 'rtl')]);
+    expect(gen.status).toBe(0);
+    writeFileSync(join(dir, 'rtl', 'msq_fpga_wrap.v'), v);
+    const files = readFileSync(join(dir, 'rtl', 'filelist.f'), 'utf8').trim().split('\n');
+    const lint = run('verilator', ['--lint-only', '-Wall', '--top-module', 'msq_fpga_wrap', ...files, 'msq_fpga_wrap.v'], join(dir, 'rtl'));
+    expect(lint.output).toBe('');
+  });
+});
+
+describe('ASIC hand-off', () => {
+  it('writes a generic netlist, the SDC, and a netlist mapped to a Liberty file with its area', () => {
+    const dir = tmpDir();
+    const out = join(dir, 'asic');
+    const r = spawnSync('bash', [join(repoRoot, 'scripts/asic-synth.sh'), '--rows', '2', '--cols', '4', '--ublock', '4', '--wbits', '2', '--depth', '2', '--liberty', join(repoRoot, 'perf/liberty/msq-ge.lib'), '--out', out], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 600_000,
+    });
+    expect(r.status, `${r.stdout}\n${r.stderr}`.slice(-3000)).toBe(0);
+    const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { top: string; netlists: { generic: string; mapped: string }; sdc: string; liberty: { area: number }; cells: { total: number } };
+    expect(s.top).toBe('msq_accel_r2c4_w2a8_g32_xbar_b4_d2');
+    expect(readFileSync(join(out, s.netlists.generic), 'utf8')).toMatch(/module msq_accel_r2c4/);
+    expect(readFileSync(join(out, s.netlists.mapped), 'utf8')).toMatch(/\bDFF\b/);
+    expect(readFileSync(join(out, s.sdc), 'utf8')).toMatch(/create_clock -name clk -period 5\.000/);
+    expect(s.liberty.area).toBeGreaterThan(1000);
+    expect(s.cells.total).toBeGreaterThan(1000);
+    expect(r.stdout).toMatch(/mapped netlist: .* area [0-9.]+/);
+  });
+});
+
+describe('npm run bench -- --quick --json FILE (msq bench --quick --json, then the quantizer benches)', () => {
+  it('writes the documented JSON with sane numbers', () => {
+    const dir = tmpDir();
+    const json = join(dir, 'bench.json');
+    mkdirSync(join(dir, 'work'), { recursive: true });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/bench.ts'), '--quick', '--json', json, '--work', join(dir, 'work')], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 900_000,
+    });
+    expect(r.status, r.stderr.slice(-3000)).toBe(0);
+    expect(existsSync(json)).toBe(true);
+    const b = JSON.parse(readFileSync(json, 'utf8')) as BenchReport;
+    expect(b.configs.length).toBeGreaterThanOrEqual(2);
+    for (const c of b.configs) {
+      expect(typeof c.rows).toBe('number');
+      expect(typeof c.cols).toBe('number');
+      expect([2, 4]).toContain(c.wbits);
+      expect(['crossbar', 'butterfly']).toContain(c.recon);
+      const blocks = ['pe_array', 'recon', 'decode', 'post', 'control'] as const;
+      expect(Object.keys(c.cells).sort()).toEqual(['control', 'decode', 'pe_array', 'post', 'recon', 'total']);
+      for (const k of [...blocks, 'total'] as const) expect(c.cells[k], k).toBeGreaterThan(0);
+      expect(blocks.reduce((s, k) => s + c.cells[k], 0)).toBeCloseTo(c.cells.total, 6);
+      expect(c.plain.cells.recon).toBe(0);
+      expect(Number.isFinite(c.outlier_overhead)).toBe(true);
+      expect(c.outlier_overhead).toBeGreaterThan(0); // outlier support costs something
+      expect(Object.keys(c.utilization).sort()).toEqual(OUTLIER_RATES.map(String).sort());
+      expect(Object.keys(c.utilization)).toEqual(['0', '0.01', '0.02', '0.05', '0.1']);
+      for (const u of Object.values(c.utilization)) {
+        expect(u).toBeGreaterThan(0);
+        expect(u).toBeLessThanOrEqual(1);
+      }
+    }
+    expect(b.generate_64x64_s).toBeGreaterThan(0);
+    expect(b.quantize_melem_per_s.mxfp4_e2m1).toBeGreaterThan(0);
+    expect(b.quantize_melem_per_s.microscopiq).toBeGreaterThan(0);
+    // the markdown report and the quantizer scripts ran too
+    expect(r.stdout).toMatch(/## Utilization/);
+    expect(r.stdout).toMatch(/# bench-quant\.ts[\s\S]*mxfp4_e2m1 quantize/);
+    expect(r.stdout).toMatch(/# bench-microscopiq\.ts[\s\S]*MicroScopiQ benchmark, 1024x1024/);
+    expect(r.stdout).not.toMatch(/Hessian mode/);
+  });
+});
