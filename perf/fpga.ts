@@ -154,15 +154,17 @@ export async function fpgaFlow(target: FpgaTarget, work: string, devices: Ice40D
   for (const d of devices) {
     const dev = ICE40_DEVICES[d];
     if (total.luts > dev.luts * 1.05) {
-      result.pnr[d] = { fits: false, seconds: 0, message: `${total.luts} LUTs after synthesis, the device has ${dev.luts} logic cells` };
+      result.pnr[d] = { fits: false, seconds: 0, message: `${total.luts} LUTs after synthesis, the device has ${dev.luts} logic cells (not placed)` };
       continue;
     }
     const rep = `pnr-${d}.json`;
     const r = await runAsync('nextpnr-ice40', [dev.flag, '--package', dev.package, '--json', 'wrap.json', '--freq', String(freqMhz), '--seed', '1', '--timing-allow-fail', '--report', rep, '-q', '-l', `pnr-${d}.log`], dir);
     if (!r.ok) {
       const log = r.output;
+      const need = /Failed to expand region .* of (\d+) ICESTORM_LCs/.exec(log);
       const m = /ERROR: (.*)/.exec(log);
-      result.pnr[d] = { fits: false, seconds: r.seconds, message: m ? m[1] : log.slice(-300) };
+      const message = need ? `needs ${need[1]} logic cells, the device has ${dev.luts}` : (m ? m[1]! : log.slice(-300)).replace(/\|/g, '/');
+      result.pnr[d] = { fits: false, seconds: r.seconds, message };
       continue;
     }
     const report = JSON.parse(readFileSync(join(dir, rep), 'utf8')) as {
