@@ -3,7 +3,7 @@ import type { BenchReport, ConfigReport } from './bench.ts';
 import { OUTLIER_RATES } from './bench.ts';
 
 const k = (x: number) => (x / 1000).toFixed(1);
-const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const pct = (x: number | null | undefined) => (x === null || x === undefined ? 'failed' : `${(100 * x).toFixed(1)}%`);
 const label = (c: { rows: number; cols: number; wbits: number }) => `${c.rows}×${c.cols} W${c.wbits}`;
 
 export function areaTable(r: BenchReport): string {
@@ -29,9 +29,10 @@ export function utilizationTable(r: BenchReport): string {
   const head = `| array | ReCoN | M×K×N | ${rates.join(' | ')} | cycles at 0% / 10% | weight words per tile at 0% / 10% | quantizer outliers at 0% / 10% |\n|---|---|---|${rates.map(() => '--:').join('|')}|--:|--:|--:|\n`;
   const rows = r.configs.map((c) => {
     const s = c.throughput.shape;
-    const first = c.throughput.runs[0]!;
-    const last = c.throughput.runs[c.throughput.runs.length - 1]!;
-    return `| ${label(c)} | ${c.recon} | ${s.M}×${s.K}×${s.N} | ${OUTLIER_RATES.map((x) => pct(c.utilization[String(x)]!)).join(' | ')} | ${first.cycles} / ${last.cycles} | ${first.words_per_tile} / ${last.words_per_tile} | ${pct(first.outlier_fraction)} / ${pct(last.outlier_fraction)} |`;
+    const first = c.throughput.runs[0];
+    const last = c.throughput.runs[c.throughput.runs.length - 1];
+    const both = (f: (r: NonNullable<typeof first>) => string) => `${first ? f(first) : 'failed'} / ${last ? f(last) : 'failed'}`;
+    return `| ${label(c)} | ${c.recon} | ${s.M}×${s.K}×${s.N} | ${OUTLIER_RATES.map((x) => pct(c.utilization[String(x)])).join(' | ')} | ${both((r) => String(r.cycles))} | ${both((r) => String(r.words_per_tile))} | ${both((r) => pct(r.outlier_fraction))} |`;
   });
   return head + rows.join('\n') + '\n';
 }
@@ -77,6 +78,7 @@ export function benchMarkdown(r: BenchReport): string {
     '\n## Tool speed\n',
     toolSpeedTable(r),
   ];
+  if (r.failures.length) parts.push(`\n## Failures (${r.failures.length})\n`, r.failures.map((f) => `- ${f.job}: ${f.error.split('\n').slice(0, 4).join(' / ')}`).join('\n') + '\n');
   if (r.m_sweep) parts.push(`\n## Utilization against M, ${r.m_sweep.top} (K = ${r.m_sweep.K}, N = ${r.m_sweep.N}, outlier rate ${r.m_sweep.outlier_rate})\n`, mSweepTable(r));
   if (r.depth_sweep.length) parts.push('\n## Output-buffer depth, default 8×8 W4 crossbar\n', depthTable(r));
   return parts.join('\n');

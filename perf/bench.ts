@@ -10,6 +10,7 @@
  * Syntheses and simulations run as child processes, `jobs` at a time; the
  * tool-speed timings run first, alone.
  */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULT_ACCEL, type AccelOptions } from '../generator/accel-config.ts';
@@ -49,6 +50,8 @@ export interface BenchOptions {
   depthSweep: number[];
   /** full mode: one large array at several M, to show where the 32-bit weight stream limits it */
   mSweep: { rows: number; cols: number; wbits: number; recon: ReconTopology; rate: number; Ms: number[] } | null;
+  /** reuse the result of a synthesis or simulation already in the work folder (same version, options and problem) */
+  resume?: boolean;
 }
 
 export function benchDefaults(quick: boolean): BenchOptions {
@@ -136,13 +139,13 @@ export interface ConfigReport {
   plain: { top: string; cells: Breakdown; area_ge: Breakdown; flops: Breakdown; synth_s: number; modules: ModuleReport[] };
   modules: ModuleReport[];
   buffer_bits: { row_buffers: number; result_fifo: number };
-  /** useful MACs per cycle / (R·C), keyed by outlier rate */
-  utilization: Record<string, number>;
+  /** useful MACs per cycle / (R·C), keyed by outlier rate (null: the simulation failed, see failures) */
+  utilization: Record<string, number | null>;
   throughput: {
     simulator: string;
     depth: number;
     shape: GemmShape;
-    runs: Array<{
+    runs: Array<null | {
       outlier_rate: number;
       cycles: number;
       utilization: number;
@@ -173,6 +176,8 @@ export interface BenchReport {
   depth_sweep: Array<{ depth: number; top: string; cells: Breakdown; area_ge: Breakdown; flops: Breakdown; synth_s: number }>;
   /** utilization of one array against M (rows per weight tile): the weight stream carries one 32-bit word per cycle */
   m_sweep: { top: string; outlier_rate: number; K: number; N: number; points: Array<{ M: number; cycles: number; utilization: number; words_per_tile: number }> } | null;
+  /** syntheses or simulations that failed (their numbers are missing or null) */
+  failures: Array<{ job: string; error: string }>;
   elapsed_s: number;
 }
 
@@ -190,6 +195,23 @@ function roundB(b: Breakdown): Breakdown {
 type Job =
   | { kind: 'area'; key: string; options: AccelOptions; cost: number }
   | { kind: 'sim'; key: string; options: AccelOptions; rate: number; M: number; cost: number };
+
+/** A job's result from an earlier run in the same folder, when it was made by this version for the same inputs. */
+function cached<T>(dir: string, stamp: unknown): T | null {
+  const path = join(dir, 'bench-result.json');
+  if (!existsSync(path)) return null;
+  try {
+    const saved = JSON.parse(readFileSync(path, 'utf8')) as { stamp: unknown; result: T };
+    return JSON.stringify(saved.stamp) === JSON.stringify(stamp) ? saved.result : null;
+  } catch {
+    return null;
+  }
+}
+
+function store<T>(dir: string, stamp: unknown, result: T): T {
+  writeFileSync(join(dir, 'bench-result.json'), JSON.stringify({ stamp, result }) + '\n');
+  return result;
+}
 
 const simKey = (o: AccelOptions, rate: number, M: number) => `${accelTopName(o)}@${rate}@M${M}`;
 
@@ -247,18 +269,29 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const shapes = new Map<string, GemmShape>();
   const areas = new Map<string, AreaResult>();
   const sims = new Map<string, ThroughputRun>();
+  const failures: BenchReport['failures'] = [];
   let done = 0;
   await mapPool(jobs, o.jobs, async (job) => {
-    if (job.kind === 'area') {
-      const r = await synthArea(job.options, join(work, 'area', job.key));
-      areas.set(job.key, r);
-      progress(`[${++done}/${jobs.length}] area ${job.key}: ${r.cells.total} cells, ${Math.round(r.ge.total)} GE (yosys ${r.synthSeconds.toFixed(1)} s)`);
-    } else {
-      const shape = throughputShape(job.options, job.M, o.gemm.K, o.gemm.nTiles);
-      if (job.M === o.gemm.M) shapes.set(accelTopName(job.options), shape);
-      const r = await simulateUtilization(job.options, shape, job.rate, o.simulator, join(work, 'sim', job.key.replace(/@/g, '_')));
-      sims.set(job.key, r);
-      progress(`[${++done}/${jobs.length}] sim ${job.key}: ${r.cycles} cycles, utilization ${(100 * r.utilization).toFixed(1)}% (${o.simulator} ${r.simSeconds.toFixed(1)} s)`);
+    try {
+      if (job.kind === 'area') {
+        const dir = join(work, 'area', job.key);
+        const stamp = { version: GENERATOR_VERSION, options: job.options };
+        const r = (o.resume ? cached<AreaResult>(dir, stamp) : null) ?? store(dir, stamp, await synthArea(job.options, dir));
+        areas.set(job.key, r);
+        progress(`[${++done}/${jobs.length}] area ${job.key}: ${r.cells.total} cells, ${Math.round(r.ge.total)} GE (yosys ${r.synthSeconds.toFixed(1)} s)`);
+      } else {
+        const shape = throughputShape(job.options, job.M, o.gemm.K, o.gemm.nTiles);
+        if (job.M === o.gemm.M) shapes.set(accelTopName(job.options), shape);
+        const dir = join(work, 'sim', job.key.replace(/@/g, '_'));
+        const stamp = { version: GENERATOR_VERSION, options: job.options, shape, rate: job.rate, simulator: o.simulator };
+        const r = (o.resume ? cached<ThroughputRun>(dir, stamp) : null) ?? store(dir, stamp, await simulateUtilization(job.options, shape, job.rate, o.simulator, dir));
+        sims.set(job.key, r);
+        progress(`[${++done}/${jobs.length}] sim ${job.key}: ${r.cycles} cycles, utilization ${(100 * r.utilization).toFixed(1)}% (${o.simulator} ${r.simSeconds.toFixed(1)} s)`);
+      }
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      failures.push({ job: `${job.kind} ${job.key}`, error: error.slice(0, 4000) });
+      progress(`[${++done}/${jobs.length}] FAILED ${job.kind} ${job.key}: ${error.split('\n').slice(0, 3).join(' / ')}`);
     }
   });
 
@@ -266,12 +299,13 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const configs: ConfigReport[] = [];
   for (const [rows, cols] of o.sizes) {
     for (const wbits of o.wbits) {
-      const plain = areas.get(accelTopName(sweepOptions(rows, cols, wbits, 'crossbar', false, o.areaDepth)))!;
+      const plain = areas.get(accelTopName(sweepOptions(rows, cols, wbits, 'crossbar', false, o.areaDepth)));
       for (const recon of o.recons) {
         const ao = sweepOptions(rows, cols, wbits, recon, true, o.areaDepth);
-        const a = areas.get(accelTopName(ao))!;
+        const a = areas.get(accelTopName(ao));
+        if (!a || !plain) continue; // a failed synthesis: listed in failures
         const so = sweepOptions(rows, cols, wbits, recon, true, o.simDepth);
-        const runs = OUTLIER_RATES.map((rate) => sims.get(simKey(so, rate, o.gemm.M))!);
+        const runs = OUTLIER_RATES.map((rate) => sims.get(simKey(so, rate, o.gemm.M)) ?? null);
         const arrayOut = a.ge.pe_array + a.ge.recon;
         const arrayPlain = plain.ge.pe_array + plain.ge.recon;
         configs.push({
@@ -293,12 +327,12 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           plain: { ...pick(plain), modules: modulesOf(plain) },
           modules: modulesOf(a),
           buffer_bits: { row_buffers: a.bufferBits.rowBuffers, result_fifo: a.bufferBits.resultFifo },
-          utilization: Object.fromEntries(runs.map((r) => [String(r.outlierRate), round(r.utilization)])),
+          utilization: Object.fromEntries(OUTLIER_RATES.map((rate, i) => [String(rate), runs[i] ? round(runs[i].utilization) : null])),
           throughput: {
             simulator: o.simulator,
             depth: o.simDepth,
-            shape: shapes.get(accelTopName(so))!,
-            runs: runs.map((r) => ({
+            shape: shapes.get(accelTopName(so)) ?? throughputShape(so, o.gemm.M, o.gemm.K, o.gemm.nTiles),
+            runs: runs.map((r) => r && ({
               outlier_rate: r.outlierRate,
               cycles: r.cycles,
               utilization: round(r.utilization),
@@ -313,9 +347,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       }
     }
   }
-  const depthSweep = o.depthSweep.map((d) => {
-    const r = areas.get(accelTopName({ ...DEFAULT_ACCEL, depth: d }))!;
-    return { depth: d, ...pick(r) };
+  const depthSweep = o.depthSweep.flatMap((d) => {
+    const r = areas.get(accelTopName({ ...DEFAULT_ACCEL, depth: d }));
+    return r ? [{ depth: d, ...pick(r) }] : [];
   });
   const mSweep =
     ms && msOptions
@@ -324,9 +358,9 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           outlier_rate: ms.rate,
           K: throughputShape(msOptions, 0, o.gemm.K, o.gemm.nTiles).K,
           N: throughputShape(msOptions, 0, o.gemm.K, o.gemm.nTiles).N,
-          points: ms.Ms.map((M) => {
-            const r = sims.get(simKey(msOptions, ms.rate, M))!;
-            return { M, cycles: r.cycles, utilization: round(r.utilization), words_per_tile: round(r.weightWords / r.tiles, 1) };
+          points: ms.Ms.flatMap((M) => {
+            const r = sims.get(simKey(msOptions, ms.rate, M));
+            return r ? [{ M, cycles: r.cycles, utilization: round(r.utilization), words_per_tile: round(r.weightWords / r.tiles, 1) }] : [];
           }),
         }
       : null;
@@ -346,6 +380,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     quantize: { size: q.size, runs: q.runs },
     depth_sweep: depthSweep,
     m_sweep: mSweep,
+    failures,
     elapsed_s: round((performance.now() - t0) / 1000, 1),
   };
 }

@@ -37,9 +37,23 @@ export interface ThroughputRun {
   simSeconds: number;
 }
 
-/** The problem of the throughput runs: M rows, K rounded up to a multiple of G, N = `nTiles`·C (whole tiles: no padding in K or N). */
+/**
+ * `msq sim`'s testbench gives up after this many cycles without a result beat
+ * (testbench/accel-bench.ts); a pass over K delivers its first result only
+ * after (K/R)·min(M, D) beats, so the throughput problems keep below it.
+ */
+export const TB_IDLE_LIMIT = 20000;
+
+/**
+ * The problem of the throughput runs: M rows, N = `nTiles`·C (whole tiles),
+ * K as asked but at most what keeps (K/R)·min(M, D) under 80 % of the
+ * testbench's idle limit, rounded to a multiple of G (no padding).
+ */
 export function throughputShape(o: AccelOptions, M: number, K: number, nTiles: number): GemmShape {
-  return { M, K: Math.ceil(K / o.group) * o.group, N: nTiles * o.cols };
+  const rowsPerPass = Math.max(1, Math.min(M, o.depth));
+  const kTilesMax = Math.floor((0.8 * TB_IDLE_LIMIT) / rowsPerPass);
+  const kMax = Math.max(o.group, Math.floor((kTilesMax * o.rows) / o.group) * o.group);
+  return { M, K: Math.min(Math.ceil(K / o.group) * o.group, kMax), N: nTiles * o.cols };
 }
 
 /** One `msq sim` run; throws with the simulator's output if any result word is wrong. */

@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomically } from '../common/atomic-output.ts';
 import { benchDefaults, runBench, OUTLIER_RATES, type BenchReport, type ConfigReport } from '../perf/bench.ts';
+import { TB_IDLE_LIMIT } from '../perf/throughput.ts';
 import { areaTable, cellsTable, depthTable, mSweepTable, toolSpeedTable, utilizationTable } from '../perf/bench-format.ts';
 import { CELL_AREA_GE } from '../perf/cell-area.ts';
 import { fpgaLabel, fpgaMarkdown, ICE40_DEVICES, type FpgaResult, type Ice40Device } from '../perf/fpga.ts';
@@ -169,7 +170,10 @@ for (const wbits of wbitsList) {
         name: `${sizeLabel(s)} ${recon}`,
         color: PALETTE[i % PALETTE.length]!,
         dashed: recon === 'butterfly',
-        points: OUTLIER_RATES.map((r) => ({ x: 100 * r, y: 100 * c.utilization[String(r)]!, tip: `${100 * r}%: ${(100 * c.utilization[String(r)]!).toFixed(1)}%` })),
+        points: OUTLIER_RATES.flatMap((r) => {
+          const u = c.utilization[String(r)];
+          return u === null || u === undefined ? [] : [{ x: 100 * r, y: 100 * u, tip: `${100 * r}%: ${(100 * u).toFixed(1)}%` }];
+        }),
       });
     }
   });
@@ -213,7 +217,10 @@ plots.push('sqnr-vs-ebw.svg');
 // ---------------------------------------------------------------- numbers for the text
 const pct = (x: number, d = 1) => `${(100 * x).toFixed(d)} %`;
 const fullM = bench.configs.every((c) => c.throughput.shape.M >= 256);
-const utilAtOrBelow5 = bench.configs.flatMap((c) => OUTLIER_RATES.filter((r) => r <= 0.05).map((r) => ({ c, r, u: c.utilization[String(r)]! })));
+const utilValues = bench.configs.flatMap((c) => Object.values(c.utilization).filter((u): u is number => u !== null));
+const allRuns = bench.configs.flatMap((c) => c.throughput.runs.filter((r): r is NonNullable<typeof r> => r !== null));
+// a failed simulation counts as 0: the goal is not shown for it
+const utilAtOrBelow5 = bench.configs.flatMap((c) => OUTLIER_RATES.filter((r) => r <= 0.05).map((r) => ({ c, r, u: c.utilization[String(r)] ?? 0 })));
 const worstUtil = utilAtOrBelow5.reduce((a, b) => (b.u < a.u ? b : a));
 const overheads = (recon: string) => bench.configs.filter((c) => c.recon === recon).map((c) => c.outlier_overhead_array);
 const range = (xs: number[]) => (xs.length ? `${pct(Math.min(...xs), 0)} … ${pct(Math.max(...xs), 0)}` : 'not measured');
@@ -334,7 +341,7 @@ ${cellTable}
 
 Check against a real mapping: ${asic.top} maps (\`dfflibmap\` + \`abc -liberty\`, [\`scripts/asic-synth.sh\`](../scripts/asic-synth.sh)) to the toy library [\`perf/liberty/msq-ge.lib\`](../perf/liberty/msq-ge.lib), whose cell areas are the model's, at ${asic.liberty.area.toFixed(0)} area units against the model's ${asic.nand2_equivalents.total} NAND2-equivalents on the generic netlist: the model is ${pct(asic.nand2_equivalents.total / asic.liberty.area - 1, 0)} above what ABC reaches with AOI/OAI cells and plain flip-flops; read the absolute numbers as upper estimates and the ratios (overheads) as the result.
 
-**Throughput.** \`msq sim\` (the golden-vector testbench through the accelerator's ports, every result word checked) with no stalls and one run, on ${b.configs[0]?.throughput.simulator ?? 'verilator'}, D = ${b.configs[0]?.throughput.depth ?? ''} (≥ M: each weight tile is streamed once), for Y = X·Wᵀ with M = ${b.configs[0]?.throughput.shape.M}, K = ${b.configs[0]?.throughput.shape.K}, N = 2C (two N-tiles, whole tiles). Utilization = M·K·N / (cycles · R·C), cycles from \`start\` to \`done\`. The outlier rate is \`msq sim --outlier-rate\`: the fraction of large outliers in the synthetic LLM-like weights; the table also gives the fraction of weights the quantizer stores as outliers (the heavy-tailed body alone gives about 2 %).
+**Throughput.** \`msq sim\` (the golden-vector testbench through the accelerator's ports, every result word checked) with no stalls and one run, on ${b.configs[0]?.throughput.simulator ?? 'verilator'}, D = ${b.configs[0]?.throughput.depth ?? ''} (≥ M: each weight tile is streamed once), for Y = X·Wᵀ with M = ${b.configs[0]?.throughput.shape.M}, N = 2C (two N-tiles, whole tiles) and K = 1024, or less where \`msq sim\`'s testbench would give up: it stops after ${TB_IDLE_LIMIT} cycles without a result beat, and a pass delivers its first result only after (K/R)·M beats, so K is cut to keep (K/R)·M under ${0.8 * TB_IDLE_LIMIT} (the M×K×N column of the table). Utilization = M·K·N / (cycles · R·C), cycles from \`start\` to \`done\`. The outlier rate is \`msq sim --outlier-rate\`: the fraction of large outliers in the synthetic LLM-like weights; the table also gives the fraction of weights the quantizer stores as outliers (the heavy-tailed body alone gives about 2 %).
 
 **Tool speed.** Generation of a 64×64 array (W4A8, B = 8, G = 64: elaboration, rendering and the atomic write of every file) timed in one process after a warm-up run, median of ${b.generate_64x64.runs_s.length}, and once as \`msq generate\` from the shell; Verilator build and run of the default \`msq sim\` (8×8 W4A8 crossbar, default problem, 2 runs, 20 % stalls), median of ${b.default_sim?.repeats ?? 0}; direct-cast throughput on ${b.quantize.size}×${b.quantize.size}: MX mxfp4_e2m1 on the data of \`scripts/bench-quant.ts\`, MicroScopiQ (W4 crossbar, the defaults; W2 as an extra) on the LLM-like weights of \`scripts/bench-microscopiq.ts\`, median of ${b.quantize.runs} runs, single thread.
 
@@ -367,7 +374,7 @@ ${utilizationTable(b)}
 ![utilization W2](perf/utilization-w2.svg)
 ![utilization W4](perf/utilization-w4.svg)
 
-At M = ${b.configs[0]?.throughput.shape.M} every configuration stays at or above ${pct(Math.min(...b.configs.flatMap((c) => Object.values(c.utilization))), 1)}: the array streams one activation beat per cycle and loses only the fill and drain of each pass. The weight stream is the limit to watch: the decode unit takes one 32-bit word per cycle, and a tile is used for M beats, so a tile of W words needs M ≥ W to hide its loading (column "weight words per tile"). Outliers lengthen the records only slightly (the quantizer stores ${pct(Math.min(...b.configs.flatMap((c) => c.throughput.runs.map((r) => r.outlier_fraction))), 1)} … ${pct(Math.max(...b.configs.flatMap((c) => c.throughput.runs.map((r) => r.outlier_fraction))), 1)} of the weights as outliers at these rates), so utilization barely moves with the rate.
+At M = ${b.configs[0]?.throughput.shape.M} every configuration ${utilValues.length === OUTLIER_RATES.length * b.configs.length ? '' : 'that simulated '}stays at or above ${pct(Math.min(...utilValues), 1)}: the array streams one activation beat per cycle and loses only the fill and drain of each pass. The weight stream is the limit to watch: the decode unit takes one 32-bit word per cycle, and a tile is used for M beats, so a tile of W words needs M ≥ W to hide its loading (column "weight words per tile"). Outliers lengthen the records only slightly (the quantizer stores ${pct(Math.min(...allRuns.map((r) => r.outlier_fraction)), 1)} … ${pct(Math.max(...allRuns.map((r) => r.outlier_fraction)), 1)} of the weights as outliers at these rates), so utilization barely moves with the rate.
 
 ${b.m_sweep ? `### Where the weight stream limits: utilization against M\n\n${mSweepTable(b)}\n![utilization against M](perf/utilization-vs-m.svg)\n\nFor ${b.m_sweep.top} a tile is about ${b.m_sweep.points[b.m_sweep.points.length - 1]!.words_per_tile} words: with fewer rows than that per pass (small M, or a small output buffer D, which splits M into chunks and re-sends the weights of every chunk), the 32-bit weight port, not the array, sets the speed. Large arrays (more words per tile) need larger M; a wider weight port would move the bound.\n` : ''}
 ## FPGA: iCE40 UP5K and HX8K
@@ -392,6 +399,7 @@ ${toolSpeedTable(b)}
 ## Problems found
 
 ${areaGoalsMet ? '' : `- **Outlier-support area is ${range([...xbarOver, ...bflyOver])} of the array** against goals of 25 % (crossbar) and 15 % (butterfly); whole accelerators ${range(b.configs.map((c) => c.outlier_overhead))}. Breakdown above (PE growth, settings registers, network).\n`}${worstUtil.u >= 0.9 ? '' : `- **Utilization below 90 %** at outlier rates ≤ 5 %: ${goals[0]!.measured}.\n`}${fpgaNoFit ? '- **No whole accelerator fits an iCE40 UP5K or HX8K**, not even the smallest (2×4): the fp32 post-array (one int→fp32 converter and one fp32 adder per column, C ≥ 4) takes most of the device (FPGA section).\n' : ''}- **The result FIFO is slow to synthesize** (\`msq_fifo_*\`: \`storage[rptr * WIDTH +: WIDTH]\` on a DEPTH·WIDTH-bit register): minutes of Yosys time from 16×16 up; the benchmark works around it with a techmap rule, a RAM-style array (\`reg [W-1:0] mem [0:D-1]\`) in the RTL would avoid it. The FIFO also holds up to 32 rows of C × 32 bits in flip-flops (${b.configs.length ? `${Math.max(...b.configs.map((c) => c.buffer_bits.result_fifo))} bits at ${largest.rows}×${largest.cols}` : ''}), a large share of "control" for wide arrays.
+- **\`msq sim\` fails valid long-K problems**: its testbench (\`testbench/accel-bench.ts\`, \`timeout: ${TB_IDLE_LIMIT}\`) reports "not done" after ${TB_IDLE_LIMIT} cycles without a result beat, but a pass over K yields its first result after (K/R)·min(M, D) beats; e.g. \`msq sim --m 256 --k 1024 --n 16 --stall 0\` on the default 8×8 fails with "not done after 20000 idle cycles" although the accelerator is working. The benchmark keeps K below the limit; the timeout should scale with (K/R)·min(M, D).
 - **Buffers in flip-flops**: the post-array row buffers at the default D = 256 dominate the area (depth sweep).
 `;
 writeFileAtomically(OUT, doc);

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { repoRoot, runMsq, tmpDir } from './helpers.ts';
 import { breakdown, categoryOf, parseStat, SHIFTX_WORDS_MAP } from '../perf/area.ts';
 import { cellAreaGe, isFlop } from '../perf/cell-area.ts';
-import { OUTLIER_RATES, type BenchReport } from '../perf/bench.ts';
+import { OUTLIER_RATES, sweepOptions, type BenchReport } from '../perf/bench.ts';
+import { throughputShape, TB_IDLE_LIMIT } from '../perf/throughput.ts';
 import { wrapperVerilog, FPGA_TARGETS } from '../perf/fpga.ts';
 import { buildTop } from '../generator/targets.ts';
 import { lineChartSvg, stackedBarsSvg, logTicks } from '../perf/plot.ts';
@@ -104,6 +105,21 @@ describe('area accounting', () => {
   });
 });
 
+describe('throughput problems', () => {
+  it('stay under the idle limit of msq sim\'s testbench, which is the one in testbench/accel-bench.ts', () => {
+    expect(readFileSync(join(repoRoot, 'testbench/accel-bench.ts'), 'utf8')).toContain(`timeout: ${TB_IDLE_LIMIT},`);
+    for (const [r, c] of [[4, 8], [8, 8], [16, 16], [32, 32]] as const) {
+      for (const M of [16, 64, 256]) {
+        const o = sweepOptions(r, c, 4, 'crossbar', true, 256);
+        const s = throughputShape(o, M, 1024, 2);
+        expect((s.K / r) * Math.min(M, o.depth)).toBeLessThan(TB_IDLE_LIMIT);
+        expect(s.K % o.group).toBe(0);
+        expect(s.N).toBe(2 * c);
+      }
+    }
+  });
+});
+
 describe('plots and the FPGA wrapper', () => {
   it('draws line and stacked-bar charts as SVG', () => {
     const svg = lineChartSvg({ title: 't', xLabel: 'x', yLabel: 'y', xLog: true, yLog: true, series: [{ name: 'a', color: '#000', points: [{ x: 32, y: 100 }, { x: 1024, y: 5000 }] }], hLines: [{ y: 1000, label: 'goal' }] });
@@ -190,6 +206,7 @@ describe('npm run bench -- --quick --json FILE (msq bench --quick --json, then t
     expect(b.generate_64x64_s).toBeGreaterThan(0);
     expect(b.quantize_melem_per_s.mxfp4_e2m1).toBeGreaterThan(0);
     expect(b.quantize_melem_per_s.microscopiq).toBeGreaterThan(0);
+    expect(b.failures).toEqual([]);
     // the markdown report and the quantizer scripts ran too
     expect(r.stdout).toMatch(/## Utilization/);
     expect(r.stdout).toMatch(/# bench-quant\.ts[\s\S]*mxfp4_e2m1 quantize/);

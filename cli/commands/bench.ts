@@ -22,6 +22,7 @@ interface BenchFlags {
   recon?: string;
   simulator?: string;
   work?: string;
+  resume?: boolean;
 }
 
 export function registerBench(program: Command): void {
@@ -36,6 +37,7 @@ export function registerBench(program: Command): void {
     .option('--recon <list>', 'ReCoN topologies (default crossbar,butterfly)')
     .option('--simulator <name>', 'simulator of the throughput runs: verilator or icarus (default verilator; --quick icarus)')
     .option('--work <dir>', 'build folder (default build/bench or build/bench-quick)')
+    .option('--resume', 'reuse syntheses and simulations already in the build folder (same version, configuration and problem)')
     .action(async (f: BenchFlags) => {
       const o = benchDefaults(f.quick === true);
       if (f.jobs !== undefined) o.jobs = checkIntRange('--jobs', parseIntFlag('--jobs', f.jobs), 1, 64);
@@ -50,11 +52,16 @@ export function registerBench(program: Command): void {
       if (f.recon !== undefined) o.recons = f.recon.split(',').map((s) => checkOneOf('--recon', s.trim(), ['crossbar', 'butterfly'] as const) as ReconTopology);
       if (f.simulator !== undefined) o.simulator = checkOneOf('--simulator', f.simulator, ['verilator', 'icarus'] as const) as 'verilator' | 'icarus';
       if (f.work !== undefined) o.work = f.work;
+      o.resume = f.resume === true;
       if (f.json !== undefined && !f.json.endsWith('.json')) throw new InputError(`--json ${f.json}: name the file FILE.json`);
       // every sweep point must be a legal configuration before anything runs
       for (const [r, c] of o.sizes) for (const w of o.wbits) for (const t of o.recons) for (const outl of [true, false]) resolveAccelConfig(sweepOptions(r, c, w, t, outl, o.areaDepth));
       const report = await runBench(o);
       if (f.json !== undefined) writeFileAtomically(f.json, JSON.stringify(report, null, 2) + '\n');
       process.stdout.write(benchMarkdown(report));
+      if (report.failures.length > 0) {
+        process.stderr.write(`msq bench: ${report.failures.length} job(s) failed:\n${report.failures.map((x) => `  ${x.job}: ${x.error.split('\n').slice(0, 6).join('\n    ')}`).join('\n')}\n`);
+        process.exitCode = 1;
+      }
     });
 }
