@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runMsq, tmpDir } from './helpers.ts';
 import { DEFAULT_ACCEL, resolveAccelConfig } from '../generator/accel-config.ts';
+import { TB_IDLE_TIMEOUT } from '../testbench/accel-bench.ts';
 
 /**
  * The full-system golden-vector flow (`msq vectors` + `msq sim`) on the CI
@@ -95,6 +96,37 @@ describe('msq sim reports corrupted data', () => {
     writeFileSync(join(dir, 'w.hex'), words.map((w) => w.toString(16).padStart(8, '0')).join('\n') + '\n');
     const r = simOn(dir);
     expect(closing(r.stdout).failed).toBeGreaterThan(0);
+    expect(r.status).toBe(1);
+  });
+});
+
+describe('msq sim: the testbench timeouts', () => {
+  it('a pass over K whose first result comes after more than the idle timeout passes (handshakes count as progress)', () => {
+    // 4x8: K = 512 is 128 k-tiles, each used for M = 160 beats before the pass
+    // yields its first result: 20480 beats, more than TB_IDLE_TIMEOUT cycles
+    expect((512 / 4) * 160).toBeGreaterThan(TB_IDLE_TIMEOUT);
+    const work = tmpDir();
+    const r = runMsq(['sim', '--rows', '4', '--cols', '8', '--wbits', '2', '--group', '16', '--m', '160', '--k', '512', '--n', '8', '--stall', '0', '--runs', '1', '--simulator', 'verilator', '--work', work]);
+    const words = JSON.parse(readFileSync(join(work, 'manifest.json'), 'utf8')).counts.resultWords as number;
+    expect(r.stdout).not.toMatch(/MISMATCH/);
+    expect(closing(r.stdout)).toEqual({ passed: words, failed: 0 });
+    const cycles = Number(/^run 0: (\d+) cycles/m.exec(r.stdout)?.[1]);
+    expect(cycles).toBeGreaterThan(TB_IDLE_TIMEOUT);
+    expect(r.status).toBe(0);
+  });
+
+  it('a weight stream that ends one word early is reported as not done after the idle timeout', () => {
+    const config = ['--rows', '4', '--cols', '8', '--wbits', '2', '--group', '16'];
+    const dir = join(tmpDir(), 'vec');
+    expect(runMsq(['vectors', ...config, '--out', dir]).status).toBe(0);
+    const manifestPath = join(dir, 'manifest.json');
+    const m = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    m.counts.weightWords -= 1; // the testbench now withholds the last word: the accelerator waits for it forever
+    writeFileSync(manifestPath, JSON.stringify(m, null, 2) + '\n');
+    const lines = readFileSync(join(dir, 'w.hex'), 'utf8').trim().split('\n');
+    writeFileSync(join(dir, 'w.hex'), lines.slice(0, -1).join('\n') + '\n');
+    const r = runMsq(['sim', ...config, '--simulator', 'verilator', '--runs', '1', '--stall', '0', '--vectors', dir, '--work', tmpDir()]);
+    expect(r.stdout).toMatch(new RegExp(`MISMATCH run 0: not done after \\d+ cycles, the last ${TB_IDLE_TIMEOUT} without a handshake`));
     expect(r.status).toBe(1);
   });
 });

@@ -24,6 +24,22 @@ export interface AccelBenchOptions {
 
 export const DEFAULT_BENCH: AccelBenchOptions = { runs: 2, resetAt: 0, stall: { w: 20, a: 20, y: 20 }, seed: 1 };
 
+/** Cycles without a handshake on any stream after which a run is reported "not done" (a hung design). */
+export const TB_IDLE_TIMEOUT = 20000;
+
+/**
+ * Cycles a run may take in all before it is reported "not done" (a design
+ * that keeps consuming input but never finishes): every word and beat of the
+ * three streams handshaken one after another at the stalled streams' rate,
+ * four times over, plus the idle timeout for fill and drain. Generous on
+ * purpose: it only has to end a broken run, never a slow correct one.
+ */
+export function runCycleLimit(v: AccelVectorCounts, stall: AccelBenchOptions['stall']): number {
+  const slowest = Math.max(stall.w, stall.a, stall.y);
+  const perBeat = Math.ceil(100 / Math.max(1, 100 - slowest));
+  return TB_IDLE_TIMEOUT + 4 * perBeat * (v.weightWords + v.activationBeats + v.resultBeats);
+}
+
 export interface AccelVectorCounts {
   weightWords: number;
   activationBeats: number;
@@ -49,7 +65,8 @@ export function writeAccelTestbench(dir: string, top: string, c: AccelConfig, v:
     stallW: o.stall.w,
     stallA: o.stall.a,
     stallY: o.stall.y,
-    timeout: 20000,
+    timeout: TB_IDLE_TIMEOUT,
+    runLimit: runCycleLimit(v, o.stall),
     seedHex: ((o.seed * 2654435761) >>> 0 || 1).toString(16).padStart(8, '0'),
     waves: o.waves,
     M: v.dims.M,
