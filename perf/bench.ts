@@ -178,6 +178,8 @@ export interface BenchReport {
   m_sweep: { top: string; outlier_rate: number; K: number; N: number; points: Array<{ M: number; cycles: number; utilization: number; words_per_tile: number }> } | null;
   /** syntheses or simulations that failed (their numbers are missing or null) */
   failures: Array<{ job: string; error: string }>;
+  /** syntheses and simulations of this report, and how many of them --resume took from an earlier run */
+  jobs: { total: number; reused: number; tool_s: number; outside_pool_s: number };
   elapsed_s: number;
 }
 
@@ -271,12 +273,22 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const sims = new Map<string, ThroughputRun>();
   const failures: BenchReport['failures'] = [];
   let done = 0;
+  let reused = 0;
+  let toolSeconds = 0;
+  /** a result from the build folder (counted as reused), or null */
+  const fromCache = <T>(dir: string, stamp: unknown): T | null => {
+    const r = o.resume ? cached<T>(dir, stamp) : null;
+    if (r) reused++;
+    return r;
+  };
+  const poolStart = performance.now();
   await mapPool(jobs, o.jobs, async (job) => {
     try {
       if (job.kind === 'area') {
         const dir = join(work, 'area', job.key);
         const stamp = { version: GENERATOR_VERSION, options: job.options };
-        const r = (o.resume ? cached<AreaResult>(dir, stamp) : null) ?? store(dir, stamp, await synthArea(job.options, dir));
+        const r = fromCache<AreaResult>(dir, stamp) ?? store(dir, stamp, await synthArea(job.options, dir));
+        toolSeconds += r.synthSeconds;
         areas.set(job.key, r);
         progress(`[${++done}/${jobs.length}] area ${job.key}: ${r.cells.total} cells, ${Math.round(r.ge.total)} GE (yosys ${r.synthSeconds.toFixed(1)} s)`);
       } else {
@@ -284,7 +296,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         if (job.M === o.gemm.M) shapes.set(accelTopName(job.options), shape);
         const dir = join(work, 'sim', job.key.replace(/@/g, '_'));
         const stamp = { version: GENERATOR_VERSION, options: job.options, shape, rate: job.rate, simulator: o.simulator };
-        const r = (o.resume ? cached<ThroughputRun>(dir, stamp) : null) ?? store(dir, stamp, await simulateUtilization(job.options, shape, job.rate, o.simulator, dir));
+        const r = fromCache<ThroughputRun>(dir, stamp) ?? store(dir, stamp, await simulateUtilization(job.options, shape, job.rate, o.simulator, dir));
+        toolSeconds += r.simSeconds;
         sims.set(job.key, r);
         progress(`[${++done}/${jobs.length}] sim ${job.key}: ${r.cycles} cycles, utilization ${(100 * r.utilization).toFixed(1)}% (${o.simulator} ${r.simSeconds.toFixed(1)} s)`);
       }
@@ -295,6 +308,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
   });
 
+  const poolEnd = performance.now();
   // 3. assemble
   const configs: ConfigReport[] = [];
   for (const [rows, cols] of o.sizes) {
@@ -381,6 +395,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     depth_sweep: depthSweep,
     m_sweep: mSweep,
     failures,
+    jobs: { total: jobs.length, reused, tool_s: round(toolSeconds, 1), outside_pool_s: round((performance.now() - t0 - (poolEnd - poolStart)) / 1000, 1) },
     elapsed_s: round((performance.now() - t0) / 1000, 1),
   };
 }
