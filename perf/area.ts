@@ -5,7 +5,6 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildTop } from '../generator/targets.ts';
 import { renderDesign } from '../generator/dsl/render.ts';
 import type { AccelOptions } from '../generator/accel-config.ts';
@@ -17,7 +16,6 @@ export type Category = (typeof CATEGORIES)[number];
 export type Breakdown = Record<Category | 'total', number>;
 
 /** The techmap rule that keeps word-indexed reads of wide registers fast to synthesize (see the file). */
-export const SHIFTX_WORDS_MAP = fileURLToPath(new URL('./yosys/shiftx-words.v', import.meta.url));
 
 /**
  * Block of a generated module, by name: PE array (PEs and the array's own
@@ -151,15 +149,9 @@ export interface AreaResult extends AreaBreakdown {
   bufferBits: { rowBuffers: number; resultFifo: number };
 }
 
-/** The Yosys script of the area run: `synth` with hierarchy, the shiftx rule between its coarse and fine stages, `stat` to a file. */
+/** The Yosys script of the area run: plain generic `synth` with hierarchy, `stat` to a file. */
 export function areaScript(files: string[], top: string): string {
-  return [
-    `read_verilog ${files.join(' ')}`,
-    `synth -top ${top} -run begin:fine`,
-    `techmap -map ${SHIFTX_WORDS_MAP}`,
-    `synth -top ${top} -run fine:`,
-    'tee -q -o stat.txt stat',
-  ].join('\n');
+  return [`read_verilog ${files.join(' ')}`, `synth -top ${top}`, 'tee -q -o stat.txt stat'].join('\n');
 }
 
 /** Generates the configuration into `work` and synthesizes it; throws with the log tail if Yosys fails. */

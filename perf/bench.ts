@@ -10,9 +10,11 @@
  * Syntheses and simulations run as child processes, `jobs` at a time; the
  * tool-speed timings run first, alone.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DEFAULT_ACCEL, type AccelOptions } from '../generator/accel-config.ts';
 import { accelTopName } from '../generator/accel-config.ts';
 import type { ReconTopology } from '../quant/hwmodel/recon.ts';
@@ -198,7 +200,34 @@ type Job =
   | { kind: 'area'; key: string; options: AccelOptions; cost: number }
   | { kind: 'sim'; key: string; options: AccelOptions; rate: number; M: number; cost: number };
 
-/** A job's result from an earlier run in the same folder, when it was made by this version for the same inputs. */
+/** Folders whose sources decide a job's result: the RTL, the numerics, the testbench, the flows. */
+const SOURCE_DIRS = ['common', 'generator', 'quant', 'templates', 'testbench', 'perf', 'cli'];
+
+/**
+ * SHA-256 over every file of SOURCE_DIRS (path and contents, in sorted order).
+ * Part of each job's stamp, so --resume never reuses a result made by other
+ * code, even at the same version number.
+ */
+export function sourceDigest(root = fileURLToPath(new URL('..', import.meta.url))): string {
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile()) files.push(p);
+    }
+  };
+  for (const d of SOURCE_DIRS) if (existsSync(join(root, d))) walk(join(root, d));
+  const h = createHash('sha256');
+  for (const f of files.map((f) => relative(root, f)).sort()) {
+    h.update(f + '\0');
+    h.update(readFileSync(join(root, f)));
+    h.update('\0');
+  }
+  return h.digest('hex');
+}
+
+/** A job's result from an earlier run in the same folder, when it was made by the same sources for the same inputs. */
 function cached<T>(dir: string, stamp: unknown): T | null {
   const path = join(dir, 'bench-result.json');
   if (!existsSync(path)) return null;
@@ -281,12 +310,13 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     if (r) reused++;
     return r;
   };
+  const sources = sourceDigest();
   const poolStart = performance.now();
   await mapPool(jobs, o.jobs, async (job) => {
     try {
       if (job.kind === 'area') {
         const dir = join(work, 'area', job.key);
-        const stamp = { version: GENERATOR_VERSION, options: job.options };
+        const stamp = { version: GENERATOR_VERSION, sources, options: job.options };
         const r = fromCache<AreaResult>(dir, stamp) ?? store(dir, stamp, await synthArea(job.options, dir));
         toolSeconds += r.synthSeconds;
         areas.set(job.key, r);
@@ -295,7 +325,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         const shape = throughputShape(job.options, job.M, o.gemm.K, o.gemm.nTiles);
         if (job.M === o.gemm.M) shapes.set(accelTopName(job.options), shape);
         const dir = join(work, 'sim', job.key.replace(/@/g, '_'));
-        const stamp = { version: GENERATOR_VERSION, options: job.options, shape, rate: job.rate, simulator: o.simulator };
+        const stamp = { version: GENERATOR_VERSION, sources, options: job.options, shape, rate: job.rate, simulator: o.simulator };
         const r = fromCache<ThroughputRun>(dir, stamp) ?? store(dir, stamp, await simulateUtilization(job.options, shape, job.rate, o.simulator, dir));
         toolSeconds += r.simSeconds;
         sims.set(job.key, r);

@@ -20,7 +20,7 @@ import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wri
 import { basename, join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { SHIFTX_WORDS_MAP, breakdown, parseStat } from '../perf/area.ts';
+import { breakdown, parseStat } from '../perf/area.ts';
 import { DEFAULT_PERIOD_NS } from '../generator/targets.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
@@ -74,9 +74,7 @@ const files = manifest.files.map((f) => join(rtl, f)).join(' ');
 const generic = `${top}.generic.v`;
 const script = [
   `read_verilog ${files}`,
-  `synth -top ${top}${flatten ? ' -flatten' : ''} -run begin:fine`,
-  `techmap -map ${SHIFTX_WORDS_MAP}`,
-  `synth -top ${top}${flatten ? ' -flatten' : ''} -run fine:`,
+  `synth -top ${top}${flatten ? ' -flatten' : ''}`,
   'check -assert',
   'tee -q -o stat.generic.txt stat',
   `write_verilog -noattr ${generic}`,

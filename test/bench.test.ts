@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, runMsq, tmpDir } from './helpers.ts';
-import { breakdown, categoryOf, parseStat, SHIFTX_WORDS_MAP } from '../perf/area.ts';
+import { breakdown, categoryOf, parseStat } from '../perf/area.ts';
 import { cellAreaGe, isFlop } from '../perf/cell-area.ts';
 import { OUTLIER_RATES, sweepOptions, type BenchReport } from '../perf/bench.ts';
 import { throughputShape, PASS_BEATS_LIMIT } from '../perf/throughput.ts';
@@ -77,29 +77,15 @@ describe('area accounting', () => {
     expect(isFlop('$_MUX_')).toBe(false);
   });
 
-  it('the shiftx techmap rule gives a netlist equivalent to plain synth (result FIFO)', () => {
+  it('the result FIFO reaches synthesis as one memory (not a DEPTH·WIDTH-bit vector with a shifter read)', () => {
+    // A word-indexed read of a flat vector becomes a $shiftx that Yosys 0.23 expands over
+    // every bit (minutes for a 32×32 array's FIFO); a RAM is mapped as words.
     const dir = tmpDir();
     const out = join(dir, 'rtl');
     expect(runMsq(['generate', '--rows', '2', '--cols', '4', '--ublock', '4', '--wbits', '2', '--depth', '2', '--out', out]).status).toBe(0);
     const fifo = readFileSync(join(out, 'filelist.f'), 'utf8').split('\n').find((f) => f.startsWith('msq_fifo_'))!;
     const top = fifo.replace(/\.v$/, '');
-    const script = [
-      `read_verilog ${fifo}`,
-      `synth -top ${top} -run begin:fine`,
-      `techmap -map ${SHIFTX_WORDS_MAP}`,
-      `synth -top ${top} -run fine:`,
-      `rename ${top} gate`,
-      'design -stash gated',
-      `read_verilog ${fifo}`,
-      `synth -top ${top}`,
-      `rename ${top} gold`,
-      'design -copy-from gated -as gate gate',
-      'equiv_make gold gate equiv',
-      'hierarchy -top equiv',
-      'equiv_simple -seq 2',
-      'equiv_induct -seq 2',
-      'equiv_status -assert',
-    ].join('; ');
+    const script = [`read_verilog ${fifo}`, `hierarchy -top ${top}`, 'proc', 'opt', 'memory -nomap', 'select -assert-count 1 t:$mem_v2', 'select -assert-none t:$shiftx'].join('; ');
     const r = run('yosys', ['-q', '-p', script], out);
     expect(r.ok, r.output.slice(-3000)).toBe(true);
   });

@@ -6,8 +6,8 @@ import { expectCleanRtl, tmpDir } from './helpers.ts';
 
 /**
  * Cycle model of the FIFO (storage and wrap-bit pointers, as the RTL keeps
- * them, so out_data is defined even when empty), cross-checked against a plain
- * queue: whenever out_valid, out_data is the oldest word not yet taken.
+ * them; out_data is 0 while empty), cross-checked against a plain queue:
+ * whenever out_valid, out_data is the oldest word not yet taken.
  * Phases: fill up, drain, random traffic, and a reset with data inside.
  */
 function fifoVectors(width: number, depth: number, cycles: number, seed: number): CycleVector[] {
@@ -44,7 +44,7 @@ function fifoVectors(width: number, depth: number, cycles: number, seed: number)
     if (count !== queue.length || (count > 0 && storage[r % depth] !== queue[0])) throw new Error(`model disagrees with the queue at cycle ${t}`);
     out.push({
       inputs: { rst_n: reset ? 0n : 1n, in_data: data, in_valid: inValid ? 1n : 0n, out_ready: outReady ? 1n : 0n },
-      expect: { in_ready: count < depth ? 1n : 0n, out_valid: count > 0 ? 1n : 0n, out_data: storage[r % depth]! },
+      expect: { in_ready: count < depth ? 1n : 0n, out_valid: count > 0 ? 1n : 0n, out_data: count > 0 ? storage[r % depth]! : 0n },
     });
   }
   return out;

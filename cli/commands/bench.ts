@@ -37,7 +37,7 @@ export function registerBench(program: Command): void {
     .option('--recon <list>', 'ReCoN topologies (default crossbar,butterfly)')
     .option('--simulator <name>', 'simulator of the throughput runs: verilator or icarus (default verilator; --quick icarus)')
     .option('--work <dir>', 'build folder (default build/bench or build/bench-quick)')
-    .option('--resume', 'reuse syntheses and simulations already in the build folder (same version, configuration and problem)')
+    .option('--resume', 'reuse syntheses and simulations already in the build folder (same sources, configuration and problem)')
     .action(async (f: BenchFlags) => {
       const o = benchDefaults(f.quick === true);
       if (f.jobs !== undefined) o.jobs = checkIntRange('--jobs', parseIntFlag('--jobs', f.jobs), 1, 64);

@@ -9,17 +9,20 @@ export interface FifoConfig {
 }
 
 /**
- * A synchronous FIFO in flip-flops with valid/ready on both sides. Entries are
- * written through a one-hot enable so each one is a plain enabled register
- * bank; the read side is a DEPTH:1 multiplexer on the read pointer. Pointers
- * carry one extra bit to tell full from empty.
+ * A synchronous FIFO with valid/ready on both sides. The entries are a RAM
+ * (`reg [WIDTH-1:0] storage [0:DEPTH-1]`: one write port, one asynchronous
+ * read), so synthesis sees a memory: Yosys maps it to flip-flops with a word
+ * multiplexer quickly, and an ASIC or FPGA flow can swap in a register file or
+ * LUT RAM. Entries are not reset; out_data is forced to 0 while the FIFO is
+ * empty, so no stale or undefined word ever leaves it. Pointers carry one
+ * extra bit to tell full from empty.
  */
 export function fifo(c: FifoConfig): ModuleDef {
   checkIntRange('FIFO width', c.width, 1, 1 << 16);
   checkIntRange('FIFO depth', c.depth, 2, 1024);
   if ((c.depth & (c.depth - 1)) !== 0) throw new InputError(`FIFO depth ${c.depth} is not a power of two`);
   const aw = Math.log2(c.depth);
-  return defineModule(`msq_fifo_w${c.width}_d${c.depth}`, 'flip-flop FIFO with valid/ready ports', { block: 'fifo', ...c }, (m) => {
+  return defineModule(`msq_fifo_w${c.width}_d${c.depth}`, 'FIFO with valid/ready ports (RAM entries, asynchronous read)', { block: 'fifo', ...c }, (m) => {
     const WIDTH = m.param('WIDTH', c.width, 'entry width');
     const DEPTH = m.param('DEPTH', c.depth, 'entries (a power of two)');
     m.clock();
@@ -27,27 +30,22 @@ export function fifo(c: FifoConfig): ModuleDef {
     const inData = m.input('in_data', WIDTH);
     const inValid = m.input('in_valid', 1);
     const inReady = m.output('in_ready', 1, { doc: 'not full' });
-    const outData = m.output('out_data', WIDTH);
+    const outData = m.output('out_data', WIDTH, { doc: 'the oldest entry; 0 while empty' });
     const outValid = m.output('out_valid', 1, { doc: 'not empty' });
     const outReady = m.input('out_ready', 1);
 
     const wptr = m.reg('wptr', aw + 1, { doc: 'write pointer, with a wrap bit' });
     const rptr = m.reg('rptr', aw + 1, { doc: 'read pointer, with a wrap bit' });
-    const storage = m.reg('storage', DEPTH.times(WIDTH), { doc: 'entries, entry 0 in the LSBs' });
+    const storage = m.memory('storage', WIDTH, DEPTH, { doc: 'entries; only written ones are ever read' });
     const empty = m.let('empty', wptr.eq(rptr));
     const full = m.let('full', wptr.slice(0, aw).eq(rptr.slice(0, aw)).and(wptr.bit(aw).ne(rptr.bit(aw))));
     const push = m.let('push', inValid.and(full.not()));
     const pop = m.let('pop', outReady.and(empty.not()));
-    const wordEnable = m.let('word_enable', mux(push, lit(1, c.depth).shl(wptr.slice(0, aw)), Const.zero(DEPTH)), 'one-hot: the entry written this cycle');
-    const next = m.wire('storage_next', DEPTH.times(WIDTH));
-    m.generate('g_entry', 'e', DEPTH, (e, s) => {
-      s.assign(next.lane(e, WIDTH), mux(wordEnable.bit(e), inData, storage.lane(e, WIDTH)));
-    });
-    m.update(storage, next);
+    storage.write(wptr.slice(0, aw), inData, push);
     m.update(wptr, wptr.plus(lit(1, aw + 1)), { enable: push });
     m.update(rptr, rptr.plus(lit(1, aw + 1)), { enable: pop });
     m.assign(inReady, full.not());
     m.assign(outValid, empty.not());
-    m.assign(outData, storage.laneAt(rptr.slice(0, aw), WIDTH));
+    m.assign(outData, mux(empty, Const.zero(WIDTH), storage.read(rptr.slice(0, aw))));
   });
 }
