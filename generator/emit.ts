@@ -46,6 +46,17 @@ export function designFiles(design: Design, config: Record<string, unknown>, ext
 }
 
 /**
+ * Writes the design's Verilog (one file per module) into an existing work
+ * folder and returns the file names in compile order. For simulation and
+ * synthesis runs; a user-facing generation goes through writeGeneration.
+ */
+export function writeRtlFiles(dir: string, design: Design): string[] {
+  const rtl = renderDesign(design);
+  for (const f of rtl) writeFileSync(join(dir, f.path), f.text);
+  return rtl.map((f) => f.path);
+}
+
+/**
  * Writes a generation into `outDir` all at once (or not at all). An existing
  * folder is only replaced when it is empty or holds an earlier msq generation,
  * so a mistyped --out never wipes unrelated files.

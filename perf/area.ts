@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildTop } from '../generator/targets.ts';
-import { renderDesign } from '../generator/dsl/render.ts';
+import { writeRtlFiles } from '../generator/emit.ts';
 import type { AccelOptions } from '../generator/accel-config.ts';
 import { cellAreaGe, isFlop } from './cell-area.ts';
 import { runAsync } from './exec.ts';
@@ -14,8 +14,6 @@ import { runAsync } from './exec.ts';
 export const CATEGORIES = ['pe_array', 'recon', 'decode', 'post', 'control'] as const;
 export type Category = (typeof CATEGORIES)[number];
 export type Breakdown = Record<Category | 'total', number>;
-
-/** The techmap rule that keeps word-indexed reads of wide registers fast to synthesize (see the file). */
 
 /**
  * Block of a generated module, by name: PE array (PEs and the array's own
@@ -161,10 +159,9 @@ export async function synthArea(options: AccelOptions, work: string): Promise<Ar
   const dir = resolve(work);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const rtl = renderDesign(gen.design);
-  for (const f of rtl) writeFileSync(join(dir, f.path), f.text);
+  const rtl = writeRtlFiles(dir, gen.design);
   const top = gen.design.top.name;
-  writeFileSync(join(dir, 'area.ys'), areaScript(rtl.map((f) => f.path), top) + '\n');
+  writeFileSync(join(dir, 'area.ys'), areaScript(rtl, top) + '\n');
   const r = await runAsync('yosys', ['-q', '-l', 'yosys.log', '-s', 'area.ys'], dir);
   if (!r.ok) {
     let log = r.output;

@@ -11,7 +11,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { buildTop } from '../generator/targets.ts';
-import { renderDesign } from '../generator/dsl/render.ts';
+import { writeRtlFiles } from '../generator/emit.ts';
 import { DEFAULT_ACCEL, type AccelOptions } from '../generator/accel-config.ts';
 import type { ModuleDef } from '../generator/dsl/module.ts';
 import { parseStat, type StatModule } from './area.ts';
@@ -123,10 +123,9 @@ export async function fpgaFlow(target: FpgaTarget, work: string, devices: Ice40D
   const dir = resolve(work);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const rtl = renderDesign(gen.design);
-  for (const f of rtl) writeFileSync(join(dir, f.path), f.text);
+  const rtl = writeRtlFiles(dir, gen.design);
   writeFileSync(join(dir, `${WRAPPER}.v`), wrapperVerilog(dut));
-  const files = [...rtl.map((f) => f.path), `${WRAPPER}.v`].join(' ');
+  const files = [...rtl, `${WRAPPER}.v`].join(' ');
   const top = dut.name;
   // hierarchy kept: the accelerator's own numbers
   const hier = await runAsync('yosys', ['-q', '-l', 'hier.log', '-p', `read_verilog ${files}; synth_ice40 -noflatten -top ${WRAPPER}; tee -q -o hier.txt stat`], dir);

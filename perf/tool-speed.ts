@@ -3,13 +3,12 @@
  * default simulation, and quantizer throughput. Timed in this process (the
  * JIT warmed up by one untimed call) unless said otherwise; medians of runs.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_ACCEL, type AccelOptions } from '../generator/accel-config.ts';
 import { buildTop } from '../generator/targets.ts';
-import { designFiles, writeGeneration } from '../generator/emit.ts';
-import { renderDesign } from '../generator/dsl/render.ts';
+import { designFiles, writeGeneration, writeRtlFiles } from '../generator/emit.ts';
 import { writeVectorFiles } from '../testbench/vector-files.ts';
 import { defaultProblem } from '../testbench/accel-vectors.ts';
 import { DEFAULT_BENCH, runAccelBench, writeAccelTestbench } from '../testbench/accel-bench.ts';
@@ -89,12 +88,11 @@ export function defaultSimSpeed(work: string, repeats: number): SimSpeed {
     const gen = buildTop({ top: 'accelerator', accel: DEFAULT_ACCEL });
     const c = gen.accel!;
     const manifest = writeVectorFiles(dir, c, { ...defaultProblem(c), outlierRate: 0.01, seed: 1 });
-    const rtl = renderDesign(gen.design);
-    for (const f of rtl) writeFileSync(join(dir, f.path), f.text);
+    const rtl = writeRtlFiles(dir, gen.design);
     const p = manifest.problem;
     writeAccelTestbench(dir, gen.design.top.name, c, { ...manifest.counts, dims: { M: p.M, K: p.Kpadded, N: p.N } }, DEFAULT_BENCH);
     const t0 = performance.now();
-    const r = runAccelBench(dir, rtl.map((f) => f.path), 'verilator');
+    const r = runAccelBench(dir, rtl, 'verilator');
     const total = (performance.now() - t0) / 1000;
     if (r.failed > 0 || r.passed === 0) throw new Error(`default simulation failed:\n${r.log.slice(-3000)}`);
     let runOk = true;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, expect } from 'vitest';
 import type { ModuleDef } from '../generator/dsl/module.ts';
 import { elaborate } from '../generator/dsl/elaborate.ts';
-import { renderDesign } from '../generator/dsl/render.ts';
+import { writeRtlFiles } from '../generator/emit.ts';
 import { verilatorLint, icarusCompile, yosysSynth } from '../testbench/tools.ts';
 
 export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -33,9 +33,7 @@ export function runMsq(args: string[], cwd = repoRoot): { status: number | null;
 export function expectCleanRtl(top: ModuleDef, opts: { synth?: boolean } = {}): { dir: string; files: string[]; texts: string[]; top: string } {
   const dir = tmpDir();
   const d = elaborate(top);
-  const rendered = renderDesign(d);
-  for (const f of rendered) writeFileSync(join(dir, f.path), f.text);
-  const files = rendered.map((f) => f.path);
+  const files = writeRtlFiles(dir, d);
   expect(verilatorLint(files, d.top.name, dir).output).toBe('');
   expect(icarusCompile(files, d.top.name, dir).ok).toBe(true);
   if (opts.synth !== false) {
@@ -43,5 +41,5 @@ export function expectCleanRtl(top: ModuleDef, opts: { synth?: boolean } = {}): 
     expect(ys.ok, ys.output.slice(-2000)).toBe(true);
     expect(ys.latches).toBe(0);
   }
-  return { dir, files, texts: rendered.map((f) => f.text), top: d.top.name };
+  return { dir, files, texts: files.map((f) => readFileSync(join(dir, f), 'utf8')), top: d.top.name };
 }

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ModuleDef } from '../generator/dsl/module.ts';
 import { elaborate } from '../generator/dsl/elaborate.ts';
-import { renderDesign } from '../generator/dsl/render.ts';
+import { writeRtlFiles } from '../generator/emit.ts';
 import { GENERATOR_NAME, GENERATOR_VERSION } from '../common/version.ts';
 import { icarusCompile, run, type ToolResult } from './tools.ts';
 
@@ -77,9 +77,7 @@ function hexLine(fields: { lsb: number; width: number; value: bigint }[], width:
 export function writeCycleBench(dut: ModuleDef, vectors: CycleVector[], dir: string): { files: string[] } {
   mkdirSync(dir, { recursive: true });
   const lay = layoutOf(dut);
-  const design = elaborate(dut);
-  const rtl = renderDesign(design);
-  for (const f of rtl) writeFileSync(join(dir, f.path), f.text);
+  const rtl = writeRtlFiles(dir, elaborate(dut));
 
   const stim: string[] = [];
   const expect: string[] = [];
@@ -118,7 +116,7 @@ export function writeCycleBench(dut: ModuleDef, vectors: CycleVector[], dir: str
     maxReports: 10,
   });
   writeFileSync(join(dir, 'tb.v'), tb);
-  const files = [...rtl.map((f) => f.path), 'tb.v'];
+  const files = [...rtl, 'tb.v'];
   writeFileSync(join(dir, 'filelist.f'), files.join('\n') + '\n');
   return { files };
 }

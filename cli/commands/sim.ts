@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { resolve, join } from 'node:path';
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { buildTop, TOPS, type TopName } from '../../generator/targets.ts';
-import { renderDesign } from '../../generator/dsl/render.ts';
+import { writeRtlFiles } from '../../generator/emit.ts';
 import { checkOneOf, InputError, checkIntRange } from '../../common/errors.ts';
 import { parseIntFlag } from '../parse.ts';
 import { writeCycleBench, runBench, type Simulator } from '../../testbench/cycle-harness.ts';
@@ -76,8 +76,7 @@ export function registerSim(program: Command): void {
       } else {
         manifest = writeVectorFiles(work, c, problemFrom(opts, c));
       }
-      const rtl = renderDesign(gen.design);
-      for (const f of rtl) writeFileSync(join(work, f.path), f.text);
+      const rtl = writeRtlFiles(work, gen.design);
       const p = manifest.problem;
       writeAccelTestbench(work, gen.design.top.name, c, { ...manifest.counts, dims: { M: p.M, K: p.Kpadded, N: p.N } }, {
         runs,
@@ -89,7 +88,7 @@ export function registerSim(program: Command): void {
       process.stderr.write(
         `msq sim: ${gen.design.top.name}: M=${p.M} K=${p.Kpadded} N=${p.N}, ${manifest.counts.resultWords} result words x ${runs} run(s)${resetAt ? `, reset at cycle ${resetAt}` : ''}, stalls ${stall}%, on ${sim} (in ${work})\n`,
       );
-      const r = runAccelBench(work, rtl.map((f) => f.path), sim, opts.waves);
+      const r = runAccelBench(work, rtl, sim, opts.waves);
       for (const m of r.mismatches.slice(0, 10)) process.stdout.write(`${m}\n`);
       if (r.passed + r.failed === 0 || (r.failed > 0 && r.mismatches.length === 0)) process.stdout.write(r.log.slice(-4000));
       const macs = p.M * p.K * p.N;
