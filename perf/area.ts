@@ -100,16 +100,27 @@ export interface AreaBreakdown {
 
 const zero = (): Breakdown => ({ total: 0, pe_array: 0, recon: 0, decode: 0, post: 0, control: 0 });
 
-/** Multiplies each module's own cells by its instance count below `top` and sums them per block. */
-export function breakdown(stat: Map<string, StatModule>, top: string): AreaBreakdown {
-  const topKey = [...stat.keys()].find((k) => k === top || k === `\\${top}`);
-  if (!topKey) throw new Error(`area: top module ${top} is not in the stat report (modules: ${[...stat.keys()].join(', ')})`);
+/** The key of module `name` in a stat report (Yosys prints some names with a leading backslash). */
+export function statKey(stat: Map<string, StatModule>, name: string): string {
+  const key = [...stat.keys()].find((k) => k === name || k === `\\${name}`);
+  if (!key) throw new Error(`area: module ${name} is not in the stat report (modules: ${[...stat.keys()].join(', ')})`);
+  return key;
+}
+
+/** How many times each module occurs below `root` (root included, once), through the instance hierarchy. */
+export function instanceCounts(stat: Map<string, StatModule>, root: string): Map<string, number> {
   const instances = new Map<string, number>();
   const visit = (name: string, mult: number) => {
     instances.set(name, (instances.get(name) ?? 0) + mult);
     for (const [child, n] of stat.get(name)!.children) visit(child, mult * n);
   };
-  visit(topKey, 1);
+  visit(statKey(stat, root), 1);
+  return instances;
+}
+
+/** Multiplies each module's own cells by its instance count below `top` and sums them per block. */
+export function breakdown(stat: Map<string, StatModule>, top: string): AreaBreakdown {
+  const instances = instanceCounts(stat, top);
   const cells = zero();
   const ge = zero();
   const flops = zero();

@@ -14,7 +14,7 @@ import { buildTop } from '../generator/targets.ts';
 import { writeRtlFiles } from '../generator/emit.ts';
 import { DEFAULT_ACCEL, type AccelOptions } from '../generator/accel-config.ts';
 import type { ModuleDef } from '../generator/dsl/module.ts';
-import { parseStat, type StatModule } from './area.ts';
+import { instanceCounts, parseStat, statKey, type StatModule } from './area.ts';
 import { runAsync } from './exec.ts';
 
 export const ICE40_DEVICES = {
@@ -25,12 +25,16 @@ export type Ice40Device = keyof typeof ICE40_DEVICES;
 
 export const WRAPPER = 'msq_fpga_wrap';
 
-/** Verilog of the four-pin wrapper around `top`. */
-export function wrapperVerilog(top: ModuleDef): string {
+/** The ports the wrapper drives from its shift register and observes, and their total widths. */
+function wrappedPorts(top: ModuleDef) {
   const ins = top.ports.filter((p) => p.kind === 'input' && p.name !== 'clk' && p.name !== 'rst_n');
   const outs = top.ports.filter((p) => p.kind === 'output');
-  const iw = ins.reduce((s, p) => s + p.width.value, 0);
-  const ow = outs.reduce((s, p) => s + p.width.value, 0);
+  return { ins, outs, inputBits: ins.reduce((s, p) => s + p.width.value, 0), outputBits: outs.reduce((s, p) => s + p.width.value, 0) };
+}
+
+/** Verilog of the four-pin wrapper around `top`. */
+export function wrapperVerilog(top: ModuleDef): string {
+  const { ins, outs, inputBits: iw, outputBits: ow } = wrappedPorts(top);
   const lines: string[] = [
     '`default_nettype none',
     `// Four-pin wrapper of ${top.name} for FPGA fit and timing (perf/fpga.ts):`,
@@ -105,14 +109,14 @@ function iceCounts(gates: Map<string, number>): { luts: number; flops: number; c
 /** Sums gate counts below `root` through the instance hierarchy of a stat report. */
 function flatGates(stat: Map<string, StatModule>, root: string): Map<string, number> {
   const out = new Map<string, number>();
-  const visit = (name: string, mult: number) => {
-    const m = stat.get(name)!;
-    for (const [t, n] of m.gates) out.set(t, (out.get(t) ?? 0) + n * mult);
-    for (const [c, n] of m.children) visit(c, mult * n);
-  };
-  visit(root, 1);
+  for (const [name, n] of instanceCounts(stat, root)) {
+    for (const [t, count] of stat.get(name)!.gates) out.set(t, (out.get(t) ?? 0) + count * n);
+  }
   return out;
 }
+
+/** The placed and routed design (nextpnr's ASCII bitstream form) of a device, in the work folder of fpgaFlow. */
+export const pnrAscFile = (d: Ice40Device) => `pnr-${d}.asc`;
 
 /** Synthesizes one configuration (or one block of it) for iCE40 and places and routes it on the given devices. */
 export async function fpgaFlow(target: FpgaTarget, work: string, devices: Ice40Device[], freqMhz = 12): Promise<FpgaResult> {
@@ -131,22 +135,20 @@ export async function fpgaFlow(target: FpgaTarget, work: string, devices: Ice40D
   const hier = await runAsync('yosys', ['-q', '-l', 'hier.log', '-p', `read_verilog ${files}; synth_ice40 -noflatten -top ${WRAPPER}; tee -q -o hier.txt stat`], dir);
   if (!hier.ok) throw new Error(`synth_ice40 -noflatten failed on ${top}:\n${hier.output.slice(-3000)}`);
   const stat = parseStat(readFileSync(join(dir, 'hier.txt'), 'utf8'));
-  const accelKey = [...stat.keys()].find((k) => k === top || k === `\\${top}`)!;
-  const accel = iceCounts(flatGates(stat, accelKey));
+  const accel = iceCounts(flatGates(stat, top));
   // flattened, for place and route
   const flat = await runAsync('yosys', ['-q', '-l', 'synth.log', '-p', `read_verilog ${files}; synth_ice40 -top ${WRAPPER} -json wrap.json; tee -q -o flat.txt stat`], dir);
   if (!flat.ok) throw new Error(`synth_ice40 failed on ${top}:\n${flat.output.slice(-3000)}`);
   const fstat = parseStat(readFileSync(join(dir, 'flat.txt'), 'utf8'));
-  const total = iceCounts(fstat.get(WRAPPER)?.gates ?? fstat.get(`\\${WRAPPER}`)!.gates);
-  const ins = dut.ports.filter((p) => p.kind === 'input' && p.name !== 'clk' && p.name !== 'rst_n');
-  const outs = dut.ports.filter((p) => p.kind === 'output');
+  const total = iceCounts(fstat.get(statKey(fstat, WRAPPER))!.gates);
+  const { inputBits, outputBits } = wrappedPorts(dut);
   const result: FpgaResult = {
     options,
     block,
     top,
     accel,
     total,
-    wrapper: { inputBits: ins.reduce((s, p) => s + p.width.value, 0), outputBits: outs.reduce((s, p) => s + p.width.value, 0) },
+    wrapper: { inputBits, outputBits },
     pnr: {},
     synthSeconds: hier.seconds + flat.seconds,
   };
@@ -157,7 +159,8 @@ export async function fpgaFlow(target: FpgaTarget, work: string, devices: Ice40D
       continue;
     }
     const rep = `pnr-${d}.json`;
-    const r = await runAsync('nextpnr-ice40', [dev.flag, '--package', dev.package, '--json', 'wrap.json', '--freq', String(freqMhz), '--seed', '1', '--timing-allow-fail', '--report', rep, '-q', '-l', `pnr-${d}.log`], dir);
+    // --asc keeps the placed and routed design, for a bitstream (pnrAscFile)
+    const r = await runAsync('nextpnr-ice40', [dev.flag, '--package', dev.package, '--json', 'wrap.json', '--asc', pnrAscFile(d), '--freq', String(freqMhz), '--seed', '1', '--timing-allow-fail', '--report', rep, '-q', '-l', `pnr-${d}.log`], dir);
     if (!r.ok) {
       const log = r.output;
       const need = /Failed to expand region .* of (\d+) ICESTORM_LCs/.exec(log);

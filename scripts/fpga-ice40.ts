@@ -11,7 +11,7 @@
  */
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { fpgaFlow, fpgaLabel, fpgaMarkdown, FPGA_TARGETS, ICE40_DEVICES, type Ice40Device } from '../perf/fpga.ts';
+import { fpgaFlow, fpgaLabel, fpgaMarkdown, pnrAscFile, FPGA_TARGETS, ICE40_DEVICES, type Ice40Device } from '../perf/fpga.ts';
 import { mapPool, runAsync } from '../perf/exec.ts';
 import { writeFileAtomically } from '../common/atomic-output.ts';
 
@@ -35,11 +35,8 @@ async function main(): Promise<void> {
     const dir = join(work, `t${i}`);
     const r = await fpgaFlow(t, dir, devices, freq);
     const fit = devices.find((d) => r.pnr[d]?.fits);
-    if (fit) {
-      // a bitstream, to show the flow goes to the end (nextpnr writes the ASCII form)
-      const asc = await runAsync('nextpnr-ice40', [ICE40_DEVICES[fit].flag, '--package', ICE40_DEVICES[fit].package, '--json', 'wrap.json', '--asc', 'wrap.asc', '--freq', String(freq), '--seed', '1', '--timing-allow-fail', '-q'], dir);
-      if (asc.ok && existsSync(join(dir, 'wrap.asc'))) await runAsync('icepack', ['wrap.asc', 'wrap.bin'], dir);
-    }
+    // a bitstream of the first device that fits, to show the flow goes to the end
+    if (fit && existsSync(join(dir, pnrAscFile(fit)))) await runAsync('icepack', [pnrAscFile(fit), 'wrap.bin'], dir);
     process.stderr.write(
       `fpga-ice40: ${fpgaLabel(t)}: ${r.accel.luts} LUTs, ${r.accel.flops} FFs; ${devices.map((d) => `${d} ${r.pnr[d]?.fits ? `fits, ${r.pnr[d]?.fmaxMhz?.toFixed(1)} MHz` : 'does not fit'}`).join(', ')}\n`,
     );

@@ -2,13 +2,18 @@
 # Idempotent set-up for a fresh Debian machine (run as root) or an existing one.
 # Installs the EDA tools the flow needs (verilator, iverilog, yosys) from Debian
 # and the npm packages. When everything is present it returns in about a second.
+#
+#   bash scripts/setup.sh [COMMAND=PACKAGE ...]
+#
+# Each COMMAND=PACKAGE argument adds a tool a script needs beyond these: the
+# Debian PACKAGE is installed when COMMAND is missing (scripts/fpga-ice40.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-command -v verilator >/dev/null 2>&1 || need_apt+=(verilator)
-command -v iverilog  >/dev/null 2>&1 || need_apt+=(iverilog)
-command -v yosys     >/dev/null 2>&1 || need_apt+=(yosys)
+for tool in verilator=verilator iverilog=iverilog yosys=yosys "$@"; do
+  command -v "${tool%%=*}" >/dev/null 2>&1 || need_apt+=("${tool#*=}")
+done
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} from Debian" >&2
