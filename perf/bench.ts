@@ -52,7 +52,7 @@ export interface BenchOptions {
   depthSweep: number[];
   /** full mode: one large array at several M, to show where the 32-bit weight stream limits it */
   mSweep: { rows: number; cols: number; wbits: number; recon: ReconTopology; rate: number; Ms: number[] } | null;
-  /** reuse the result of a synthesis or simulation already in the work folder (same version, options and problem) */
+  /** reuse the result of a synthesis or simulation already in the work folder (same sources, options and problem) */
   resume?: boolean;
 }
 
@@ -297,7 +297,6 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
   }
   jobs.sort((a, b) => b.cost - a.cost); // the longest first, so the pool ends evenly
-  const shapes = new Map<string, GemmShape>();
   const areas = new Map<string, AreaResult>();
   const sims = new Map<string, ThroughputRun>();
   const failures: BenchReport['failures'] = [];
@@ -323,7 +322,6 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         progress(`[${++done}/${jobs.length}] area ${job.key}: ${r.cells.total} cells, ${Math.round(r.ge.total)} GE (yosys ${r.synthSeconds.toFixed(1)} s)`);
       } else {
         const shape = throughputShape(job.options, job.M, o.gemm.K, o.gemm.nTiles);
-        if (job.M === o.gemm.M) shapes.set(accelTopName(job.options), shape);
         const dir = join(work, 'sim', job.key.replace(/@/g, '_'));
         const stamp = { version: GENERATOR_VERSION, sources, options: job.options, shape, rate: job.rate, simulator: o.simulator };
         const r = fromCache<ThroughputRun>(dir, stamp) ?? store(dir, stamp, await simulateUtilization(job.options, shape, job.rate, o.simulator, dir));
@@ -375,7 +373,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           throughput: {
             simulator: o.simulator,
             depth: o.simDepth,
-            shape: shapes.get(accelTopName(so)) ?? throughputShape(so, o.gemm.M, o.gemm.K, o.gemm.nTiles),
+            shape: throughputShape(so, o.gemm.M, o.gemm.K, o.gemm.nTiles),
             runs: runs.map((r) => r && ({
               outlier_rate: r.outlierRate,
               cycles: r.cycles,
@@ -395,13 +393,14 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const r = areas.get(accelTopName({ ...DEFAULT_ACCEL, depth: d }));
     return r ? [{ depth: d, ...pick(r) }] : [];
   });
+  const msShape = msOptions ? throughputShape(msOptions, 0, o.gemm.K, o.gemm.nTiles) : null;
   const mSweep =
-    ms && msOptions
+    ms && msOptions && msShape
       ? {
           top: accelTopName(msOptions),
           outlier_rate: ms.rate,
-          K: throughputShape(msOptions, 0, o.gemm.K, o.gemm.nTiles).K,
-          N: throughputShape(msOptions, 0, o.gemm.K, o.gemm.nTiles).N,
+          K: msShape.K,
+          N: msShape.N,
           points: ms.Ms.flatMap((M) => {
             const r = sims.get(simKey(msOptions, ms.rate, M));
             return r ? [{ M, cycles: r.cycles, utilization: round(r.utilization), words_per_tile: round(r.weightWords / r.tiles, 1) }] : [];

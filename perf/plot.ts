@@ -6,7 +6,7 @@
  */
 import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
-import { niceTicks } from '../quant/plot.ts';
+import { chartFrame, niceTicks } from '../quant/plot.ts';
 
 const hb = Handlebars.create();
 const load = (name: string) => hb.compile(readFileSync(new URL(`../templates/perf/${name}`, import.meta.url), 'utf8'));
@@ -101,16 +101,7 @@ export function lineChartSvg(c: LineChart): string {
   const yTicks = c.yTicks ?? (c.yLog ? logTicks(yLo, yHi) : niceTicks(yLo, yHi).map((v) => ({ value: v, label: fmt(v) })));
   const colWidth = (plotRight - plotLeft) / cols;
   return lineTemplate({
-    width,
-    height,
-    title: c.title,
-    titleX: (plotLeft + plotRight) / 2,
-    plotLeft,
-    plotRight,
-    plotTop,
-    plotBottom,
-    plotWidth: plotRight - plotLeft,
-    plotHeight: plotBottom - plotTop,
+    ...chartFrame(width, height, c.title, { plotLeft, plotRight, plotTop, plotBottom }),
     xTicks: xTicks.filter((t) => t.value >= xLo && t.value <= xHi).map((t) => ({ x: sx(t.value).toFixed(1), label: t.label })),
     yTicks: yTicks.filter((t) => t.value >= yLo && t.value <= yHi).map((t) => ({ y: sy(t.value).toFixed(1), label: t.label })),
     hLines: (c.hLines ?? []).map((h) => ({ y: sy(h.y).toFixed(1), labelY: (sy(h.y) - 4).toFixed(1), label: h.label })),
@@ -181,16 +172,7 @@ export function stackedBarsSvg(c: StackedBars): string {
     x += gap;
   }
   return barsTemplate({
-    width,
-    height,
-    title: c.title,
-    titleX: (plotLeft + plotRight) / 2,
-    plotLeft,
-    plotRight,
-    plotTop,
-    plotBottom,
-    plotWidth: plotRight - plotLeft,
-    plotHeight: plotBottom - plotTop,
+    ...chartFrame(width, height, c.title, { plotLeft, plotRight, plotTop, plotBottom }),
     yTicks: niceTicks(0, yHi).map((v) => ({ y: sy(v).toFixed(1), label: fmt(v) })),
     yTickLabelX: plotLeft - 8,
     yAxisLabelY: (plotTop + plotBottom) / 2,

@@ -20,6 +20,19 @@ export function niceTicks(lo: number, hi: number, target = 6): number[] {
   return out;
 }
 
+/** The plot area of a chart, in SVG pixels. */
+export interface PlotBox {
+  plotLeft: number;
+  plotRight: number;
+  plotTop: number;
+  plotBottom: number;
+}
+
+/** The layout fields every chart template shares: size, title and the plot area. */
+export function chartFrame(width: number, height: number, title: string, box: PlotBox) {
+  return { width, height, title, titleX: (box.plotLeft + box.plotRight) / 2, ...box, plotWidth: box.plotRight - box.plotLeft, plotHeight: box.plotBottom - box.plotTop };
+}
+
 export function sqnrPlotSvg(rows: readonly CompareRow[], title = 'SQNR against effective bits per element'): string {
   const width = 760;
   const height = 480;
@@ -65,16 +78,7 @@ export function sqnrPlotSvg(rows: readonly CompareRow[], title = 'SQNR against e
   spreadLabels(points);
   const hasOutput = pts.some((p) => p.series !== 'weight');
   return template({
-    width,
-    height,
-    title,
-    titleX: (plotLeft + plotRight) / 2,
-    plotLeft,
-    plotRight,
-    plotTop,
-    plotBottom,
-    plotWidth: plotRight - plotLeft,
-    plotHeight: plotBottom - plotTop,
+    ...chartFrame(width, height, title, { plotLeft, plotRight, plotTop, plotBottom }),
     xTicks: niceTicks(xLo, xHi).map((v) => ({ x: sx(v).toFixed(1), label: String(v) })),
     yTicks: niceTicks(yLo, yHi).map((v) => ({ y: sy(v).toFixed(1), label: String(v) })),
     xTickLabelY: plotBottom + 18,

@@ -47,16 +47,22 @@ function sh(cmd: string, args: string[]): string {
 }
 
 // ---------------------------------------------------------------- data
-let bench: BenchReport;
-const benchFrom = arg('--bench');
-if (benchFrom) {
-  bench = JSON.parse(readFileSync(benchFrom, 'utf8')) as BenchReport;
-  if (resolve(benchFrom) !== join(PERF, 'bench.json')) copyFileSync(benchFrom, join(PERF, 'bench.json'));
-} else {
-  log('running the full benchmark (msq bench; about an hour on 2 cores)');
-  bench = await runBench(benchDefaults(false));
-  writeFileAtomically(join(PERF, 'bench.json'), JSON.stringify(bench, null, 2) + '\n');
+/**
+ * The raw data docs/perf/<name>: copied from the file given with `flag` (an
+ * earlier run), or made by `make`, which writes it; then read back.
+ */
+async function rawData<T>(name: string, flag: string, make: (path: string) => Promise<void> | void): Promise<T> {
+  const path = join(PERF, name);
+  const from = arg(flag);
+  if (!from) await make(path);
+  else if (resolve(from) !== path) copyFileSync(from, path);
+  return JSON.parse(readFileSync(path, 'utf8')) as T;
 }
+
+const bench = await rawData<BenchReport>('bench.json', '--bench', async (path) => {
+  log('running the full benchmark (msq bench; about an hour on 2 cores)');
+  writeFileAtomically(path, JSON.stringify(await runBench(benchDefaults(false)), null, 2) + '\n');
+});
 
 interface FpgaDoc {
   tools: { yosys: string; nextpnr: string };
@@ -64,18 +70,12 @@ interface FpgaDoc {
   elapsed_s: number;
   results: Array<FpgaResult & { label: string }>;
 }
-let fpga: FpgaDoc | null = null;
-if (!process.argv.includes('--no-fpga')) {
-  const from = arg('--fpga');
-  if (from) {
-    fpga = JSON.parse(readFileSync(from, 'utf8')) as FpgaDoc;
-    if (resolve(from) !== join(PERF, 'fpga.json')) copyFileSync(from, join(PERF, 'fpga.json'));
-  } else {
-    log('running the iCE40 flow (scripts/fpga-ice40.sh)');
-    sh('bash', ['scripts/fpga-ice40.sh', '--json', join(PERF, 'fpga.json')]);
-    fpga = JSON.parse(readFileSync(join(PERF, 'fpga.json'), 'utf8')) as FpgaDoc;
-  }
-}
+const fpga = process.argv.includes('--no-fpga')
+  ? null
+  : await rawData<FpgaDoc>('fpga.json', '--fpga', (path) => {
+      log('running the iCE40 flow (scripts/fpga-ice40.sh)');
+      sh('bash', ['scripts/fpga-ice40.sh', '--json', path]);
+    });
 
 log('ASIC hand-off check with the toy Liberty library');
 const ASIC_FLAGS = ['--rows', '4', '--cols', '8', '--wbits', '4', '--depth', '16'];
