@@ -17,7 +17,10 @@ interface Step {
   dims?: [number, number, number];
 }
 
-function vectors(steps: Step[], expectFn: (t: number) => { busy: 0 | 1; done: 0 | 1; error: 0 | 1; cmd_valid: 0 | 1; k: number; m: number } | null): CycleVector[] {
+/** The status outputs a test states for a cycle (the rest follow from them). */
+type Status = { busy: 0 | 1; done: 0 | 1; error: 0 | 1; cmd_valid: 0 | 1; k: number; m: number };
+
+function vectors(steps: Step[], expectFn: (t: number) => Status | null): CycleVector[] {
   return steps.map((s, t) => {
     const [M, K, N] = s.dims ?? [0, 0, 0];
     const e = expectFn(t);
@@ -51,32 +54,25 @@ describe('controller status interface', () => {
   for (const sim of ['verilator', 'icarus'] as Simulator[]) {
     it(`refuses bad problems with done + error and accepts a good one (${sim})`, () => {
       const steps: Step[] = [{}, {}];
-      const exp: ({ busy: 0 | 1; done: 0 | 1; error: 0 | 1; cmd_valid: 0 | 1; k: number; m: number } | null)[] = [null, { busy: 0, done: 0, error: 0, cmd_valid: 0, k: 0, m: 0 }];
+      const exp: (Status | null)[] = [null, { busy: 0, done: 0, error: 0, cmd_valid: 0, k: 0, m: 0 }];
+      /** `times` cycles of input `step`, each followed by status `status` */
+      const cycles = (times: number, step: Step, status: Status) => {
+        for (let i = 0; i < times; i++) {
+          steps.push(step);
+          exp.push(status);
+        }
+      };
       // 1. M = 0: refused at once
-      steps.push({ start: true, dims: [0, 24, 8] });
-      exp.push({ busy: 0, done: 1, error: 1, cmd_valid: 0, k: 24, m: 0 });
-      steps.push({});
-      exp.push({ busy: 0, done: 1, error: 1, cmd_valid: 0, k: 24, m: 0 });
+      cycles(1, { start: true, dims: [0, 24, 8] }, { busy: 0, done: 1, error: 1, cmd_valid: 0, k: 24, m: 0 });
+      cycles(1, {}, { busy: 0, done: 1, error: 1, cmd_valid: 0, k: 24, m: 0 });
       // 2. K = 30, not a multiple of G = 12: 16 cycles of checking, then refused
-      steps.push({ start: true, dims: [1, 30, 8] });
-      exp.push({ busy: 1, done: 0, error: 0, cmd_valid: 0, k: 30, m: 1 });
-      for (let i = 0; i < 15; i++) {
-        steps.push({});
-        exp.push({ busy: 1, done: 0, error: 0, cmd_valid: 0, k: 30, m: 1 });
-      }
-      steps.push({});
-      exp.push({ busy: 0, done: 1, error: 1, cmd_valid: 0, k: 30, m: 1 });
+      cycles(1, { start: true, dims: [1, 30, 8] }, { busy: 1, done: 0, error: 0, cmd_valid: 0, k: 30, m: 1 });
+      cycles(15, {}, { busy: 1, done: 0, error: 0, cmd_valid: 0, k: 30, m: 1 });
+      cycles(1, {}, { busy: 0, done: 1, error: 1, cmd_valid: 0, k: 30, m: 1 });
       // 3. K = 12 = G: checked, running, asking for the first tile (which never comes)
-      steps.push({ start: true, dims: [1, 12, 8] });
-      exp.push({ busy: 1, done: 0, error: 0, cmd_valid: 0, k: 12, m: 1 });
-      for (let i = 0; i < 15; i++) {
-        steps.push({});
-        exp.push({ busy: 1, done: 0, error: 0, cmd_valid: 0, k: 12, m: 1 });
-      }
-      for (let i = 0; i < 4; i++) {
-        steps.push({ start: true, dims: [0, 0, 0] }); // start is ignored while busy
-        exp.push({ busy: 1, done: 0, error: 0, cmd_valid: 1, k: 12, m: 1 });
-      }
+      cycles(1, { start: true, dims: [1, 12, 8] }, { busy: 1, done: 0, error: 0, cmd_valid: 0, k: 12, m: 1 });
+      cycles(15, {}, { busy: 1, done: 0, error: 0, cmd_valid: 0, k: 12, m: 1 });
+      cycles(4, { start: true, dims: [0, 0, 0] }, { busy: 1, done: 0, error: 0, cmd_valid: 1, k: 12, m: 1 }); // start is ignored while busy
       const v = vectors(steps, (t) => exp[t] ?? null);
       const dir = tmpDir();
       const { files } = writeCycleBench(controller(cfg), v, dir);
