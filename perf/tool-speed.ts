@@ -89,8 +89,7 @@ export function defaultSimSpeed(work: string, repeats: number): SimSpeed {
     const c = gen.accel!;
     const manifest = writeVectorFiles(dir, c, { ...defaultProblem(c), outlierRate: 0.01, seed: 1 });
     const rtl = writeRtlFiles(dir, gen.design);
-    const p = manifest.problem;
-    writeAccelTestbench(dir, gen.design.top.name, c, { ...manifest.counts, dims: { M: p.M, K: p.Kpadded, N: p.N } }, DEFAULT_BENCH);
+    writeAccelTestbench(dir, gen.design.top.name, c, manifest, DEFAULT_BENCH);
     const t0 = performance.now();
     const r = runAccelBench(dir, rtl, 'verilator');
     const total = (performance.now() - t0) / 1000;

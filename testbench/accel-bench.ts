@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GENERATOR_NAME, GENERATOR_VERSION } from '../common/version.ts';
 import type { AccelConfig } from '../generator/accel-config.ts';
+import type { VectorManifest } from './vector-files.ts';
 import { icarusCompile, run } from './tools.ts';
 import type { Simulator } from './cycle-harness.ts';
 
@@ -34,22 +35,17 @@ export const TB_IDLE_TIMEOUT = 20000;
  * four times over, plus the idle timeout for fill and drain. Generous on
  * purpose: it only has to end a broken run, never a slow correct one.
  */
-export function runCycleLimit(v: AccelVectorCounts, stall: AccelBenchOptions['stall']): number {
+export function runCycleLimit(v: VectorManifest['counts'], stall: AccelBenchOptions['stall']): number {
   const slowest = Math.max(stall.w, stall.a, stall.y);
   const perBeat = Math.ceil(100 / Math.max(1, 100 - slowest));
   return TB_IDLE_TIMEOUT + 4 * perBeat * (v.weightWords + v.activationBeats + v.resultBeats);
 }
 
-export interface AccelVectorCounts {
-  weightWords: number;
-  activationBeats: number;
-  resultBeats: number;
-  dims: { M: number; K: number; N: number };
-}
-
-/** Writes tb.v for the generated top `top` and the vectors already in `dir` (w.hex, a.hex, y.hex). */
-export function writeAccelTestbench(dir: string, top: string, c: AccelConfig, v: AccelVectorCounts, o: AccelBenchOptions): void {
+/** Writes tb.v for the generated top `top` and the vectors already in `dir` (w.hex, a.hex, y.hex), described by their manifest. */
+export function writeAccelTestbench(dir: string, top: string, c: AccelConfig, vectors: VectorManifest, o: AccelBenchOptions): void {
   mkdirSync(dir, { recursive: true });
+  const v = vectors.counts;
+  const p = vectors.problem;
   const tb = tbTemplate({
     dut: top,
     generator: GENERATOR_NAME,
@@ -69,9 +65,9 @@ export function writeAccelTestbench(dir: string, top: string, c: AccelConfig, v:
     runLimit: runCycleLimit(v, o.stall),
     seedHex: ((o.seed * 2654435761) >>> 0 || 1).toString(16).padStart(8, '0'),
     waves: o.waves,
-    M: v.dims.M,
-    K: v.dims.K,
-    N: v.dims.N,
+    M: p.M,
+    K: p.Kpadded,
+    N: p.N,
   });
   writeFileSync(join(dir, 'tb.v'), tb);
 }

@@ -78,7 +78,7 @@ export function registerSim(program: Command): void {
       }
       const rtl = writeRtlFiles(work, gen.design);
       const p = manifest.problem;
-      writeAccelTestbench(work, gen.design.top.name, c, { ...manifest.counts, dims: { M: p.M, K: p.Kpadded, N: p.N } }, {
+      writeAccelTestbench(work, gen.design.top.name, c, manifest, {
         runs,
         resetAt,
         stall: { w: stall, a: stall, y: stall },
