@@ -8,9 +8,13 @@
  * the dequantized float32 values; the dequantized value of an element is
  * decoded from its code, so unpack(pack(x)) is bit-identical to quantize(x).
  *
- * NaN/Inf rule (OCP MX v1.0, and what microxcaling does): a block holding any
- * NaN or ±Inf gets the NaN scale (E8M0 code 0xFF) and all its elements become
- * NaN (element codes 0). Finite inputs never overflow: the scale saturates them.
+ * NaN/Inf rule (OCP MX v1.0, and what microxcaling does): a block whose
+ * max |x| is NaN or ±Inf, i.e. a block holding any NaN or ±Inf, gets the NaN
+ * scale (E8M0 code 0xFF) and all its elements dequantize to NaN (their element
+ * codes are written as 0). microxcaling gets there because torch.max propagates
+ * NaN, log2(Inf) = Inf, an exponent above 127 becomes NaN, and x / 2^NaN is NaN
+ * (its test_corners_mx.py: [NaN|±Inf, 0, 2^127, 0] -> all NaN). Finite inputs
+ * never overflow: large values saturate to ±max normal times the scale.
  *
  * Zeros: an FP element that rounds to zero from a negative value keeps the -0
  * code, as microxcaling keeps -0.0; INT codes are two's complement and have no
@@ -110,6 +114,27 @@ export function mxEncode(data: Float32Array, shape: readonly number[], opts: MxO
 export function quantizeMx(data: Float32Array, shape: readonly number[], opts: MxOptions): Float32Array {
   // Without element codes: writing them costs about a third of the kernel's time.
   return run(data, shape, opts, false).values;
+}
+
+/**
+ * MX fake quantization that also returns the block scales: the dequantized
+ * tensor, the E8M0 scale code of every block (0xFF: the block's max |x| is NaN
+ * or ±Inf, so all its elements are NaN) and the block geometry.
+ */
+export function quantizeMxWithScales(
+  data: Float32Array,
+  shape: readonly number[],
+  opts: MxOptions,
+): { values: Float32Array; scaleCodes: Uint8Array; geometry: BlockGeometry } {
+  const r = run(data, shape, opts, false);
+  return { values: r.values, scaleCodes: r.scaleCodes, geometry: r.geometry };
+}
+
+/** Blocks with the NaN scale (E8M0 0xFF): those whose max |x| is NaN or ±Inf. */
+export function nanScaleCount(scaleCodes: Uint8Array): number {
+  let n = 0;
+  for (let b = 0; b < scaleCodes.length; b++) if (scaleCodes[b] === E8M0_NAN_CODE) n++;
+  return n;
 }
 
 function run(data: Float32Array, shape: readonly number[], opts: MxOptions, withCodes: boolean): Omit<MxEncoded, 'codes'> & { codes: Uint8Array | null } {

@@ -1,8 +1,12 @@
 /**
  * Minimal .npy reader and writer (NumPy format versions 1.0-3.0).
  *
- * readNpy accepts little-endian float32 ('<f4') and float16 ('<f2') arrays in C
- * order and returns float32 data; float16 is widened exactly. Anything else
+ * readNpy accepts little-endian float32 ('<f4'), float64 ('<f8', numpy's
+ * default dtype) and float16 ('<f2') arrays in C order and returns float32
+ * data: float16 is widened exactly, float64 is rounded to the nearest float32
+ * (ties to even, as numpy's astype(np.float32): magnitudes beyond float32's
+ * range become ±Inf, tiny ones float32 subnormals or ±0), and the result says
+ * it was converted (`converted`) so that the CLI can note it. Anything else
  * (other dtypes, big-endian, Fortran order, object arrays) is an InputError that
  * names what was found and what is accepted. writeNpy writes '<f4', C order,
  * version 1.0, atomically.
@@ -14,9 +18,11 @@ import { float16ToFloat32Array } from './half.ts';
 
 export interface NpyArray {
   shape: number[];
-  /** The dtype as stored in the file ('<f4' or '<f2'); data is float32 either way. */
+  /** The dtype as stored in the file ('<f4', '<f8' or '<f2'); data is float32 either way. */
   dtype: string;
   data: Float32Array;
+  /** float64 input only: it was rounded to float32; `overflowed` finite values became ±Inf. */
+  converted?: { from: 'float64'; overflowed: number };
 }
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
@@ -68,7 +74,7 @@ export function parseNpy(buf: Uint8Array, what = '.npy data'): NpyArray {
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new InputError(`${what}: bad shape (${shapeText})`);
   const count = shape.reduce((a, b) => a * b, 1);
   const dataStart = headerStart + headerLen;
-  const accepted = "accepted dtypes are float32 ('<f4') and float16 ('<f2'), little-endian";
+  const accepted = "accepted dtypes are float32 ('<f4'), float64 ('<f8', converted to float32) and float16 ('<f2'), little-endian";
   if (descr === '<f4' || (descr === '=f4' && isLittleEndianHost())) {
     need(buf, dataStart, count * 4, what);
     const data = new Float32Array(count);
@@ -80,6 +86,15 @@ export function parseNpy(buf: Uint8Array, what = '.npy data'): NpyArray {
     const raw = new Uint16Array(count);
     new Uint8Array(raw.buffer).set(buf.subarray(dataStart, dataStart + count * 2));
     return { shape, dtype: '<f2', data: float16ToFloat32Array(raw) };
+  }
+  if (descr === '<f8' || (descr === '=f8' && isLittleEndianHost())) {
+    need(buf, dataStart, count * 8, what);
+    const wide = new Float64Array(count);
+    new Uint8Array(wide.buffer).set(buf.subarray(dataStart, dataStart + count * 8));
+    const data = Float32Array.from(wide); // round to nearest, ties to even
+    let overflowed = 0;
+    for (let i = 0; i < count; i++) if (Number.isFinite(wide[i]!) && !Number.isFinite(data[i]!)) overflowed++;
+    return { shape, dtype: '<f8', data, converted: { from: 'float64', overflowed } };
   }
   throw new InputError(`${what}: dtype '${descr}' is not supported: ${accepted}`);
 }

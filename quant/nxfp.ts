@@ -26,8 +26,9 @@
  * dequantized value fl32(q · s). With no technique switched on, nxfpN is
  * bit-identical to the MX format of its default element (tested).
  *
- * NaN/Inf: as MX, a block holding NaN or ±Inf gets the NaN scale (exponent
- * field 255) and all its elements are NaN.
+ * NaN/Inf: as MX (the OCP MX rule), a block holding NaN or ±Inf gets the NaN
+ * scale (exponent field 255, mantissa bits 0) and all its elements are NaN
+ * (codes 0, selector 0); nxfpNanBlockCount counts such blocks.
  */
 import { InputError, checkIntRange, checkOneOf } from '../common/errors.ts';
 import { elementFormat, scaleFormatWithMantissa, type ElementFormat, type Rounding, type ScaleFormat } from './formats.ts';
@@ -260,6 +261,14 @@ export function nxfpEncode(data: Float32Array, shape: readonly number[], opts: N
     }
   }
   return { config: c, geometry: g, scaleCodes, selectors, codes, values };
+}
+
+/** Blocks with the NaN scale (exponent field 255): those holding NaN or ±Inf, all of whose elements are NaN. */
+export function nxfpNanBlockCount(enc: Pick<NxfpEncoded, 'config' | 'scaleCodes'>): number {
+  const m = enc.config.nanoMantissa;
+  let n = 0;
+  for (let b = 0; b < enc.scaleCodes.length; b++) if (enc.scaleCodes[b]! >> m === 255) n++;
+  return n;
 }
 
 /** NxFP fake quantization: the dequantized tensor. */

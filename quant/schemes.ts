@@ -10,8 +10,8 @@
  */
 import { InputError } from '../common/errors.ts';
 import { ELEMENT_FORMAT_NAMES, elementFormat, type Rounding } from './formats.ts';
-import { mxEncode, quantizeMx } from './mx.ts';
-import { nxfpConfig, nxfpEffectiveBits, nxfpEncode, NXFP_FAMILY_NAMES, NXFP_FAMILIES, type NxfpFamily } from './nxfp.ts';
+import { mxEncode, nanScaleCount, quantizeMxWithScales } from './mx.ts';
+import { nxfpConfig, nxfpEffectiveBits, nxfpEncode, nxfpNanBlockCount, NXFP_FAMILY_NAMES, NXFP_FAMILIES, type NxfpFamily } from './nxfp.ts';
 import { packMx, packNxfp } from './pack.ts';
 import { microscopiqFamily } from './microscopiq/scheme.ts';
 
@@ -38,6 +38,25 @@ export interface QuantizeOutcome {
   pack?: () => Uint8Array;
   /** One line of scheme-specific statistics for the CLI to print (e.g. MicroScopiQ outlier counts). */
   notes?: string;
+  /** Set when some blocks held NaN or ±Inf (and so came out NaN); absent when every block was finite. */
+  nonFinite?: NonFiniteBlocks;
+}
+
+/** Blocks of a quantized tensor that held NaN or ±Inf. */
+export interface NonFiniteBlocks {
+  /** Blocks holding NaN or ±Inf (at least 1). */
+  blocks: number;
+  /** All blocks of the tensor. */
+  blockCount: number;
+  /** What the format did with them, e.g. OCP_MX_NAN_RULE. */
+  rule: string;
+}
+
+/** What MX and NxFP do with a block holding NaN or ±Inf (docs/NUMERICS.md, "NaN and Inf rule"). */
+export const OCP_MX_NAN_RULE = 'their scale is NaN (OCP MX rule) and all their elements are NaN';
+
+function nonFinite(blocks: number, blockCount: number, rule = OCP_MX_NAN_RULE): NonFiniteBlocks | undefined {
+  return blocks > 0 ? { blocks, blockCount, rule } : undefined;
 }
 
 export interface SchemeOption {
@@ -60,7 +79,34 @@ export interface SchemeFamily {
   options: readonly SchemeOption[];
   /** Turns the "+token" suffixes of a compare spec into options (unknown token: InputError). */
   parseSpecTokens(format: string, tokens: readonly string[]): Record<string, unknown>;
+  /**
+   * Why this format cannot take the tensor of `req` with the flags as given
+   * (its shape, or its values), as a clause for `msq compare` to print when it
+   * skips the format; undefined when it can. quantize() still refuses such a
+   * tensor itself, with a message that names the flags to change.
+   */
+  unsupported?(format: string, req: QuantizeRequest): string | undefined;
+  /** Why this configuration has no packed layout (for --packed, checked before the input is read); undefined when it has one. */
+  noPackedLayout?(format: string, options: Readonly<Record<string, unknown>>): string | undefined;
   quantize(format: string, req: QuantizeRequest): QuantizeOutcome;
+}
+
+/**
+ * MX and NxFP take any tensor with at least one axis; the one thing a tensor's
+ * shape can refuse is the default block size (32) when its axis is shorter.
+ * Explicit --block-size / --axis values are the user's: quantize() refuses them.
+ */
+function blockedUnsupported(req: QuantizeRequest): string | undefined {
+  const rank = req.shape.length;
+  if (rank === 0) return 'a scalar (0-d array) cannot be cut into blocks';
+  let axis = req.axis ?? -1;
+  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) return undefined;
+  if (axis < 0) axis += rank;
+  const len = req.shape[axis]!;
+  if (req.blockSize === undefined && len > 0 && len < 32) {
+    return `its default block size 32 does not fit axis ${axis} of [${req.shape.join(', ')}] (${len} elements); give --block-size ${len} or less`;
+  }
+  return undefined;
 }
 
 function parseIntFlag(flag: string) {
@@ -88,9 +134,10 @@ const mxFamily: SchemeFamily = {
     if (tokens.length > 0) throw new InputError(`${format} takes no +options (got +${tokens.join('+')})`);
     return {};
   },
+  unsupported: (_format, req) => blockedUnsupported(req),
   quantize(format, req) {
     const opts = { format: format.slice(2), blockSize: req.blockSize, axis: req.axis, rounding: req.rounding };
-    const values = quantizeMx(req.data, req.shape, opts);
+    const { values, scaleCodes } = quantizeMxWithScales(req.data, req.shape, opts);
     const blockSize = req.blockSize ?? 32;
     const elementBits = elementFormat(opts.format).bits;
     return {
@@ -98,6 +145,7 @@ const mxFamily: SchemeFamily = {
       ebw: elementBits + 8 / blockSize,
       label: format,
       pack: () => packMx(mxEncode(req.data, req.shape, opts)),
+      nonFinite: nonFinite(nanScaleCount(scaleCodes), scaleCodes.length),
     };
   },
 };
@@ -138,6 +186,7 @@ const nxfpFamily: SchemeFamily = {
     }
     return out;
   },
+  unsupported: (_format, req) => blockedUnsupported(req),
   quantize(format, req) {
     const opts = {
       family: format as NxfpFamily,
@@ -155,7 +204,13 @@ const nxfpFamily: SchemeFamily = {
       (config.nanoMantissa ? `+nm${config.nanoMantissa}` : '') +
       (config.adaptiveMicroexponent ? '+am' : '') +
       (config.codeRecycling ? '+cr' : '');
-    return { values: enc.values, ebw: nxfpEffectiveBits(config), label, pack: () => packNxfp(enc) };
+    return {
+      values: enc.values,
+      ebw: nxfpEffectiveBits(config),
+      label,
+      pack: () => packNxfp(enc),
+      nonFinite: nonFinite(nxfpNanBlockCount(enc), enc.scaleCodes.length),
+    };
   },
 };
 

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../common/errors.ts';
 import { writeFileAtomically } from '../../common/atomic-output.ts';
 import { allFormatNames } from '../../quant/schemes.ts';
-import { compareFormats, compareMarkdown, DEFAULT_COMPARE_SPECS, DEFAULT_COMPARE_SPECS_WITH_ACTIVATIONS } from '../../quant/compare.ts';
+import { compareFormats, compareMarkdown, DEFAULT_COMPARE_SPECS, DEFAULT_COMPARE_SPECS_WITH_ACTIVATIONS, type CompareRow } from '../../quant/compare.ts';
 import { sqnrPlotSvg } from '../../quant/plot.ts';
 import { loadTensor } from '../../quant/tensor-input.ts';
 import { parseCommonFlags, type CommonQuantFlags } from './quantize.ts';
@@ -29,7 +29,7 @@ export function registerCompare(program: Command): void {
     .option('--block-size <n>', 'elements per block sharing one scale (default 32; microscopiq: μB size, default 8)')
     .option('--axis <n>', 'axis of W along which blocks run, negative counts from the end (default -1; microscopiq: the output axis, default 0)')
     .option('--rounding <mode>', `element rounding: ${ROUNDINGS.join(', ')}`, 'nearest')
-    .option('--json', 'print the rows as JSON instead of a markdown table')
+    .option('--json', 'print the rows (and the formats skipped for this tensor) as JSON instead of a markdown table')
     .option('--plot <file>', 'where to write the SVG plot of SQNR against EBW', 'msq-compare.svg')
     .option('--no-plot', 'do not write the SVG plot')
     .action((flags: CommonQuantFlags & { input: string; activations?: string; formats?: string; json?: boolean; plot: string | false }) => {
@@ -43,7 +43,8 @@ export function registerCompare(program: Command): void {
       if (typeof flags.plot === 'string' && !flags.plot.endsWith('.svg')) throw new InputError(`--plot ${flags.plot}: the plot is an SVG file; name it FILE.svg`);
       const w = loadTensor(flags.input);
       const x = flags.activations !== undefined ? loadTensor(flags.activations) : undefined;
-      const rows = compareFormats({ weights: w, activations: x, specs, ...common });
+      const result = compareFormats({ weights: w, activations: x, specs, ...common });
+      const rows = plotRows(result.rows);
       if (typeof flags.plot === 'string') writeFileAtomically(flags.plot, sqnrPlotSvg(rows));
       if (flags.json) {
         const doc = {
@@ -53,21 +54,49 @@ export function registerCompare(program: Command): void {
           activationShape: x?.shape ?? null,
           ...common,
           plot: typeof flags.plot === 'string' ? flags.plot : null,
-          rows: rows.map((r) => ({ ...r, sqnrDb: finiteOrNull(r.sqnrDb), outputSqnrDb: r.outputSqnrDb === undefined ? undefined : finiteOrNull(r.outputSqnrDb) })),
+          rows: result.rows.map((r) => ({
+            ...r,
+            mse: finiteOrNull(r.mse),
+            sqnrDb: finiteOrNull(r.sqnrDb),
+            outputSqnrDb: r.outputSqnrDb === undefined ? undefined : finiteOrNull(r.outputSqnrDb),
+          })),
+          skipped: result.skipped,
         };
         process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
       } else {
         process.stdout.write(
           `W ${flags.input} [${w.shape.join(', ')}]${x ? `, X ${flags.activations} [${x.shape.join(', ')}]` : ''}; ` +
-            `blocks of ${common.blockSize ?? 'the format default'} along axis ${common.axis ?? 'the format default'}, rounding ${common.rounding}\n\n`,
+            `${blockingText(common.blockSize, common.axis)}, rounding ${common.rounding}\n\n`,
         );
-        process.stdout.write(compareMarkdown(rows));
+        process.stdout.write(compareMarkdown(result.rows, result.skipped));
         if (typeof flags.plot === 'string') process.stdout.write(`\nplot: ${flags.plot}\n`);
       }
     });
 }
 
-/** JSON has no Infinity: an exact quantization (no noise) is written as null. */
+/**
+ * JSON has no Infinity or NaN: both are written as null. A null SQNR is exact
+ * (no noise) unless the row's note and nonFinite.elementsUsed = 0 say that
+ * nothing was left to measure.
+ */
 function finiteOrNull(v: number): number | null {
   return Number.isFinite(v) ? v : null;
+}
+
+/** The header's words for --block-size and --axis, each given or left to each format's default. */
+function blockingText(blockSize: number | undefined, axis: number | undefined): string {
+  if (blockSize === undefined && axis === undefined) return "each format's default block size and axis";
+  if (blockSize === undefined) return `each format's default block size along axis ${axis}`;
+  if (axis === undefined) return `blocks of ${blockSize} along each format's default axis`;
+  return `blocks of ${blockSize} along axis ${axis}`;
+}
+
+/**
+ * The points of the SVG plot: a row with nothing to measure (all blocks NaN/Inf)
+ * has no point, and a row measured over part of the tensor says so in its label.
+ */
+function plotRows(rows: readonly CompareRow[]): CompareRow[] {
+  return rows
+    .filter((r) => !Number.isNaN(r.sqnrDb))
+    .map((r) => (r.nonFinite ? { ...r, label: `${r.label} (finite blocks only)` } : r));
 }

@@ -11,6 +11,7 @@ import { ROUNDINGS, type Rounding } from '../../quant/formats.ts';
 import { SCHEME_FAMILIES, allFormatNames, familyOf, type SchemeFamily } from '../../quant/schemes.ts';
 import { loadTensor } from '../../quant/tensor-input.ts';
 import { formatNpy } from '../../quant/npy.ts';
+import { measureFinite, measuredOver, measuredSqnrDb, nonFiniteClause } from '../../quant/compare.ts';
 
 /** Every family's own flags, added once to a command (shared with `msq compare` if wanted). */
 export function addFamilyOptions(cmd: Command): void {
@@ -68,13 +69,15 @@ export function registerQuantize(program: Command): void {
     .option('--block-size <n>', 'elements per block sharing one scale (default 32; microscopiq: μB size B, default 8; --compat official: 16)')
     .option('--axis <n>', 'axis along which blocks run, negative counts from the end (default -1; microscopiq: the output axis, default 0)')
     .option('--rounding <mode>', `element rounding: ${ROUNDINGS.join(' (ties away from zero), ')} (ties to even)`, 'nearest')
-    .option('--packed <file>', 'also write the packed scales and element codes (layout in docs/NUMERICS.md)');
+    .option('--packed <file>', 'also write the packed scales and element codes (layout in docs/NUMERICS.md; microscopiq: the .msq of docs/FORMAT.md; not with --compat official, which is fake quantization)');
   addFamilyOptions(cmd);
   cmd.action((flags: CommonQuantFlags & { format: string; input: string; output: string; packed?: string } & Record<string, unknown>) => {
     const fam = familyOf(flags.format);
     const common = parseCommonFlags(flags);
     const options = familyOptionsFromFlags(fam, flags.format, flags);
     if (!flags.output.endsWith('.npy')) throw new InputError(`--output ${flags.output}: the output is a .npy file; name it FILE.npy`);
+    const noPacked = flags.packed !== undefined ? fam.noPackedLayout?.(flags.format, options) : undefined;
+    if (noPacked !== undefined) throw new InputError(`--packed ${flags.packed}: ${noPacked}`);
     const t = loadTensor(flags.input);
     const r = fam.quantize(flags.format, { data: t.data, shape: t.shape, ...common, options });
     if (flags.packed !== undefined && !r.pack) throw new InputError(`--packed: format ${flags.format} has no packed layout`);
@@ -83,16 +86,16 @@ export function registerQuantize(program: Command): void {
     const packed = flags.packed !== undefined ? r.pack!() : undefined;
     writeFileAtomically(flags.output, npy);
     if (packed && flags.packed !== undefined) writeFileAtomically(flags.packed, packed);
-    let sum = 0;
-    let err = 0;
-    for (let i = 0; i < t.data.length; i++) {
-      sum += t.data[i]! * t.data[i]!;
-      err += (r.values[i]! - t.data[i]!) ** 2;
-    }
-    const sqnr = err === 0 ? Infinity : 10 * Math.log10(sum / err);
+    if (r.nonFinite) process.stderr.write(`msq: warning: ${nonFiniteClause(r.nonFinite)}\n`);
+    // SQNR over the finite elements of the blocks without NaN/Inf (all of them for a finite tensor).
+    const m = measureFinite(t.data, r.values);
+    const sqnr = measuredSqnrDb(m);
+    const sqnrText = Number.isNaN(sqnr)
+      ? `SQNR n/a (${measuredOver(m, r.nonFinite)})`
+      : `SQNR ${sqnr === Infinity ? 'exact (no quantization error)' : `${sqnr.toFixed(2)} dB`}${m.mask ? ` ${measuredOver(m, r.nonFinite)}` : ''}`;
     process.stdout.write(
       `${r.label}: [${t.shape.join(', ')}] -> ${flags.output}${packed ? ` and ${flags.packed} (${packed.length} bytes)` : ''}; ` +
-        `EBW ${r.ebw.toFixed(4)} bits/element, SQNR ${sqnr.toFixed(2)} dB\n`,
+        `EBW ${r.ebw.toFixed(4)} bits/element, ${sqnrText}\n`,
     );
     if (r.notes) process.stdout.write(`  ${r.notes}\n`);
   });

@@ -222,6 +222,9 @@ export interface InverseFactor {
  * (diagonal 0 -> 1, as GPTQ does), adds `relDamp` · mean(diag) to the diagonal
  * and raises the damping ×10 (up to 8 times) until the Cholesky factorization
  * succeeds, so a singular or indefinite H is damped rather than fatal.
+ * `relDamp` defaults to GPTQ's own percdamp, 0.01, for direct callers; the
+ * quantizer (and so `msq --damping`) passes the configured damping, whose
+ * default is 0.1 (config.ts DEFAULTS.damping, measured in docs/QUALITY.md).
  *
  * H is consumed: its buffer becomes U.
  */

@@ -11,14 +11,18 @@
  * --compat official: the official direct-cast fake quantizer, bit-exact
  * (official.ts): any tensor, blocks of --block-size (default 16) along --axis
  * (default 0), --std-dev default 2, inlier/outlier formats from --inlier/--outlier
- * (defaults mxint2 / mxfp4_e2m1, the official defaults). It has no packed layout.
+ * (defaults mxint2 / mxfp4_e2m1, the official defaults). It is fake quantization
+ * and has no packed layout (--packed is refused before the input is read). Like
+ * the official code it lets NaN through: a block holding NaN or ±Inf gets a NaN
+ * inlier scale and comes out all NaN (reported as nonFinite). The hardware
+ * layout refuses non-finite weights instead.
  *
  * Compare tokens: w2 | w4 (inlier width), bf | xb (butterfly / crossbar ReCoN),
  * cal (Hessian mode calibrated on compare's --activations: in-sample),
  * official (compat mode), g<G>, b<B>, sd<k>, x<xbits>, e4m3 | e3m4 (W4 outlier format).
  */
 import { InputError } from '../../common/errors.ts';
-import type { QuantizeOutcome, QuantizeRequest, SchemeFamily, SchemeOption } from '../schemes.ts';
+import type { NonFiniteBlocks, QuantizeOutcome, QuantizeRequest, SchemeFamily, SchemeOption } from '../schemes.ts';
 import { loadTensor } from '../tensor-input.ts';
 import { INLIER_NAMES, OUTLIER_NAMES, RECON_TOPOLOGIES, type InlierName, type OutlierName, type ReconTopology } from './config.ts';
 import { quantizeMicroScopiQ, type QuantizeOptions } from './quantizer.ts';
@@ -55,7 +59,7 @@ const OPTIONS: readonly SchemeOption[] = [
   { flags: '--max-shift <n>', key: 'maxShift', description: 'MicroScopiQ largest ReCoN merge shift (default: derived)', parse: num('--max-shift', true) },
   { flags: '--outlier-exp-offset <D0>', key: 'outlierExpOffset', description: 'MicroScopiQ outlier scale offset: outliers are scaled by 2^(S + D0 + X)', parse: num('--outlier-exp-offset', true) },
   { flags: '--calibration <file>', key: 'calibration', description: 'MicroScopiQ Hessian mode: calibration activations X [M, K] (.npy or FILE.safetensors:NAME)' },
-  { flags: '--damping <p>', key: 'damping', description: 'MicroScopiQ Hessian damping, fraction of mean(diag H) (default 0.01)', parse: num('--damping', false) },
+  { flags: '--damping <p>', key: 'damping', description: 'MicroScopiQ Hessian damping added to diag H, as a fraction of mean(diag H), 0..100 (default 0.1; raised ×10 while H + damping is not positive definite)', parse: num('--damping', false) },
   { flags: '--plain-mx-scale', key: 'plainMxScale', description: 'MicroScopiQ: use the plain MX inlier exponent floor(log2 max|inlier|) (default: per group, S or S-1, whichever has the lower error)' },
   { flags: '--compat <mode>', key: 'compat', description: 'MicroScopiQ compatibility mode: official (bit-exact quantize_mx_outlier_v1 direct-cast)', parse: oneOf('--compat', ['official'] as const) },
 ];
@@ -97,8 +101,55 @@ function quantizeOfficialReq(req: QuantizeRequest, o: Record<string, unknown>): 
     // fake quantization: element bits plus the inlier and outlier scales of each block
     ebw: b + 16 / blockSize,
     label: label({ ...o, inlier }),
+    nonFinite: officialNaNBlocks(output, req.shape, req.axis ?? 0, blockSize),
   };
 }
+
+/** What the official direct-cast does with a block holding NaN or ±Inf. */
+const OFFICIAL_NAN_RULE = 'their inlier scale is NaN (as in the official code) and all their elements are NaN';
+
+/** Blocks of the official layout (blockSize along axis, last block zero-padded) whose output holds NaN. */
+function officialNaNBlocks(output: Float32Array, shape: readonly number[], axis: number, blockSize: number): NonFiniteBlocks | undefined {
+  const ax = axis < 0 ? axis + shape.length : axis;
+  const len = shape[ax]!;
+  const outer = shape.slice(0, ax).reduce((a, b) => a * b, 1);
+  const inner = shape.slice(ax + 1).reduce((a, b) => a * b, 1);
+  const nBlocks = Math.ceil(len / blockSize);
+  let blocks = 0;
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * len * inner + i;
+      for (let blk = 0; blk < nBlocks; blk++) {
+        const end = Math.min(len, (blk + 1) * blockSize);
+        for (let t = blk * blockSize; t < end; t++) {
+          const v = output[base + t * inner]!;
+          if (v !== v) {
+            blocks++;
+            break;
+          }
+        }
+      }
+    }
+  }
+  return blocks > 0 ? { blocks, blockCount: outer * inner * nBlocks, rule: OFFICIAL_NAN_RULE } : undefined;
+}
+
+/** Why the hardware layout cannot take W (its shape or a non-finite weight), for msq compare to skip the row. */
+function hardwareUnsupported(req: QuantizeRequest): string | undefined {
+  if (req.shape.length !== 2) {
+    return `the MicroScopiQ hardware layout takes only a 2-d weight matrix [out, in], and W is [${req.shape.join(', ')}] (microscopiq+official takes any shape)`;
+  }
+  const cols = req.shape[1]!;
+  for (let i = 0; i < req.data.length; i++) {
+    const v = req.data[i]!;
+    if (!Number.isFinite(v)) return `MicroScopiQ needs finite weights, and W[${Math.floor(i / cols)}][${i % cols}] is ${v}`;
+  }
+  return undefined;
+}
+
+const OFFICIAL_NO_PACKED =
+  '--compat official is fake quantization (the official direct-cast returns dequantized values only) and has no packed layout; ' +
+  'leave out --compat official for the packed .msq of the hardware layout, or leave out --packed';
 
 function quantizeHardware(req: QuantizeRequest, o: Record<string, unknown>): QuantizeOutcome {
   if (req.shape.length !== 2) {
@@ -196,6 +247,11 @@ export const microscopiqFamily: SchemeFamily = {
     }
     return out;
   },
+  unsupported(_format, req) {
+    if (req.options.compat === 'official') return req.shape.length === 0 ? 'a 0-d array has no axis to block along' : undefined;
+    return hardwareUnsupported(req);
+  },
+  noPackedLayout: (_format, options) => (options.compat === 'official' ? OFFICIAL_NO_PACKED : undefined),
   quantize(_format, req) {
     const o = { ...req.options };
     if (o.ublockSize !== undefined) req = { ...req, blockSize: o.ublockSize as number };
