@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { AccelConfig } from '../generator/accel-config.ts';
-import { defaultProblem, type ProblemOptions } from '../testbench/accel-vectors.ts';
+import { checkProblem, defaultProblem, type ProblemOptions } from '../testbench/accel-vectors.ts';
 import { parseIntFlag } from './parse.ts';
 import { InputError } from '../common/errors.ts';
 
@@ -10,7 +10,13 @@ export function addProblemFlags(cmd: Command): Command {
     .option('--m <M>', 'activation rows (default 24)')
     .option('--k <K>', 'inputs (default max(2·group, 4·rows); padded to a multiple of the group)')
     .option('--n <N>', 'outputs (default 2·cols + ublock: several N-tiles, the last one partial)')
-    .option('--outlier-rate <P>', 'fraction of large outliers in the synthetic weights', '0.01')
+    .option(
+      '--outlier-rate <P>',
+      'fraction of the N·K weights stored as outliers (planted so that the quantizer\'s rule |w| > mean + 3·std per group of G flags exactly them; ' +
+        'each needs a partner slot, at most B/2 per μB); at most floor(0.95·G/10)/G, as Cantelli\'s inequality lets fewer than G/10 weights of a group ' +
+        'lie 3 std above its mean: 9.375 % at G = 32 or 64, 6.25 % at G = 16, 0 below G = 11 (docs/ARCHITECTURE.md)',
+      '0.01',
+    )
     .option('--seed <S>', 'random seed of weights, activations and stalls', '1');
 }
 
@@ -26,11 +32,13 @@ export function problemFrom(v: ProblemFlagValues, c: AccelConfig): ProblemOption
   const d = defaultProblem(c);
   const rate = Number(v.outlierRate);
   if (!Number.isFinite(rate)) throw new InputError(`--outlier-rate ${JSON.stringify(v.outlierRate)} is not a number`);
-  return {
+  const p: ProblemOptions = {
     M: v.m === undefined ? d.M : parseIntFlag('--m', v.m),
     K: v.k === undefined ? d.K : parseIntFlag('--k', v.k),
     N: v.n === undefined ? d.N : parseIntFlag('--n', v.n),
     outlierRate: rate,
     seed: parseIntFlag('--seed', v.seed),
   };
+  checkProblem(c, p); // before anything is written
+  return p;
 }
