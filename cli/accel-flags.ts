@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DEFAULT_ACCEL, type AccelOptions } from '../generator/accel-config.ts';
+import { DEFAULT_ACCEL, defaultGroup, type AccelOptions } from '../generator/accel-config.ts';
 import { checkOneOf } from '../common/errors.ts';
 import { parseIntFlag } from './parse.ts';
 import type { ReconTopology } from '../quant/hwmodel/recon.ts';
@@ -13,7 +13,7 @@ export function addAccelFlags(cmd: Command): Command {
     .option('--wbits <b>', 'weight bits: 2 or 4', String(d.wbits))
     .option('--abits <a>', 'activation bits: 4..8', String(d.abits))
     .option('--ublock <B>', 'μB size (ReCoN lanes): 4, 8 or 16', String(d.ublock))
-    .option('--group <G>', 'group size along K: a multiple of --rows', String(d.group))
+    .option('--group <G>', `group size along K (one weight and activation exponent each): a multiple of --rows (default ${d.group}, or the smallest multiple of --rows above it)`)
     .option('--recon <topology>', 'ReCoN topology: crossbar or butterfly', d.recon)
     .option('--depth <D>', 'output buffer depth: rows of M per pass, a power of two', String(d.depth))
     .option('--no-outliers', 'build the plain MX-INT array without outlier support (for comparison)');
@@ -25,20 +25,24 @@ export interface AccelFlagValues {
   wbits: string;
   abits: string;
   ublock: string;
-  group: string;
+  group?: string;
   recon: string;
   depth: string;
   outliers: boolean;
 }
 
+/** The generator flags, for refusing them where they do not apply (e.g. --top pe). */
+export const ACCEL_FLAGS = ['--rows', '--cols', '--wbits', '--abits', '--ublock', '--group', '--recon', '--depth', '--no-outliers'] as const;
+
 export function accelOptionsFrom(v: AccelFlagValues): AccelOptions {
+  const rows = parseIntFlag('--rows', v.rows);
   return {
-    rows: parseIntFlag('--rows', v.rows),
+    rows,
     cols: parseIntFlag('--cols', v.cols),
     wbits: parseIntFlag('--wbits', v.wbits),
     abits: parseIntFlag('--abits', v.abits),
     ublock: parseIntFlag('--ublock', v.ublock),
-    group: parseIntFlag('--group', v.group),
+    group: v.group === undefined ? defaultGroup(rows) : parseIntFlag('--group', v.group),
     recon: checkOneOf('--recon', v.recon, ['crossbar', 'butterfly'] as const) as ReconTopology,
     depth: parseIntFlag('--depth', v.depth),
     outliers: v.outliers,

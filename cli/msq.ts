@@ -1,11 +1,15 @@
 /**
  * The `msq` command line. Each subcommand lives in cli/commands/<name>.ts and
  * exports `register(program)`; this file only wires them together and turns
- * InputErrors into a one-line message and exit status 2.
+ * every error into one line on stderr, never a stack trace (unless --debug):
+ *   InputError (a refused flag or path)          -> `msq: error: …`, exit 2
+ *   file-system error (EACCES, ENOSPC, …)         -> `msq: error: cannot …`, exit 1
+ *   ToolError (a simulator could not run)         -> `msq: error: …`, exit 1
+ *   anything else (a bug of msq)                  -> `msq: internal error: …`, exit 70
  */
 import { Command, CommanderError } from 'commander';
 import { GENERATOR_VERSION } from '../common/version.ts';
-import { InputError } from '../common/errors.ts';
+import { InputError, ToolError, fileSystemMessage } from '../common/errors.ts';
 import { registerGenerate } from './commands/generate.ts';
 import { registerSim } from './commands/sim.ts';
 import { registerVectors } from './commands/vectors.ts';
@@ -18,6 +22,7 @@ program
   .name('msq')
   .description('Generator and reference numerics for outlier-aware microscaling (MicroScopiQ, MX, NxFP) accelerators')
   .version(GENERATOR_VERSION, '-V, --version', 'print the generator version')
+  .option('--debug', 'print the stack trace of an error')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
@@ -28,15 +33,26 @@ registerQuantize(program);
 registerCompare(program);
 registerBench(program);
 
+const debug = process.argv.includes('--debug');
+
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) {
     process.exitCode = e.exitCode;
-  } else if (e instanceof InputError) {
-    process.stderr.write(`msq: error: ${e.message}\n`);
-    process.exitCode = 2;
   } else {
-    throw e;
+    const fsMessage = fileSystemMessage(e);
+    if (e instanceof InputError) {
+      process.stderr.write(`msq: error: ${e.message}\n`);
+      process.exitCode = 2;
+    } else if (fsMessage !== undefined || e instanceof ToolError) {
+      process.stderr.write(`msq: error: ${fsMessage ?? (e as Error).message}\n`);
+      process.exitCode = 1;
+    } else {
+      const message = e instanceof Error ? e.message : String(e);
+      process.stderr.write(`msq: internal error: ${message}\n${debug ? '' : '(this is a bug of msq; run again with --debug for the stack trace)\n'}`);
+      process.exitCode = 70;
+    }
+    if (debug && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
   }
 }

@@ -25,3 +25,42 @@ export function checkOneOf<T>(what: string, value: T, allowed: readonly T[]): T 
   }
   return value;
 }
+
+/**
+ * An external tool (simulator, synthesizer) could not start, crashed before
+ * reporting, or hit its time limit. It is an error of the run, not a test
+ * failure: the CLI prints `msq: error: …` and exits with status 1.
+ */
+export class ToolError extends Error {
+  override name = 'ToolError';
+}
+
+/** File-system error codes that are the environment's answer to a path, not a bug of msq. */
+const FS_CAUSES: Record<string, string> = {
+  ENOENT: 'no such file or folder',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EEXIST: 'already exists',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EISDIR: 'is a folder, not a file',
+  ENOSPC: 'no space left on the device',
+  EROFS: 'read-only file system',
+  EBUSY: 'busy',
+  ELOOP: 'too many symbolic links',
+  ENAMETOOLONG: 'name too long',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
+  EXDEV: 'cannot move across file systems',
+  EDQUOT: 'disk quota exceeded',
+  EIO: 'input/output error',
+};
+
+/** A one-line message for a Node.js file-system error, or undefined when `e` is not one. */
+export function fileSystemMessage(e: unknown): string | undefined {
+  if (!(e instanceof Error)) return undefined;
+  const err = e as NodeJS.ErrnoException & { dest?: string };
+  if (err.code === undefined || !(err.code in FS_CAUSES)) return undefined;
+  const what = err.syscall ? `cannot ${err.syscall}` : 'file-system error';
+  const path = err.path !== undefined ? ` ${err.path}${err.dest !== undefined ? ` -> ${err.dest}` : ''}` : '';
+  return `${what}${path}: ${FS_CAUSES[err.code]} (${err.code})`;
+}

@@ -36,6 +36,15 @@ export const DEFAULT_ACCEL: Readonly<AccelOptions> = Object.freeze({
   depth: 256,
 });
 
+/**
+ * The group size used when the user gives none: the default G = 32, or the
+ * smallest multiple of `rows` above it when the array is taller (a K-tile must
+ * not straddle two groups), e.g. 64 for a 64-row array.
+ */
+export function defaultGroup(rows: number): number {
+  return rows > 0 ? Math.ceil(DEFAULT_ACCEL.group / rows) * rows : DEFAULT_ACCEL.group;
+}
+
 /** Everything the generator, the vector tool and the models derive from the options, in one place. */
 export interface AccelConfig extends AccelOptions {
   /** the quantizer configuration the weights must be made with (outlier format, xbits, F, shift window) */

@@ -1,7 +1,6 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import { writeFolderAtomically } from '../common/atomic-output.ts';
-import { InputError } from '../common/errors.ts';
+import { checkOutputFolder, writeFolderAtomically } from '../common/output-path.ts';
 import { GENERATOR_NAME, GENERATOR_VERSION } from '../common/version.ts';
 import type { Design } from './dsl/elaborate.ts';
 import { renderDesign } from './dsl/render.ts';
@@ -57,27 +56,14 @@ export function writeRtlFiles(dir: string, design: Design): string[] {
 }
 
 /**
- * Writes a generation into `outDir` all at once (or not at all). An existing
- * folder is only replaced when it is empty or holds an earlier msq generation,
- * so a mistyped --out never wipes unrelated files.
+ * Writes a generation into `outDir` all at once (or not at all). The path goes
+ * through the output policy (common/output-path.ts): an existing folder is only
+ * replaced when it is empty or holds an earlier msq generation, so a mistyped
+ * --out never wipes unrelated files.
  */
-export async function writeGeneration(outDir: string, files: GeneratedFile[]): Promise<void> {
-  if (existsSync(outDir)) {
-    const entries = readdirSync(outDir);
-    const manifestPath = join(outDir, 'manifest.json');
-    let ours = false;
-    if (existsSync(manifestPath)) {
-      try {
-        ours = (JSON.parse(readFileSync(manifestPath, 'utf8')) as { generator?: string }).generator === GENERATOR_NAME;
-      } catch {
-        ours = false;
-      }
-    }
-    if (entries.length > 0 && !ours) {
-      throw new InputError(`--out ${outDir} exists and does not hold an msq generation (no msq manifest.json); refusing to replace it`);
-    }
-  }
-  await writeFolderAtomically(outDir, (tmp) => {
+export async function writeGeneration(outDir: string, files: GeneratedFile[], flag = '--out'): Promise<void> {
+  const target = checkOutputFolder(flag, outDir);
+  await writeFolderAtomically(target, (tmp) => {
     for (const f of files) {
       const p = join(tmp, f.path);
       mkdirSync(dirname(p), { recursive: true });

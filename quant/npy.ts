@@ -13,7 +13,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { InputError } from '../common/errors.ts';
-import { writeFileAtomically } from '../common/atomic-output.ts';
+import { writeFileAtomically } from '../common/output-path.ts';
 import { float16ToFloat32Array } from './half.ts';
 
 export interface NpyArray {

@@ -22,6 +22,8 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { breakdown, parseStat } from '../perf/area.ts';
 import { DEFAULT_PERIOD_NS } from '../generator/targets.ts';
+import { prepareWorkFolder } from '../common/output-path.ts';
+import { InputError } from '../common/errors.ts';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const argv = process.argv.slice(2);
@@ -57,8 +59,14 @@ try {
   sh(process.execPath, [join(repo, 'bin/msq.mjs'), 'generate', ...generatorFlags, '--out', join(scratch, 'rtl')], repo);
   manifest = JSON.parse(readFileSync(join(scratch, 'rtl', 'manifest.json'), 'utf8')) as { top: string; files: string[] };
   top = manifest.top;
-  out = resolve(outFlag ?? join('build/asic', top));
-  mkdirSync(out, { recursive: true });
+  // the output policy of msq: an existing --out must be empty or made by msq (common/output-path.ts)
+  try {
+    out = prepareWorkFolder('--out', outFlag ?? join('build/asic', top), { keep: true });
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    process.stderr.write(`asic-synth: error: ${e.message}\n`);
+    process.exit(2);
+  }
   rmSync(join(out, 'rtl'), { recursive: true, force: true });
   cpSync(join(scratch, 'rtl'), join(out, 'rtl'), { recursive: true });
 } finally {

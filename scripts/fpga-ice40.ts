@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fpgaFlow, fpgaLabel, fpgaMarkdown, pnrAscFile, FPGA_TARGETS, ICE40_DEVICES, type Ice40Device } from '../perf/fpga.ts';
 import { mapPool, runAsync } from '../perf/exec.ts';
-import { writeFileAtomically } from '../common/atomic-output.ts';
+import { writeFileAtomically } from '../common/output-path.ts';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);

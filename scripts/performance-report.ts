@@ -17,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomically } from '../common/atomic-output.ts';
+import { writeFileAtomically } from '../common/output-path.ts';
 import { benchDefaults, runBench, OUTLIER_RATES, type BenchReport, type ConfigReport } from '../perf/bench.ts';
 import { PASS_BEATS_LIMIT } from '../perf/throughput.ts';
 import { areaTable, cellsTable, depthTable, mSweepTable, toolSpeedTable, utilizationTable } from '../perf/bench-format.ts';

@@ -26,7 +26,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeFileAtomically } from '../common/atomic-output.ts';
+import { writeFileAtomically } from '../common/output-path.ts';
 import { quantizeWith } from '../quant/schemes.ts';
 import { quantizeMicroScopiQ, dequantize, effectiveBits, type QuantizeOptions, type MsqLayer } from '../quant/microscopiq/index.ts';
 import { llmLikeWeights, llmLikeActivations, sqnrDb, matmulXWt } from '../quant/microscopiq/synthetic.ts';

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 
 import { join } from 'node:path';
 import { runMsq, tmpDir } from './helpers.ts';
 import { verilatorLint } from '../testbench/tools.ts';
+import { OUTPUT_MARKER } from '../common/output-path.ts';
 
 describe('msq CLI basics', () => {
   it('prints its version and help for every subcommand', () => {
@@ -32,8 +33,9 @@ describe('msq generate --top pe', () => {
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
     }
-    const files = readdirSync(a).sort();
+    const files = readdirSync(a).filter((f) => f !== OUTPUT_MARKER).sort();
     expect(files).toEqual(['filelist.f', 'manifest.json', 'msq_pe_w2a6_acc16.v']);
+    expect(existsSync(join(a, OUTPUT_MARKER))).toBe(true);
     for (const f of files) expect(readFileSync(join(b, f), 'utf8'), f).toBe(readFileSync(join(a, f), 'utf8'));
     const manifest = JSON.parse(readFileSync(join(a, 'manifest.json'), 'utf8')) as { top: string; files: string[]; config: Record<string, unknown> };
     expect(manifest.top).toBe('msq_pe_w2a6_acc16');

@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { GENERATOR_NAME, GENERATOR_VERSION } from '../common/version.ts';
 import type { AccelConfig } from '../generator/accel-config.ts';
 import type { VectorManifest } from './vector-files.ts';
-import { icarusCompile, run } from './tools.ts';
+import { run, type ToolResult } from './tools.ts';
+import { ToolError } from '../common/errors.ts';
 import type { Simulator } from './cycle-harness.ts';
 
 const tbTemplate = Handlebars.create().compile(readFileSync(new URL('../templates/testbench/accel_tb.v.hbs', import.meta.url), 'utf8'), {
@@ -79,27 +80,44 @@ export interface AccelSimResult {
   /** cycles from start to done, per run */
   cycles: number[];
   log: string;
+  /** when the testbench applied --reset-at: the cycle of run 0, and whether run 0 had already ended (undefined: no reset asked) */
+  resetAfter?: { cycle: number; runEnded: boolean };
 }
 
-/** Builds and runs tb.v with the RTL files (paths relative to `dir`) on one simulator. */
+/** Time limits of the testbench build and of the simulation itself (the testbench's own cycle limits end a hung design long before). */
+export const SIM_BUILD_TIMEOUT_MS = 900_000;
+export const SIM_RUN_TIMEOUT_MS = 1_800_000;
+
+/**
+ * Builds and runs tb.v with the RTL files (paths relative to `dir`) on one
+ * simulator. A simulator that cannot build or run the bench (missing, killed
+ * at its time limit, a build error, no summary line) throws a ToolError: that
+ * is an error of the run, not a test result.
+ */
 export function runAccelBench(dir: string, rtlFiles: string[], sim: Simulator, waves?: string): AccelSimResult {
   const cwd = resolve(dir);
   const files = [...rtlFiles, 'tb.v'];
-  let out: string;
+  let r: ToolResult;
   if (sim === 'icarus') {
-    const b = icarusCompile(files, 'tb', cwd, 'sim.vvp');
-    if (!b.ok) return { passed: 0, failed: 1, mismatches: [], cycles: [], log: b.output };
-    const r = run('vvp', ['-n', 'sim.vvp'], cwd);
-    out = r.output;
+    const b = run('iverilog', ['-g2012', '-Wall', '-o', 'sim.vvp', '-s', 'tb', ...files], cwd, SIM_BUILD_TIMEOUT_MS);
+    if (!b.ok) throw new ToolError(`Icarus could not build the testbench in ${cwd}: ${b.startError ?? lastLines(b.output)}`);
+    r = run('vvp', ['-n', 'sim.vvp'], cwd, SIM_RUN_TIMEOUT_MS);
   } else {
     const trace = waves ? (waves.endsWith('.fst') ? ['--trace-fst'] : ['--trace']) : [];
-    const b = run('verilator', ['--binary', '--timing', ...trace, '-Wno-fatal', '-Wno-lint', '-Wno-style', '-Wno-MULTIDRIVEN', '--top-module', 'tb', '-Mdir', 'obj_dir', '-o', 'vsim', ...files], cwd);
-    if (!b.ok) return { passed: 0, failed: 1, mismatches: [], cycles: [], log: b.output };
-    out = run(join(cwd, 'obj_dir', 'vsim'), [], cwd).output;
+    const b = run('verilator', ['--binary', '--timing', ...trace, '-Wno-fatal', '-Wno-lint', '-Wno-style', '-Wno-MULTIDRIVEN', '--top-module', 'tb', '-Mdir', 'obj_dir', '-o', 'vsim', ...files], cwd, SIM_BUILD_TIMEOUT_MS);
+    if (!b.ok) throw new ToolError(`Verilator could not build the testbench in ${cwd}: ${b.startError ?? lastLines(b.output)}`);
+    r = run(join(cwd, 'obj_dir', 'vsim'), [], cwd, SIM_RUN_TIMEOUT_MS);
   }
+  if (r.startError !== undefined) throw new ToolError(`the ${sim} simulation did not finish: ${r.startError}`);
+  const out = r.output;
   const m = /^(\d+) passed, (\d+) failed$/m.exec(out);
   const mismatches = out.split('\n').filter((l) => l.startsWith('MISMATCH'));
   const cycles = [...out.matchAll(/^run \d+: (\d+) cycles$/gm)].map((x) => Number(x[1]));
-  if (!m) return { passed: 0, failed: Math.max(1, mismatches.length), mismatches, cycles, log: out };
-  return { passed: Number(m[1]), failed: Number(m[2]), mismatches, cycles, log: out };
+  const resetAfter = /^reset after (\d+) cycles of run 0 \(done=([01])\)/m.exec(out);
+  if (!m) throw new ToolError(`the ${sim} simulation ended without its summary line (exit status ${r.status}):\n${lastLines(out)}`);
+  return { passed: Number(m[1]), failed: Number(m[2]), mismatches, cycles, log: out, resetAfter: resetAfter ? { cycle: Number(resetAfter[1]), runEnded: resetAfter[2] === '1' } : undefined };
+}
+
+function lastLines(text: string, n = 20): string {
+  return text.trimEnd().split('\n').slice(-n).join('\n');
 }

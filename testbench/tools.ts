@@ -6,13 +6,36 @@ export interface ToolResult {
   ok: boolean;
   status: number | null;
   output: string;
+  /** why the tool did not run to its own end: not installed, killed at its time limit, … (undefined when it exited by itself) */
+  startError?: string;
 }
 
-/** Runs an EDA tool with a time limit and returns its combined output. */
-export function run(cmd: string, args: string[], cwd: string, timeoutMs = 600_000): ToolResult {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
-  if (r.error) return { ok: false, status: null, output: `${cmd}: ${r.error.message}` };
-  return { ok: r.status === 0, status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+/** Time limit of one EDA tool call unless the caller sets one (10 minutes). */
+export const DEFAULT_TOOL_TIMEOUT_MS = 600_000;
+
+/**
+ * Runs an EDA tool with a time limit and returns its combined output. A tool
+ * that is missing, cannot start or hits the limit comes back with `startError`
+ * saying so in words (the caller decides whether that is an error of the run).
+ */
+export function run(cmd: string, args: string[], cwd: string, timeoutMs = DEFAULT_TOOL_TIMEOUT_MS): ToolResult {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, killSignal: 'SIGKILL' });
+  const output = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  if (r.error) {
+    const code = (r.error as NodeJS.ErrnoException).code;
+    const startError =
+      code === 'ENOENT'
+        ? `${cmd} is not installed or not on PATH (bash scripts/setup.sh installs the tools)`
+        : code === 'ETIMEDOUT'
+          ? `${cmd} did not finish within its time limit of ${Math.round(timeoutMs / 1000)} s and was stopped`
+          : `${cmd} could not run: ${r.error.message}`;
+    return { ok: false, status: null, output: `${output}${startError}\n`, startError };
+  }
+  if (r.signal !== null) {
+    const startError = `${cmd} was ended by signal ${r.signal}`;
+    return { ok: false, status: null, output: `${output}${startError}\n`, startError };
+  }
+  return { ok: r.status === 0, status: r.status, output };
 }
 
 /** `verilator --lint-only -Wall` on a file list; ok only when it prints no warning at all. */

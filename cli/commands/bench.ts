@@ -4,7 +4,7 @@
  * --json FILE writes the numbers (the shape is documented in docs/PERFORMANCE.md).
  */
 import type { Command } from 'commander';
-import { writeFileAtomically } from '../../common/atomic-output.ts';
+import { checkOutputFile, checkOutputFolder, prepareWorkFolder, writeFileAtomically } from '../../common/output-path.ts';
 import { InputError, checkIntRange, checkOneOf } from '../../common/errors.ts';
 import { benchDefaults, runBench } from '../../perf/bench.ts';
 import { benchMarkdown } from '../../perf/bench-format.ts';
@@ -36,7 +36,7 @@ export function registerBench(program: Command): void {
     .option('--wbits <list>', 'weight bits, comma-separated (default 2,4; --quick 2)')
     .option('--recon <list>', 'ReCoN topologies (default crossbar,butterfly)')
     .option('--simulator <name>', 'simulator of the throughput runs: verilator or icarus (default verilator; --quick icarus)')
-    .option('--work <dir>', 'build folder (default build/bench or build/bench-quick)')
+    .option('--work <dir>', 'build folder; an existing one must be empty or an earlier msq work folder (default build/bench or build/bench-quick)')
     .option('--resume', 'reuse syntheses and simulations already in the build folder (same sources, configuration and problem)')
     .action(async (f: BenchFlags) => {
       const o = benchDefaults(f.quick === true);
@@ -53,11 +53,14 @@ export function registerBench(program: Command): void {
       if (f.simulator !== undefined) o.simulator = checkOneOf('--simulator', f.simulator, ['verilator', 'icarus'] as const) as 'verilator' | 'icarus';
       if (f.work !== undefined) o.work = f.work;
       o.resume = f.resume === true;
-      if (f.json !== undefined && !f.json.endsWith('.json')) throw new InputError(`--json ${f.json}: name the file FILE.json`);
+      const json = f.json === undefined ? undefined : checkOutputFile('--json', f.json, ['.json']);
+      checkOutputFolder('--work', o.work);
       // every sweep point must be a legal configuration before anything runs
       for (const [r, c] of o.sizes) for (const w of o.wbits) for (const t of o.recons) for (const outl of [true, false]) resolveAccelConfig(sweepOptions(r, c, w, t, outl, o.areaDepth));
+      // job folders inside it are the bench's own; --resume reuses them
+      o.work = prepareWorkFolder('--work', o.work, { keep: true });
       const report = await runBench(o);
-      if (f.json !== undefined) writeFileAtomically(f.json, JSON.stringify(report, null, 2) + '\n');
+      if (json !== undefined) writeFileAtomically(json, JSON.stringify(report, null, 2) + '\n');
       process.stdout.write(benchMarkdown(report));
       if (report.failures.length > 0) {
         process.stderr.write(`msq bench: ${report.failures.length} job(s) failed:\n${report.failures.map((x) => `  ${x.job}: ${x.error.split('\n').slice(0, 6).join('\n    ')}`).join('\n')}\n`);

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { InputError } from '../../common/errors.ts';
-import { writeFileAtomically } from '../../common/atomic-output.ts';
+import { checkOutputFile, writeFileAtomically } from '../../common/output-path.ts';
 import { allFormatNames } from '../../quant/schemes.ts';
 import { compareFormats, compareMarkdown, DEFAULT_COMPARE_SPECS, DEFAULT_COMPARE_SPECS_WITH_ACTIVATIONS, type CompareRow } from '../../quant/compare.ts';
 import { sqnrPlotSvg } from '../../quant/plot.ts';
@@ -40,12 +40,12 @@ export function registerCompare(program: Command): void {
         .map((s) => s.trim())
         .filter((s) => s.length > 0);
       if (specs.length === 0) throw new InputError('--formats is empty: give at least one format, e.g. --formats mxfp4_e2m1,nxfp4+nm2');
-      if (typeof flags.plot === 'string' && !flags.plot.endsWith('.svg')) throw new InputError(`--plot ${flags.plot}: the plot is an SVG file; name it FILE.svg`);
+      const plot = typeof flags.plot === 'string' ? checkOutputFile('--plot', flags.plot, ['.svg']) : undefined;
       const w = loadTensor(flags.input);
       const x = flags.activations !== undefined ? loadTensor(flags.activations) : undefined;
       const result = compareFormats({ weights: w, activations: x, specs, ...common });
       const rows = plotRows(result.rows);
-      if (typeof flags.plot === 'string') writeFileAtomically(flags.plot, sqnrPlotSvg(rows));
+      if (plot !== undefined) writeFileAtomically(plot, sqnrPlotSvg(rows));
       if (flags.json) {
         const doc = {
           input: flags.input,

@@ -5,7 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { InputError, checkOneOf } from '../../common/errors.ts';
-import { writeFileAtomically } from '../../common/atomic-output.ts';
+import { checkOutputFile, writeFileAtomically } from '../../common/output-path.ts';
 import { parseIntFlag } from '../parse.ts';
 import { ROUNDINGS, type Rounding } from '../../quant/formats.ts';
 import { SCHEME_FAMILIES, allFormatNames, familyOf, type SchemeFamily } from '../../quant/schemes.ts';
@@ -59,6 +59,9 @@ export function parseCommonFlags(f: CommonQuantFlags): { blockSize?: number; axi
   };
 }
 
+/** Names a packed file may have: `.bin` (MX, NxFP) and `.msq` (MicroScopiQ, docs/FORMAT.md). */
+const PACKED_EXTENSIONS = ['.bin', '.msq'];
+
 export function registerQuantize(program: Command): void {
   const cmd = program
     .command('quantize')
@@ -69,13 +72,14 @@ export function registerQuantize(program: Command): void {
     .option('--block-size <n>', 'elements per block sharing one scale (default 32; microscopiq: μB size B, default 8; --compat official: 16)')
     .option('--axis <n>', 'axis along which blocks run, negative counts from the end (default -1; microscopiq: the output axis, default 0)')
     .option('--rounding <mode>', `element rounding: ${ROUNDINGS.join(' (ties away from zero), ')} (ties to even)`, 'nearest')
-    .option('--packed <file>', 'also write the packed scales and element codes (layout in docs/NUMERICS.md; microscopiq: the .msq of docs/FORMAT.md; not with --compat official, which is fake quantization)');
+    .option('--packed <file>', 'also write the packed scales and element codes, FILE.bin or FILE.msq (layout in docs/NUMERICS.md; microscopiq: the .msq of docs/FORMAT.md; not with --compat official, which is fake quantization)');
   addFamilyOptions(cmd);
   cmd.action((flags: CommonQuantFlags & { format: string; input: string; output: string; packed?: string } & Record<string, unknown>) => {
     const fam = familyOf(flags.format);
     const common = parseCommonFlags(flags);
     const options = familyOptionsFromFlags(fam, flags.format, flags);
-    if (!flags.output.endsWith('.npy')) throw new InputError(`--output ${flags.output}: the output is a .npy file; name it FILE.npy`);
+    const output = checkOutputFile('--output', flags.output, ['.npy']);
+    const packedPath = flags.packed === undefined ? undefined : checkOutputFile('--packed', flags.packed, PACKED_EXTENSIONS);
     const noPacked = flags.packed !== undefined ? fam.noPackedLayout?.(flags.format, options) : undefined;
     if (noPacked !== undefined) throw new InputError(`--packed ${flags.packed}: ${noPacked}`);
     const t = loadTensor(flags.input);
@@ -84,8 +88,8 @@ export function registerQuantize(program: Command): void {
     // Build everything before writing anything: an error leaves no output behind.
     const npy = formatNpy(t.shape, r.values);
     const packed = flags.packed !== undefined ? r.pack!() : undefined;
-    writeFileAtomically(flags.output, npy);
-    if (packed && flags.packed !== undefined) writeFileAtomically(flags.packed, packed);
+    writeFileAtomically(output, npy);
+    if (packed && packedPath !== undefined) writeFileAtomically(packedPath, packed);
     if (r.nonFinite) process.stderr.write(`msq: warning: ${nonFiniteClause(r.nonFinite)}\n`);
     // SQNR over the finite elements of the blocks without NaN/Inf (all of them for a finite tensor).
     const m = measureFinite(t.data, r.values);
