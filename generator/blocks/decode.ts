@@ -1,12 +1,13 @@
-import { defineModule, type ModuleDef, type ScopeBuilder } from '../dsl/module.ts';
+import { defineModule, type ModuleBuilder, type ModuleDef, type ScopeBuilder } from '../dsl/module.ts';
 import { Const, ParamConst, concat, lit, mux, type Expr, type Signal } from '../dsl/expr.ts';
-import { Idx } from '../dsl/index.ts';
+import { Idx, type Genvar } from '../dsl/index.ts';
 import { Dim } from '../dsl/dim.ts';
+import { Layout } from '../dsl/struct.ts';
+import type { When } from '../dsl/comb.ts';
 import { InputError } from '../../common/errors.ts';
-import {
-  ceilLog2, countFieldBits, headerBits, recordBits, resolveDecode, shiftFieldBits, WORD_BITS,
-  type DecodeConfig, type DecodeParams,
-} from '../../quant/hwmodel/decode.ts';
+import { ceilLog2 } from '../../common/bits.ts';
+import { countFieldBits, resolveDecode, shiftFieldBits, WORD_BITS, type DecodeConfig, type DecodeParams } from '../../quant/hwmodel/decode.ts';
+import { laneSettingLayout } from './recon-config.ts';
 
 export { shiftFieldBits, resolveDecode, type DecodeConfig, type DecodeParams };
 
@@ -31,20 +32,167 @@ export function decodeModuleName(c: DecodeConfig): string {
   return `${base}_${p.topology === 'crossbar' ? 'xbar' : 'bfly'}_e${p.ebits}m${p.mbits}_x${p.xbits}${cTag}_s${p.shiftBits}`;
 }
 
-/** `sel[0] ? arms[0] : sel[1] ? arms[1] : ... : fallback`; arms equal to the fallback are left out. */
-function oneHotChain(sel: Signal, arms: Expr[], fallback: Expr): Expr {
-  let e = fallback;
-  for (let n = arms.length - 1; n >= 0; n--) {
-    if (arms[n]!.render() === fallback.render()) continue;
-    e = mux(sel.bit(n), arms[n]!, e);
-  }
-  return e;
-}
-
 /** An unsigned value brought to `w` bits: zero-extended, or its low bits (a named signal). */
 function resize(s: Signal, w: Dim): Expr {
   if (s.width.value === w.value) return s;
   return s.width.value < w.value ? s.zext(w) : s.slice(0, w);
+}
+
+/** The outlier build's parameters (decodeUnit declares them). */
+interface OutlierParams {
+  XBITS: Dim | null;
+  PB: Dim;
+  PFW: Dim;
+  EBITS: Dim;
+  MBITS: Dim;
+  SPLIT: Dim;
+  SHW: Dim;
+  CFGW: Dim;
+  SHIFT_C: Dim;
+}
+
+interface RecordNets {
+  rec: Signal;
+  ubOps: Signal;
+  ubCfg: Signal;
+  o: OutlierParams;
+  WBITS: Dim;
+  LANES: Dim;
+  FW: Dim;
+  CODEW: Dim;
+}
+
+/**
+ * The head record of an outlier build: its layout from the unary pair count,
+ * then per pair the outlier code's operands, partner and shift, then per slot
+ * its operand and lane setting (ub_ops, ub_cfg). Returns the record length.
+ */
+function decodeRecordFields(m: ModuleBuilder, p: DecodeParams, n: RecordNets): Expr {
+  const { rec, ubOps, ubCfg, o, WBITS, LANES, FW, CODEW } = n;
+  const HALF = p.lanes / 2;
+  const PAIRS = m.param('PAIRS', HALF, 'most pairs per record: LANES / 2');
+  const PAIRW = m.localparam('PAIRW', o.PB.plus(o.PFW), 'bits of one pair entry: outlier slot and partner field');
+  const REGION = m.localparam('PAIR_REGION', o.XBITS ? o.XBITS.plus(PAIRS.times(PAIRW)) : PAIRS.times(PAIRW), 'X and B/2 pair entries');
+  const head: Dim[] = [];
+  const len: Dim[] = [];
+  for (let np = 0; np <= HALF; np++) {
+    const count = Dim.of(countFieldBits(p, np));
+    const pairs = np === 0 ? Dim.of(0) : (o.XBITS ?? Dim.of(0)).plus(PAIRW.times(np));
+    head.push(m.localparam(`HEAD_BITS_${np}`, count.plus(pairs), `bits before the codes of a record with ${np} pair${np === 1 ? '' : 's'}`));
+    len.push(m.localparam(`REC_BITS_${np}`, head[np]!.plus(CODEW), `length of a record with ${np} pair${np === 1 ? '' : 's'}`));
+  }
+
+  m.comment('NP = the run of ones at bit 0 (unary, at most B/2). np_is[n]: exactly n pairs (n < B/2, a zero\nends the count); none set means B/2 pairs.');
+  const npIs = m.wire('np_is', PAIRS, { doc: 'one-hot pair count NP = n, n < B/2 (all clear: NP = B/2)' });
+  for (let k = 0; k < HALF; k++) m.assign(npIs.bit(k), rec.slice(0, k + 1).eq(lit((1 << k) - 1, k + 1)));
+  const pairValid = m.wire('pair_valid', PAIRS, { doc: 'pair a exists: NP > a (count bits 0..a all one)' });
+  for (let a = 0; a < HALF; a++) m.assign(pairValid.bit(a), rec.slice(0, a + 1).eq(lit((1 << (a + 1)) - 1, a + 1)));
+
+  m.comment('The layout for each pair count: the count field, X and the NP pairs, then the B codes.');
+  const recLen = m.logic('rec_len', FW, { doc: 'record length' });
+  const pairFields = m.logic('pair_fields', REGION, { doc: 'X, then B/2 pair entries; entries a >= NP are not valid' });
+  const codes = m.logic('codes', CODEW, { doc: 'the B slot codes, slot 0 in the LSBs' });
+  const layoutOf = (np: number) => ({
+    len: new ParamConst(len[np]!, FW),
+    fields: rec.slice(countFieldBits(p, np), REGION),
+    codes: rec.slice(head[np]!, CODEW),
+  });
+  m.comb((b) => {
+    const full = layoutOf(HALF);
+    b.default(recLen, full.len);
+    b.default(pairFields, full.fields);
+    b.default(codes, full.codes);
+    let chain: When | null = null;
+    for (let np = 0; np < HALF; np++) {
+      const arm = () => {
+        const l = layoutOf(np);
+        b.set(recLen, l.len);
+        if (l.fields.render() !== full.fields.render()) b.set(pairFields, l.fields);
+        b.set(codes, l.codes);
+      };
+      chain = chain ? chain.elsewhen(npIs.bit(np), arm) : b.when(npIs.bit(np), arm);
+    }
+  });
+  const xField = o.XBITS ? m.let('x_field', pairFields.slice(0, o.XBITS), "the μB's outlier exponent field X") : null;
+  const pairList = o.XBITS ? m.let('pair_list', pairFields.slice(o.XBITS, PAIRS.times(PAIRW)), 'the B/2 pair entries') : pairFields;
+  const PAIR = m.struct(
+    'PAIR',
+    new Layout('pair entry', [
+      { name: 'slot', width: o.PB, doc: 'outlier slot o' },
+      { name: 'partner', width: o.PFW, doc: p.topology === 'crossbar' ? 'partner slot p' : 'butterfly stage s: p = o XOR 2^s' },
+    ]),
+    { width: PAIRW },
+  );
+
+  m.comment(
+    'Per pair: locate its slots, join the code halves, decode M, hi, lo and the shift. The results are\n' +
+      'stored bit-major (bit k * PAIRS + a: bit k of pair a) so each slot selects them with AND-OR trees.',
+  );
+  const pairHiOp = m.wire('pair_hi_op', PAIRS.times(WBITS), { doc: 'bit-major: s * hi, the operand of the outlier slot' });
+  const pairLoOp = m.wire('pair_lo_op', PAIRS.times(WBITS), { doc: 'bit-major: s * lo, the operand of the partner slot' });
+  const pairPartner = m.wire('pair_partner', PAIRS.times(o.PB), { doc: 'bit-major: the partner slot' });
+  const pairShift = m.wire('pair_shift', PAIRS.times(o.SHW), { doc: 'bit-major: the merge shift' });
+  const slotIsO = m.wire('slot_is_o', LANES.times(PAIRS), { doc: 'slot-major: bit i * PAIRS + a: pair a has its outlier in slot i' });
+  const slotIsP = m.wire('slot_is_p', LANES.times(PAIRS), { doc: 'slot-major: bit i * PAIRS + a: pair a has its partner in slot i' });
+  /** bit k of `value` to bit k * PAIRS + a of `bus`, for every k */
+  const spread = (s: ScopeBuilder, label: string, a: Genvar, bits: Dim, pairs: [Signal, Signal][]) =>
+    s.generate(label, 'k', bits, (gk, t) => {
+      for (const [value, bus] of pairs) t.assign(bus.bit(Idx.of(gk).times(PAIRS).plus(a)), value.bit(gk));
+    });
+  m.generate('g_pair', 'a', PAIRS, (ga, s) => {
+    const oSlot = s.let('o_slot', PAIR.field(pairList, 'slot', ga), 'outlier slot');
+    const pField = s.let('p_field', PAIR.field(pairList, 'partner', ga), p.topology === 'crossbar' ? 'partner slot' : 'butterfly stage');
+    const pSlot = p.topology === 'crossbar' ? pField : s.let('p_slot', oSlot.xor(lit(1, o.PB).shl(pField)), 'partner slot: o XOR 2^stage');
+    const fp = s.let('fp_code', concat(codes.laneAt(oSlot, WBITS), codes.laneAt(pSlot, WBITS)), 'the 2b-bit FP code: upper half in slot o, lower in slot p');
+    const sign = s.let('fp_sign', fp.bit(WBITS.times(2).minus(1)));
+    const exp = s.let('fp_exp', fp.slice(o.MBITS, o.EBITS));
+    const man = s.let('fp_man', fp.slice(0, o.MBITS));
+    const normal = s.let('fp_normal', exp.ne(Const.zero(o.EBITS)), 'e > 0: the implicit bit is set');
+    const sig = s.let('sig', concat(normal, man), 'M = (e > 0 ? 2^MBITS : 0) + m');
+    s.comment('hi and lo are at most 2^(b-1) - 1 (the quantizer\'s format choice), so s * hi and s * lo are\nordinary b-bit signed operands.');
+    const hiMag = s.let('hi_mag', sig.slice(o.SPLIT, o.MBITS.plus(1).minus(o.SPLIT)).zext(WBITS), 'hi = M >> L');
+    const loMag = s.let('lo_mag', sig.slice(0, o.SPLIT).zext(WBITS), 'lo = M mod 2^L');
+    const hiOp = s.let('hi_op', mux(sign, hiMag.neg(), hiMag), 's * hi');
+    const loOp = s.let('lo_op', mux(sign, loMag.neg(), loMag), 's * lo');
+    s.comment('shift = max(e, 1) + X + c, computed modulo 2^SHW: every legal shift is below 2^SHW, so the\nwrapped sum is exact.');
+    const expEff = s.wire('exp_eff', o.SHW, { doc: 'max(e, 1), modulo 2^SHW' });
+    s.assign(expEff, mux(normal, resize(exp, o.SHW), lit(1, o.SHW)));
+    const withX = xField ? expEff.plus(resize(xField, o.SHW)) : expEff;
+    const shift = s.let('shift', withX.plus(new ParamConst(o.SHIFT_C, o.SHW)), 'the merge shift');
+    spread(s, 'g_op', ga, WBITS, [[hiOp, pairHiOp], [loOp, pairLoOp]]);
+    spread(s, 'g_partner', ga, o.PB, [[pSlot, pairPartner]]);
+    spread(s, 'g_shift', ga, o.SHW, [[shift, pairShift]]);
+    const oMark = s.let('o_mark', mux(pairValid.bit(ga), lit(1, LANES).shl(oSlot), Const.zero(LANES)), 'one-hot outlier slot (none if the pair is absent)');
+    const pMark = s.let('p_mark', mux(pairValid.bit(ga), lit(1, LANES).shl(pSlot), Const.zero(LANES)), 'one-hot partner slot');
+    s.generate('g_mark', 'i', LANES, (gi, t) => {
+      const k = Idx.of(gi).times(PAIRS).plus(ga);
+      t.assign(slotIsO.bit(k), oMark.bit(gi));
+      t.assign(slotIsP.bit(k), pMark.bit(gi));
+    });
+  });
+
+  m.comment(
+    'Per slot: its own code, unless a pair marks it. A legal record marks a slot at most once; the\n' +
+      'OR over pairs keeps illegal ones deterministic (mode 3, reserved, for a slot marked both ways).',
+  );
+  const CFG = m.struct('CFG', laneSettingLayout(o.PB, o.SHW), { width: o.CFGW });
+  m.generate('g_slot', 'i', LANES, (gi, s) => {
+    const code = s.let('slot_code', codes.lane(gi, WBITS), 'the code stored in this slot');
+    const hitO = s.let('hit_o', slotIsO.slice(Idx.of(gi).times(PAIRS), PAIRS), 'pairs with their outlier here');
+    const hitP = s.let('hit_p', slotIsP.slice(Idx.of(gi).times(PAIRS), PAIRS), 'pairs with their partner here');
+    const isOut = s.let('is_outlier', hitO.any());
+    const isPru = s.let('is_pruned', hitP.any());
+    const pairOp = s.wire('pair_op', WBITS, { doc: 's * hi here if an outlier, s * lo if a partner' });
+    const partner = s.wire('slot_partner', o.PB, { doc: "the partner of this slot's outlier" });
+    const shift = s.wire('slot_shift', o.SHW, { doc: "the shift of this slot's outlier" });
+    const column = (bus: Signal, k: Genvar) => bus.slice(Idx.of(k).times(PAIRS), PAIRS);
+    s.generate('g_op', 'k', WBITS, (gk, t) => t.assign(pairOp.bit(gk), hitO.and(column(pairHiOp, gk)).or(hitP.and(column(pairLoOp, gk))).any()));
+    s.generate('g_partner', 'k', o.PB, (gk, t) => t.assign(partner.bit(gk), hitO.and(column(pairPartner, gk)).any()));
+    s.generate('g_shift', 'k', o.SHW, (gk, t) => t.assign(shift.bit(gk), hitO.and(column(pairShift, gk)).any()));
+    s.assign(ubOps.lane(gi, WBITS), mux(isOut.or(isPru), pairOp, code));
+    CFG.assign(s, ubCfg, { mode: concat(isPru, isOut), partner, shift }, gi);
+  });
+  return recLen;
 }
 
 /**
@@ -65,7 +213,6 @@ function resize(s: Signal, w: Dim): Expr {
 export function decodeUnit(c: DecodeConfig): ModuleDef {
   const p = checkDecodeConfig(c);
   const B = p.lanes;
-  const HALF = B / 2;
   const doc = p.outliers
     ? `block-decode unit: MicroScopiQ records (${p.topology}, μB ${B}, W${p.wbits}, E${p.ebits}M${p.mbits} outliers) to ${p.rows} rows of ${p.cols} PE operands and ReCoN lane settings`
     : `block-decode unit (plain MX-INT): ${B}-code records to ${p.rows} rows of ${p.cols} PE operands`;
@@ -97,7 +244,8 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
 
     m.clock();
     m.resetN();
-    const wData = m.input('w_data', WORD_BITS, { doc: 'weight stream word' });
+    const WORDW = m.param('WORDW', WORD_BITS, 'bits of a stream word');
+    const wData = m.input('w_data', WORDW, { doc: 'weight stream word' });
     const wValid = m.input('w_valid', 1, { doc: 'w_data holds a word' });
     const wReady = m.output('w_ready', 1, { doc: 'the buffer takes a word this cycle' });
     const cmdValid = m.input('cmd_valid', 1, { doc: 'decode one tile' });
@@ -111,13 +259,15 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
     const scaleReady = m.input('scale_ready', 1, { doc: 'the consumer takes scale_data' });
     const tileLoaded = m.output('tile_loaded', 1, { doc: "one cycle, with the tile's last w_row_load" });
 
-    // ---- state ---------------------------------------------------------------
     const bitbuf = m.reg('bitbuf', BUFW, { doc: 'stream bits not yet decoded; bit 0 is the next stream bit' });
     const fill = m.reg('fill', FW, { doc: 'valid bits in bitbuf (bits above are zero)' });
     const pendV = m.reg('pend_v', 1, { doc: 'a command waits (one-entry queue)' });
     const pendS = m.reg('pend_s', 1, { doc: 'the waiting command has scales' });
-    const tileAct = m.reg('tile_act', 1, { doc: 'a tile is being decoded' });
-    const inScales = m.reg('in_scales', 1, { doc: 'the tile is still in its scale words' });
+    const phase = m.fsm(
+      'phase',
+      { S_IDLE: 'no tile', S_SCALES: "the tile's scale words", S_RECORDS: "the tile's records" },
+      { reset: 'S_IDLE', doc: 'what the unit decodes: nothing, scale words or records' },
+    );
     const scaleQ = m.reg('scale_q', COLS.times(8), { doc: 'scale words, shifted in from the top' });
     const scaleV = m.reg('scale_v', 1, { doc: 'scale_q is complete and not yet taken' });
     const rowOh = m.reg('row_oh', ROWS, { doc: 'one-hot: the row the next full row of μBs goes to' });
@@ -126,126 +276,60 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
     const rowLoadQ = m.reg('row_load_q', ROWS, { doc: 'w_row_load' });
     const tileLoadedQ = m.reg('tile_loaded_q', 1, { doc: 'tile_loaded' });
 
-    // ---- one record at the buffer head ---------------------------------------
+    m.comment('---- One record at the buffer head: its B operands and (outlier builds) B lane settings ----');
     const rec = m.let('rec', bitbuf.slice(0, RECMAX), 'the longest record that can start at the head');
-    const ubOps = m.wire('ub_ops', LANES.times(WBITS), { doc: "the head record's B operands" });
+    const CODEW = LANES.times(WBITS);
+    const ubOps = m.wire('ub_ops', CODEW, { doc: "the head record's B operands" });
     const ubCfg = o ? m.wire('ub_cfg', LANES.times(o.CFGW), { doc: "the head record's B lane settings" }) : null;
     let recLen: Expr;
     if (!o || !ubCfg) {
-      // plain build: a record is its B codes, and each code is the operand
+      m.comment('Plain build: a record is its B codes, and each code is the operand.');
       m.assign(ubOps, rec);
-      recLen = lit(recordBits(p, 0), FW);
+      recLen = new ParamConst(RECMAX, FW);
     } else {
-      // NP = the run of ones at bit 0 (unary, at most B/2). np_is[n]: exactly n
-      // pairs (n < B/2, a zero ends the count); none set means B/2 pairs.
-      const PAIRS = m.param('PAIRS', HALF, 'most pairs per record: LANES / 2');
-      const npIs = m.wire('np_is', PAIRS, { doc: 'one-hot pair count NP = n, n < B/2 (all clear: NP = B/2)' });
-      for (let n = 0; n < HALF; n++) m.assign(npIs.bit(n), rec.slice(0, n + 1).eq(lit((1 << n) - 1, n + 1)));
-      const pairValid = m.wire('pair_valid', PAIRS, { doc: 'pair a exists: NP > a (count bits 0..a all one)' });
-      for (let a = 0; a < HALF; a++) m.assign(pairValid.bit(a), rec.slice(0, a + 1).eq(lit((1 << (a + 1)) - 1, a + 1)));
-      const recLenW = m.wire('rec_len', FW, { doc: 'record length: count + (NP > 0 ? XBITS + NP pairs : 0) + LANES * WBITS' });
-      m.assign(recLenW, oneHotChain(npIs, Array.from({ length: HALF }, (_, n) => lit(recordBits(p, n), FW)), lit(recordBits(p, HALF), FW)));
-      recLen = recLenW;
-      // X and the pairs follow the count field; the codes follow the pairs.
-      const PAIRW = o.PB.plus(o.PFW);
-      const pairRegion = o.XBITS ? o.XBITS.plus(PAIRS.times(PAIRW)) : PAIRS.times(PAIRW);
-      const pairFields = m.wire('pair_fields', pairRegion, { doc: 'X, then B/2 pair entries {partner field, outlier slot}; entries a >= NP are not valid' });
-      const at = (n: number, w: Dim) => rec.slice(countFieldBits(p, n), w);
-      m.assign(pairFields, oneHotChain(npIs, Array.from({ length: HALF }, (_, n) => at(n, pairRegion)), at(HALF, pairRegion)));
-      const codes = m.wire('codes', LANES.times(WBITS), { doc: 'the B slot codes, slot 0 in the LSBs' });
-      const codesAt = (n: number) => rec.slice(headerBits(p, n), LANES.times(WBITS));
-      m.assign(codes, oneHotChain(npIs, Array.from({ length: HALF }, (_, n) => codesAt(n)), codesAt(HALF)));
-      const xField = o.XBITS ? m.let('x_field', pairFields.slice(0, o.XBITS), "the μB's outlier exponent field X") : null;
-
-      // Per pair: locate its slots, join the code halves, decode M, hi, lo, shift.
-      const pairHiOp = m.wire('pair_hi_op', PAIRS.times(WBITS), { doc: 'per pair: s * hi, the operand of its outlier slot' });
-      const pairLoOp = m.wire('pair_lo_op', PAIRS.times(WBITS), { doc: 'per pair: s * lo, the operand of its partner slot' });
-      const pairPartner = m.wire('pair_partner', PAIRS.times(o.PB), { doc: 'per pair: the partner slot' });
-      const pairShift = m.wire('pair_shift', PAIRS.times(o.SHW), { doc: 'per pair: the merge shift' });
-      const slotIsO = m.wire('slot_is_o', LANES.times(PAIRS), { doc: 'slot-major: bit i*(B/2)+a: pair a has its outlier in slot i' });
-      const slotIsP = m.wire('slot_is_p', LANES.times(PAIRS), { doc: 'slot-major: bit i*(B/2)+a: pair a has its partner in slot i' });
-      const XB = o.XBITS ?? 0;
-      m.generate('g_pair', 'a', PAIRS, (ga, s) => {
-        const base = Idx.of(ga).times(PAIRW).plus(XB);
-        const oSlot = s.let('o_slot', pairFields.slice(base, o.PB), 'outlier slot');
-        const pField = s.let('p_field', pairFields.slice(base.plus(o.PB), o.PFW), p.topology === 'crossbar' ? 'partner slot' : 'butterfly stage');
-        const pSlot = p.topology === 'crossbar' ? pField : s.let('p_slot', oSlot.xor(lit(1, o.PB).shl(pField)), 'partner slot: o XOR 2^stage');
-        const fp = s.let('fp_code', concat(codes.laneAt(oSlot, WBITS), codes.laneAt(pSlot, WBITS)), 'the 2b-bit FP code: upper half in slot o, lower in slot p');
-        const sign = s.let('fp_sign', fp.bit(WBITS.times(2).minus(1)));
-        const exp = s.let('fp_exp', fp.slice(o.MBITS, o.EBITS));
-        const man = s.let('fp_man', fp.slice(0, o.MBITS));
-        const normal = s.let('fp_normal', exp.ne(Const.zero(o.EBITS)), 'e > 0: the implicit bit is set');
-        const sig = s.let('sig', concat(normal, man), 'M = (e > 0 ? 2^MBITS : 0) + m');
-        // hi and lo are at most 2^(b-1) - 1 (the quantizer's format choice), so
-        // s * hi and s * lo are ordinary b-bit signed operands.
-        const hiMag = s.let('hi_mag', sig.slice(o.SPLIT, o.MBITS.plus(1).minus(o.SPLIT)).zext(WBITS), 'hi = M >> L');
-        const loMag = s.let('lo_mag', sig.slice(0, o.SPLIT).zext(WBITS), 'lo = M mod 2^L');
-        s.assign(pairHiOp.lane(ga, WBITS), mux(sign, hiMag.neg(), hiMag));
-        s.assign(pairLoOp.lane(ga, WBITS), mux(sign, loMag.neg(), loMag));
-        s.assign(pairPartner.lane(ga, o.PB), pSlot);
-        // shift = max(e, 1) + X + c, computed modulo 2^SHW: every legal shift is
-        // below 2^SHW, so the wrapped sum is exact.
-        const expLow = resize(exp, o.SHW);
-        const expEff = s.let('exp_eff', mux(normal, expLow, lit(1, o.SHW)), 'max(e, 1), modulo 2^SHW');
-        const withX = xField ? expEff.plus(resize(xField, o.SHW)) : expEff;
-        s.assign(pairShift.lane(ga, o.SHW), withX.plus(new ParamConst(o.SHIFT_C, o.SHW)));
-        const oMark = s.let('o_mark', mux(pairValid.bit(ga), lit(1, LANES).shl(oSlot), Const.zero(LANES)), 'one-hot outlier slot (none if the pair is absent)');
-        const pMark = s.let('p_mark', mux(pairValid.bit(ga), lit(1, LANES).shl(pSlot), Const.zero(LANES)), 'one-hot partner slot');
-        s.generate('g_mark', 'i', LANES, (gi, t) => {
-          const k = Idx.of(gi).times(PAIRS).plus(ga);
-          t.assign(slotIsO.bit(k), oMark.bit(gi));
-          t.assign(slotIsP.bit(k), pMark.bit(gi));
-        });
-      });
-
-      // Per slot: its own code, unless a pair marks it. A legal record marks a
-      // slot at most once; the OR over pairs keeps illegal ones deterministic.
-      m.generate('g_slot', 'i', LANES, (gi, s) => {
-        const code = s.let('slot_code', codes.lane(gi, WBITS), 'the code stored in this slot');
-        const hitO = s.let('hit_o', slotIsO.slice(Idx.of(gi).times(PAIRS), PAIRS), 'pairs with their outlier here');
-        const hitP = s.let('hit_p', slotIsP.slice(Idx.of(gi).times(PAIRS), PAIRS), 'pairs with their partner here');
-        const isOut = s.let('is_outlier', hitO.any());
-        const isPru = s.let('is_pruned', hitP.any());
-        const orOver = (f: (a: number) => Expr): Expr => {
-          let e = f(0);
-          for (let a = 1; a < HALF; a++) e = e.or(f(a));
-          return e;
-        };
-        const zb = Const.zero(WBITS);
-        const pairOp = s.let('pair_op', orOver((a) => mux(hitO.bit(a), pairHiOp.lane(a, WBITS), zb).or(mux(hitP.bit(a), pairLoOp.lane(a, WBITS), zb))), 's * hi here if an outlier, s * lo if a partner');
-        s.assign(ubOps.lane(gi, WBITS), mux(isOut.or(isPru), pairOp, code));
-        const partner = s.let('slot_partner', orOver((a) => mux(hitO.bit(a), pairPartner.lane(a, o.PB), Const.zero(o.PB))));
-        const shift = s.let('slot_shift', orOver((a) => mux(hitO.bit(a), pairShift.lane(a, o.SHW), Const.zero(o.SHW))));
-        // lane setting {shift, partner, mode}: mode 0 inlier, 1 outlier, 2 pruned
-        s.assign(ubCfg.lane(gi, o.CFGW), concat(shift, partner, isPru, isOut));
-      });
+      recLen = decodeRecordFields(m, p, { rec, ubOps, ubCfg, o, WBITS, LANES, FW, CODEW });
     }
 
-    // ---- buffer, phases and commands --------------------------------------------
+    m.comment('---- Buffer, tile phases and commands ----');
     const ubCnt = p.ublocks > 1 ? m.reg('ub_cnt', ceilLog2(p.ublocks), { doc: `μB of the row being gathered (of COLS / LANES = ${p.ublocks})` }) : null;
     const scaleCnt = p.scaleWords > 1 ? m.reg('scale_cnt', ceilLog2(p.scaleWords), { doc: `scale words taken so far (of COLS / 4 = ${p.scaleWords})` }) : null;
 
-    const WORDW = m.localparam('WORDW', Dim.of(WORD_BITS), 'bits of a stream word');
     const TAKE_MAX = m.localparam('TAKE_MAX', BUFW.minus(WORDW), 'largest fill at which a word is still taken');
+    const WORD_LSBS = m.localparam('WORD_LSBS', Dim.of(ceilLog2(WORD_BITS)), 'log2(WORDW): bit position within a word');
     const word = new ParamConst(WORDW, FW);
+    const idle = m.let('idle', phase.is('S_IDLE'), 'no tile is being decoded');
+    const inScales = m.let('in_scales', phase.is('S_SCALES'), 'the tile is still in its scale words');
+    const inRecords = m.let('in_records', phase.is('S_RECORDS'), 'the tile is in its records');
     const cmdFire = m.let('cmd_fire', cmdValid.and(pendV.not()));
-    const scaleGo = m.let('scale_go', tileAct.and(inScales).and(scaleV.not()).and(fill.ge(word)), 'take one scale word (the previous scale set must be gone)');
-    const recGo = m.let('rec_go', tileAct.and(inScales.not()).and(fill.ge(recLen)), 'the whole head record is buffered: decode it');
-    const ubLastW = ubCnt ? m.let('ub_last', ubCnt.eq(lit(p.ublocks - 1, ubCnt.width)), "the row's last μB") : lit(1, 1);
-    const rowDone = m.let('row_done', recGo.and(ubLastW), 'a full row goes out');
+    const scaleGo = m.let('scale_go', inScales.and(scaleV.not()).and(fill.ge(word)), 'take one scale word (the previous scale set must be gone)');
+    const recGo = m.let('rec_go', inRecords.and(fill.ge(recLen)), 'the whole head record is buffered: decode it');
+    const ubLastW = ubCnt ? m.let('ub_last', ubCnt.eq(lit(p.ublocks - 1, ubCnt.width)), "the row's last μB") : null;
+    const rowDone = m.let('row_done', ubLastW ? recGo.and(ubLastW) : recGo, 'a full row goes out');
     const tileDone = m.let('tile_done', rowDone.and(rowOh.bit(ROWS.minus(1))), "the tile's last record");
-    const start = m.let('start', pendV.and(tileAct.not().or(tileDone)), 'the queued tile starts next cycle');
-    const scaleLast = scaleCnt ? m.let('scale_last', scaleCnt.eq(lit(p.scaleWords - 1, scaleCnt.width))) : lit(1, 1);
-    const scaleDone = m.let('scale_done', scaleGo.and(scaleLast), 'the last scale word');
+    const start = m.let('start', pendV.and(idle.or(tileDone)), 'the queued tile starts next cycle');
+    const scaleLast = scaleCnt ? m.let('scale_last', scaleCnt.eq(lit(p.scaleWords - 1, scaleCnt.width))) : null;
+    const scaleDone = m.let('scale_done', scaleLast ? scaleGo.and(scaleLast) : scaleGo, 'the last scale word');
+
+    m.comment('A started tile begins with its scale words if its command asked for them, else with its records.');
+    phase.next({
+      S_IDLE: (go, b) => b.when(start, () => b.when(pendS, () => go('S_SCALES')).otherwise(() => go('S_RECORDS'))),
+      S_SCALES: (go, b) => b.when(scaleDone, () => go('S_RECORDS')),
+      S_RECORDS: (go, b) =>
+        b
+          .when(start, () => b.when(pendS, () => go('S_SCALES')).otherwise(() => go('S_RECORDS')))
+          .elsewhen(tileDone, () => go('S_IDLE')),
+    });
 
     const stepBits = m.let('step_bits', mux(scaleGo, word, mux(recGo, recLen, Const.zero(FW))), 'bits decoded this cycle');
     const left = m.let('left', fill.minus(stepBits), 'bits left after this step');
-    // The tile's last record also drops the padding: the tile began on a word and
-    // words arrive whole, so the bits left in the current word are the padding.
-    const leftKept = m.let('left_kept', mux(tileDone, concat(left.slice(5, FW.minus(5)), lit(0, 5)), left), 'bits kept (padding dropped at the end of a tile)');
+    m.comment("The tile's last record also drops the padding: the tile began on a word and words arrive\nwhole, so the bits left in the current word are the padding.");
+    const leftKept = m.let(
+      'left_kept',
+      mux(tileDone, concat(left.slice(WORD_LSBS, FW.minus(WORD_LSBS)), Const.zero(WORD_LSBS)), left),
+      'bits kept (padding dropped at the end of a tile)',
+    );
     const consume = m.let('consume', fill.minus(leftKept), 'head bits dropped this cycle');
-    // Room is judged after this cycle's step (a function of registers only, not
-    // of any input): with records of 32 bits or more a word is taken every cycle.
+    m.comment('Room is judged after this cycle\'s step (a function of registers only, not of any input):\nwith records of 32 bits or more a word is taken every cycle.');
     const canTake = m.let('can_take', new ParamConst(TAKE_MAX, FW).ge(leftKept), 'a whole word fits above the kept bits');
     const wTake = m.let('w_take', wValid.and(canTake));
     const incoming = m.let('incoming', mux(wTake, wData.zext(BUFW).shl(leftKept), Const.zero(BUFW)), 'the new word, placed right above the kept bits');
@@ -254,24 +338,22 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
 
     m.update(pendV, cmdFire.or(pendV.and(start.not())));
     m.update(pendS, cmdScales, { enable: cmdFire });
-    m.update(tileAct, start.or(tileAct.and(tileDone.not())));
-    m.update(inScales, mux(start, pendS, inScales.and(scaleDone.not())));
 
-    // ---- scales: C/4 words shift in from the top; column 0 ends in bits 7:0 ---------
-    const head = bitbuf.slice(0, WORD_BITS);
-    m.update(scaleQ, scaleCnt ? concat(head, scaleQ.slice(WORD_BITS, COLS.times(8).minus(WORD_BITS))) : head, { enable: scaleGo });
-    if (scaleCnt) m.update(scaleCnt, mux(scaleLast, Const.zero(scaleCnt.width), scaleCnt.plus(lit(1, scaleCnt.width))), { enable: scaleGo });
+    m.comment('---- Scales: COLS / 4 words shift in from the top; column 0 ends in bits 7:0 ----');
+    const head = bitbuf.slice(0, WORDW);
+    m.update(scaleQ, scaleCnt ? concat(head, scaleQ.slice(WORDW, COLS.times(8).minus(WORDW))) : head, { enable: scaleGo });
+    if (scaleCnt && scaleLast) m.update(scaleCnt, mux(scaleLast, Const.zero(scaleCnt.width), scaleCnt.plus(lit(1, scaleCnt.width))), { enable: scaleGo });
     m.update(scaleV, scaleDone.or(scaleV.and(scaleReady.not())));
 
-    // ---- rows: C/B - 1 μBs in a shift register, the last one joins them on output ----
-    if (ubCnt) m.update(ubCnt, mux(ubLastW, Const.zero(ubCnt.width), ubCnt.plus(lit(1, ubCnt.width))), { enable: recGo });
+    m.comment('---- Rows: COLS / LANES - 1 μBs in a shift register, the last one joins them on output ----');
+    if (ubCnt && ubLastW) m.update(ubCnt, mux(ubLastW, Const.zero(ubCnt.width), ubCnt.plus(lit(1, ubCnt.width))), { enable: recGo });
     let rowOps: Expr = ubOps;
     let rowCfg: Expr | null = ubCfg;
     if (ubCnt) {
       // COLS - LANES slots: every μB of a row but the last; the newest enters at the top
       const older = COLS.minus(LANES);
       const accOps = m.reg('acc_ops', older.times(WBITS), { doc: 'earlier μBs of the row, oldest in the LSBs' });
-      m.update(accOps, p.ublocks > 2 ? concat(ubOps, accOps.slice(LANES.times(WBITS), older.minus(LANES).times(WBITS))) : ubOps, { enable: recGo });
+      m.update(accOps, p.ublocks > 2 ? concat(ubOps, accOps.slice(CODEW, older.minus(LANES).times(WBITS))) : ubOps, { enable: recGo });
       rowOps = concat(ubOps, accOps);
       if (o && ubCfg) {
         const accCfg = m.reg('acc_cfg', older.times(o.CFGW), { doc: 'their lane settings' });
@@ -285,6 +367,7 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
     m.update(rowLoadQ, mux(rowDone, rowOh, Const.zero(ROWS)));
     m.update(tileLoadedQ, tileDone);
 
+    m.comment('---- Outputs: registers only ----');
     m.assign(wReady, canTake);
     m.assign(cmdReady, pendV.not());
     m.assign(wRowData, rowOpsQ);

@@ -1,9 +1,7 @@
 import { defineModule, type ModuleDef } from '../dsl/module.ts';
-import { lit, mux } from '../dsl/expr.ts';
-import { Idx } from '../dsl/index.ts';
-import { MODE_CODE } from '../../quant/hwmodel/recon.ts';
+import { lit } from '../dsl/expr.ts';
 import { checkReconConfig, reconSuffix, reconWidths, type ReconConfig } from './recon-config.ts';
-import { cfgField, reconNetworkPorts } from './recon-crossbar.ts';
+import { reconNetworkPorts } from './recon-crossbar.ts';
 import { laneFlags, laneOutput } from './recon-lane.ts';
 import { reconSwitch } from './recon-switch.ts';
 
@@ -24,29 +22,28 @@ export function reconButterfly(c: ReconConfig): ModuleDef {
   const sw = reconSwitch(w.MW, c.wbits - 1);
   return defineModule(`msq_recon_bfly_${reconSuffix(c)}`, 'ReCoN butterfly network: outlier pairing between lanes at distance 2^s', { block: 'recon_butterfly', ...c }, (m) => {
     const p = reconNetworkPorts(m, c);
-    // Lane settings, split into per-lane fields once.
-    const mode = m.wire('mode', p.LANES.times(2), { doc: 'lane modes' });
+    const MODEW = p.CFG.fieldWidth('mode');
+    m.comment('Lane settings, split into per-lane fields once; stage_0 holds the products, stage_s+1 the values after stage s.');
+    const mode = m.wire('mode', p.LANES.times(MODEW), { doc: 'lane modes' });
     const partner = m.wire('partner', p.LANES.times(p.PB), { doc: 'lane partner indices' });
     const shift = m.wire('shift', p.LANES.times(p.SHW), { doc: 'lane shifts' });
-    // stage_0 holds the products; stage_s+1 the values after stage s.
     const stage = Array.from({ length: stages + 1 }, (_, s) => m.wire(`stage_${s}`, p.LANES.times(p.MW), { doc: s === 0 ? 'products, sign-extended' : `values after switch stage ${s - 1}` }));
 
     m.generate('g_field', 'i', p.LANES, (gi, s) => {
-      const i = Idx.of(gi);
-      s.assign(mode.lane(gi, 2), p.cfg.slice(cfgField(i, p.CFGW, 0), 2));
-      s.assign(partner.lane(gi, p.PB), p.cfg.slice(cfgField(i, p.CFGW, 2), p.PB));
-      s.assign(shift.lane(gi, p.SHW), p.cfg.slice(cfgField(i, p.CFGW, p.PB.plus(2)), p.SHW));
+      s.assign(mode.lane(gi, MODEW), p.CFG.field(p.cfg, 'mode', gi));
+      s.assign(partner.lane(gi, p.PB), p.CFG.field(p.cfg, 'partner', gi));
+      s.assign(shift.lane(gi, p.SHW), p.CFG.field(p.cfg, 'shift', gi));
       s.assign(stage[0]!.lane(gi, p.MW), p.prods.lane(gi, p.PW).asSigned().sext(p.MW));
     });
 
-    // The switches are unrolled: lane pairs at distance 2^s are not affine in a loop index.
+    m.comment('Switch stages, unrolled: lane pairs at distance 2^s are not affine in a loop index.\nA switch merges when one of its lanes is an outlier whose partner is the other lane.');
     for (let st = 0; st < stages; st++) {
       const dist = 1 << st;
       for (let lo = 0; lo < c.lanes; lo++) {
         if (lo & dist) continue;
         const hi = lo + dist;
         const wants = (a: number, b: number) =>
-          mode.lane(a, 2).eq(lit(MODE_CODE.outlier, 2)).and(partner.lane(a, w.PB).eq(lit(b, w.PB)));
+          mode.lane(a, MODEW).eq(p.modes.outlier).and(partner.lane(a, w.PB).eq(lit(b, w.PB)));
         m.instance(`u_sw_s${st}_${lo}_${hi}`, sw, {
           x_lo: stage[st]!.lane(lo, p.MW).asSigned(),
           x_hi: stage[st]!.lane(hi, p.MW).asSigned(),
@@ -58,8 +55,9 @@ export function reconButterfly(c: ReconConfig): ModuleDef {
       }
     }
 
+    m.comment('The output stage of every lane: inlier << F, merged outlier << shift, pruned 0.');
     m.generate('g_lane', 'i', p.LANES, (gi, s) => {
-      const flags = laneFlags(s, mode.lane(gi, 2));
+      const flags = laneFlags(s, mode.lane(gi, MODEW), p.modes);
       laneOutput(s, p.lanes.lane(gi, p.LW), stage[stages]!.lane(gi, p.MW).asSigned(), flags, shift.lane(gi, p.SHW), p.GUARD);
     });
   });

@@ -1,9 +1,8 @@
 import { defineModule, type ModuleDef, type ModuleBuilder } from '../dsl/module.ts';
 import { mux } from '../dsl/expr.ts';
-import { Idx } from '../dsl/index.ts';
-import { checkReconConfig, reconSuffix, reconWidths, type ReconConfig } from './recon-config.ts';
+import { MODE_CODE } from '../../quant/hwmodel/recon.ts';
+import { checkReconConfig, laneSettingLayout, LANE_MODE_BITS, reconSuffix, reconWidths, type ReconConfig } from './recon-config.ts';
 import { laneFlags, laneOutput } from './recon-lane.ts';
-import type { Dim } from '../dsl/dim.ts';
 
 /** Parameters and ports every ReCoN network shares. */
 export function reconNetworkPorts(m: ModuleBuilder, c: ReconConfig) {
@@ -20,12 +19,12 @@ export function reconNetworkPorts(m: ModuleBuilder, c: ReconConfig) {
   const prods = m.input('prods', LANES.times(PW), { doc: 'registered PE products of this μB, lane 0 in the LSBs' });
   const cfg = m.input('cfg', LANES.times(CFGW), { doc: 'active lane settings, lane 0 in the LSBs' });
   const lanes = m.output('lanes', LANES.times(LW), { doc: 'lane values for the PE adders' });
-  return { LANES, PW, SPLIT, GUARD, SHW, PB, CFGW, MW, LW, prods, cfg, lanes };
-}
-
-/** Bit offset of a lane's setting field. */
-export function cfgField(i: Idx, CFGW: Dim, offset: Dim | number): Idx {
-  return i.times(CFGW).plus(offset);
+  const CFG = m.struct('CFG', laneSettingLayout(PB, SHW), { width: CFGW });
+  const modes = {
+    inlier: m.constant('MODE_INLIER', MODE_CODE.inlier, LANE_MODE_BITS, 'lane mode: inlier, value = product << F'),
+    outlier: m.constant('MODE_OUTLIER', MODE_CODE.outlier, LANE_MODE_BITS, 'lane mode: outlier, merged with its partner'),
+  };
+  return { LANES, PW, SPLIT, GUARD, SHW, PB, CFGW, MW, LW, prods, cfg, lanes, CFG, modes };
 }
 
 /**
@@ -37,17 +36,17 @@ export function reconCrossbar(c: ReconConfig): ModuleDef {
   checkReconConfig(c);
   return defineModule(`msq_recon_xbar_${reconSuffix(c)}`, 'ReCoN crossbar network: any-to-any outlier pairing within one μB', { block: 'recon_crossbar', ...c }, (m) => {
     const p = reconNetworkPorts(m, c);
+    m.comment('Per lane: its setting, the partner picked by a LANES:1 multiplexer, the merge, the output shift.');
     m.generate('g_lane', 'i', p.LANES, (gi, s) => {
-      const i = Idx.of(gi);
-      const own = s.let('own', p.prods.slice(i.times(p.PW), p.PW).asSigned(), "this lane's product");
-      const mode = s.let('mode', p.cfg.slice(cfgField(i, p.CFGW, 0), 2));
-      const partner = s.let('partner', p.cfg.slice(cfgField(i, p.CFGW, 2), p.PB));
-      const shift = s.let('shift', p.cfg.slice(cfgField(i, p.CFGW, p.PB.plus(2)), p.SHW));
+      const own = s.let('own', p.prods.lane(gi, p.PW).asSigned(), "this lane's product");
+      const mode = s.let('mode', p.CFG.field(p.cfg, 'mode', gi));
+      const partner = s.let('partner', p.CFG.field(p.cfg, 'partner', gi));
+      const shift = s.let('shift', p.CFG.field(p.cfg, 'shift', gi));
       const lo = s.let('lo', p.prods.laneAt(partner, p.PW).asSigned(), "partner's product: the outlier's low half");
       const merged = s.let('merged', own.shlGrow(p.SPLIT).plus(lo.sext(p.MW)), '(hi << L) + lo');
-      const flags = laneFlags(s, mode);
+      const flags = laneFlags(s, mode, p.modes);
       const value = s.let('value', mux(flags.isOutlier, merged, own.sext(p.MW)));
-      laneOutput(s, p.lanes.slice(i.times(p.LW), p.LW), value, flags, shift, p.GUARD);
+      laneOutput(s, p.lanes.lane(gi, p.LW), value, flags, shift, p.GUARD);
     });
   });
 }

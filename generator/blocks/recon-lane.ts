@@ -1,18 +1,17 @@
 import type { Dim } from '../dsl/dim.ts';
-import { Const, ParamConst, lit, mux, type Expr, type Signal } from '../dsl/expr.ts';
+import { Const, ParamConst, mux, type Expr, type NamedConst, type Signal } from '../dsl/expr.ts';
 import type { LValue, ScopeBuilder } from '../dsl/module.ts';
-import { MODE_CODE } from '../../quant/hwmodel/recon.ts';
 
 export interface LaneFlags {
   isInlier: Signal;
   isOutlier: Signal;
 }
 
-/** Decodes a lane's 2-bit mode field. Code 3 is reserved and acts as pruned. */
-export function laneFlags(scope: ScopeBuilder, mode: Expr): LaneFlags {
+/** Decodes a lane's 2-bit mode field against the module's mode constants. Code 3 is reserved and acts as pruned. */
+export function laneFlags(scope: ScopeBuilder, mode: Expr, modes: { inlier: NamedConst; outlier: NamedConst }): LaneFlags {
   return {
-    isInlier: scope.let('is_inlier', mode.eq(lit(MODE_CODE.inlier, 2))),
-    isOutlier: scope.let('is_outlier', mode.eq(lit(MODE_CODE.outlier, 2))),
+    isInlier: scope.let('is_inlier', mode.eq(modes.inlier)),
+    isOutlier: scope.let('is_outlier', mode.eq(modes.outlier)),
   };
 }
 

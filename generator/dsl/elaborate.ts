@@ -3,6 +3,7 @@ import { Signal, Slice, WidthError, type BitRef } from './expr.ts';
 import type { Memory } from './memory.ts';
 import type { WireArray, ArrayElement } from './wire-array.ts';
 import type { Item, ModuleDef } from './module.ts';
+import { combReads } from './comb.ts';
 
 /** The elaborated design: every distinct module once, children before parents. */
 export interface Design {
@@ -143,6 +144,10 @@ function checkDrivers(m: ModuleDef): void {
           item.data.reads(env, refs);
           item.enable?.reads(env, refs);
           break;
+        case 'comb':
+          for (const d of item.defaults) drive({ signal: d.target, lsb: 0, width: d.target.width.value }, env, `always block setting ${d.target.name}`);
+          for (const e of combReads(item)) e.reads(env, refs);
+          break;
         case 'generate':
         case 'comment':
           break;
@@ -161,7 +166,7 @@ function checkDrivers(m: ModuleDef): void {
   if (m.memories.length > 0 && m.clock) copies.get(m.clock.name)!.read.fill(true);
 
   for (const { signal: s, label, drivers, read: readBits } of copies.values()) {
-    const needsDriver = s.kind === 'wire' || s.kind === 'output';
+    const needsDriver = s.kind === 'wire' || s.kind === 'output' || s.kind === 'logic';
     const multi = drivers.findIndex((d) => d.length > 1);
     if (multi >= 0) throw new WidthError(`${m.name}.${label}[${multi}] has multiple drivers: ${drivers[multi]!.join(', ')}`);
     if (s.kind === 'input' && drivers.some((d) => d.length > 0)) throw new WidthError(`${m.name}: input ${s.name} is driven inside the module`);

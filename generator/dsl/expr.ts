@@ -2,6 +2,7 @@ import { Dim } from './dim.ts';
 import { Idx, Genvar, type GenvarEnv } from './index.ts';
 import type { Memory } from './memory.ts';
 import type { WireArray } from './wire-array.ts';
+import type { Doc } from './layout.ts';
 
 /**
  * Typed hardware expressions. Every node knows its width and signedness, and
@@ -15,6 +16,10 @@ export abstract class Expr {
   abstract readonly width: Dim;
   abstract readonly signed: boolean;
   abstract render(): string;
+  /** The expression's line layout: `render()` as one line, or a group the renderer may break over lines. */
+  layout(): Doc {
+    return this.render();
+  }
   /** Signal bits this expression reads, for driver/usage checks. */
   abstract reads(env: GenvarEnv, out: BitRef[]): void;
 
@@ -158,7 +163,11 @@ export interface BitRef {
   element?: number[];
 }
 
-export type SignalKind = 'input' | 'output' | 'wire' | 'reg';
+/**
+ * `logic`: a combinational variable, declared `reg` and driven by one
+ * combinational block (`always @(*)`, `ScopeBuilder.comb`).
+ */
+export type SignalKind = 'input' | 'output' | 'wire' | 'reg' | 'logic';
 
 /** A named net: a port, wire or register of one module. */
 export class Signal extends Expr {
@@ -303,10 +312,15 @@ class Unary extends Expr {
   render(): string {
     return `(${this.op}${this.a.render()})`;
   }
+  override layout(): Doc {
+    return { open: `(${this.op}`, items: [{ lead: '', doc: this.a.layout(), trail: '' }], close: ')' };
+  }
   reads(env: GenvarEnv, out: BitRef[]): void {
     this.a.reads(env, out);
   }
 }
+
+const ASSOCIATIVE = new Set(['|', '&', '^', '+']);
 
 class Binary extends Expr {
   constructor(
@@ -320,6 +334,13 @@ class Binary extends Expr {
   }
   render(): string {
     return `(${this.a.render()} ${this.op} ${this.b.render()})`;
+  }
+  override layout(): Doc {
+    // an associative chain ((a | b) | c) is laid out as one group: a | b | c
+    const left = this.a.layout();
+    const chain = ASSOCIATIVE.has(this.op) && this.a instanceof Binary && this.a.op === this.op && typeof left !== 'string';
+    const items = chain ? [...left.items] : [{ lead: '', doc: left, trail: '' }];
+    return { open: '(', items: [...items, { lead: ` ${this.op} `, doc: this.b.layout(), trail: '' }], close: ')' };
   }
   reads(env: GenvarEnv, out: BitRef[]): void {
     this.a.reads(env, out);
@@ -339,6 +360,9 @@ class Cast extends Expr {
   }
   render(): string {
     return `${this.signed ? '$signed' : '$unsigned'}(${this.a.render()})`;
+  }
+  override layout(): Doc {
+    return { open: `${this.signed ? '$signed' : '$unsigned'}(`, items: [{ lead: '', doc: this.a.layout(), trail: '' }], close: ')' };
   }
   override msb(): Expr {
     return this.a.msb();
@@ -362,6 +386,9 @@ class Replicate extends Expr {
   render(): string {
     return `{${this.count.atom}{${this.a.render()}}}`;
   }
+  override layout(): Doc {
+    return { open: `{${this.count.atom}{`, items: [{ lead: '', doc: this.a.layout(), trail: '' }], close: '}}' };
+  }
   reads(env: GenvarEnv, out: BitRef[]): void {
     this.a.reads(env, out);
   }
@@ -376,6 +403,9 @@ class Concat extends Expr {
   }
   render(): string {
     return `{${this.parts.map((p) => p.render()).join(', ')}}`;
+  }
+  override layout(): Doc {
+    return { open: '{', items: this.parts.map((p, k) => ({ lead: k > 0 ? ' ' : '', doc: p.layout(), trail: k < this.parts.length - 1 ? ',' : '' })), close: '}' };
   }
   reads(env: GenvarEnv, out: BitRef[]): void {
     for (const p of this.parts) p.reads(env, out);
@@ -398,6 +428,17 @@ class Mux extends Expr {
   }
   render(): string {
     return `(${this.sel.render()} ? ${this.a.render()} : ${this.b.render()})`;
+  }
+  override layout(): Doc {
+    return {
+      open: '(',
+      items: [
+        { lead: '', doc: this.sel.layout(), trail: '' },
+        { lead: ' ? ', doc: this.a.layout(), trail: '' },
+        { lead: ' : ', doc: this.b.layout(), trail: '' },
+      ],
+      close: ')',
+    };
   }
   reads(env: GenvarEnv, out: BitRef[]): void {
     this.sel.reads(env, out);
@@ -436,4 +477,24 @@ function sameShape(op: string, a: Expr, b: Expr): Expr {
 export function describe(e: Expr): string {
   const what = e instanceof Signal ? `${e.moduleName}.${e.name}` : e.render();
   return `${what} [${e.width.value} bit${e.width.value === 1 ? '' : 's'}${e.signed ? ', signed' : ''}]`;
+}
+
+/**
+ * A named constant of a module, `localparam [W-1:0] NAME = W'dV;` (an FSM
+ * state code, a field value): it renders as its name and has the width W.
+ */
+export class NamedConst extends Expr {
+  readonly signed = false;
+  constructor(
+    readonly name: string,
+    readonly value: bigint,
+    readonly width: Dim,
+  ) {
+    super();
+    if (value < 0n || value >= 1n << BigInt(width.value)) throw new WidthError(`constant ${name} = ${value} does not fit ${width.value} bits`);
+  }
+  render(): string {
+    return this.name;
+  }
+  reads(): void {}
 }

@@ -1,8 +1,11 @@
 import { Dim } from './dim.ts';
 import { Genvar, Idx } from './index.ts';
-import { Expr, Signal, Slice, WidthError, describe, type SignalKind } from './expr.ts';
+import { Expr, NamedConst, Signal, Slice, WidthError, describe, type SignalKind } from './expr.ts';
 import { Memory, type MemWrite } from './memory.ts';
 import { ArrayElement, WireArray } from './wire-array.ts';
+import { CombBuilder, type CombBlock, type Flop } from './comb.ts';
+import { Fsm } from './fsm.ts';
+import { Struct, type Layout } from './struct.ts';
 
 /** What an assignment or an instance output may drive: a whole signal, a part-select of one, or a net-array element. */
 export type LValue = Signal | Slice | ArrayElement;
@@ -20,6 +23,8 @@ export interface RegUpdate {
   next: Expr;
   enable: Expr | null;
   reset: bigint;
+  /** a named constant rendered as the reset value (an FSM's reset state) */
+  resetName?: string;
 }
 
 export interface Instance {
@@ -47,8 +52,8 @@ export interface Comment {
   text: string;
 }
 
-export type Item = Assign | RegUpdate | Instance | GenerateFor | MemWrite | Comment;
-export type { MemWrite };
+export type Item = Assign | RegUpdate | Instance | GenerateFor | MemWrite | Comment | CombBlock;
+export type { MemWrite, CombBlock, Flop };
 
 export interface Param {
   name: string;
@@ -61,8 +66,11 @@ export interface ModuleDef {
   readonly name: string;
   readonly doc: string;
   readonly params: readonly Param[];
-  /** derived constants: `localparam integer NAME = expression;` in the body */
-  readonly localparams: readonly (Param & { text: string })[];
+  /**
+   * derived constants: `localparam integer NAME = expression;` in the body, or
+   * with `width`, a sized constant `localparam [W-1:0] NAME = W'dV;` (FSM states)
+   */
+  readonly localparams: readonly LocalParam[];
   readonly ports: readonly Signal[];
   readonly signals: readonly Signal[]; // module-level wires, then registers
   /** RAMs (`reg [W-1:0] name [0:DEPTH-1]`), each with one write port among the items */
@@ -74,6 +82,12 @@ export interface ModuleDef {
   readonly reset: Signal | null;
   /** The block's configuration, written into each file's header. */
   readonly config: Readonly<Record<string, unknown>>;
+}
+
+export interface LocalParam extends Param {
+  text: string;
+  /** bits of a sized constant (NamedConst); absent for an integer localparam */
+  width?: number;
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -110,6 +124,29 @@ export class ScopeBuilder {
     return s;
   }
 
+  /**
+   * A combinational variable: declared `reg`, driven by one combinational
+   * block of this scope (`comb`), where it must get a default.
+   */
+  logic(name: string, width: Dim | number, opts: { signed?: boolean; doc?: string } = {}): Signal {
+    this.mod.noteName(name);
+    const s = new Signal(this.mod.name, name, 'logic', Dim.from(width), opts.signed ?? false, opts.doc, this.genvars);
+    this.localSignals.push(s);
+    return s;
+  }
+
+  /**
+   * A combinational block, `always @(*)`: every target first gets its default
+   * (`b.default`, `b.hold`), then `b.when(...).elsewhen(...).otherwise(...)`,
+   * `b.caseOf`, `b.transitions` and `b.set` give the other values. No target
+   * can miss a value on any path, so the block never infers a latch.
+   */
+  comb(body: (b: CombBuilder) => void): void {
+    const b = new CombBuilder(this.mod.name);
+    body(b);
+    this.items.push(b.finish());
+  }
+
   /** A comment in the emitted RTL before the items that follow (one `//` line per line of text). */
   comment(text: string): void {
     this.items.push({ kind: 'comment', text });
@@ -125,8 +162,8 @@ export class ScopeBuilder {
   /** Continuous assignment; widths must match exactly. */
   assign(lhs: LValue, rhs: Expr): void {
     const target = lhs instanceof Slice ? lhs.signal : lhs instanceof ArrayElement ? lhs.array : lhs;
-    if (target.kind === 'input' || target.kind === 'reg') {
-      throw new WidthError(`${this.mod.name}: cannot assign to ${target.kind} ${target.name}`);
+    if (target.kind === 'input' || target.kind === 'reg' || target.kind === 'logic') {
+      throw new WidthError(`${this.mod.name}: cannot assign to ${target.kind} ${target.name}${target.kind === 'logic' ? ' (a combinational block drives it)' : ''}`);
     }
     if (lhs.width.value !== rhs.width.value) {
       throw new WidthError(`${this.mod.name}: assignment width mismatch: ${describe(lhs)} = ${describe(rhs)}`);
@@ -166,7 +203,7 @@ export class ScopeBuilder {
       }
       if (port.kind === 'output') {
         const target = e instanceof Slice ? e.signal : e instanceof ArrayElement ? e.array : (e as Signal);
-        if (target.kind === 'input' || target.kind === 'reg') {
+        if (target.kind === 'input' || target.kind === 'reg' || target.kind === 'logic') {
           throw new WidthError(`${here}: output port ${module.name}.${port.name} cannot drive ${target.kind} ${target.name}`);
         }
       }
@@ -207,7 +244,8 @@ export class ScopeBuilder {
  */
 export class ModuleBuilder extends ScopeBuilder {
   private readonly params: Param[] = [];
-  private readonly locals: (Param & { text: string })[] = [];
+  private readonly locals: LocalParam[] = [];
+  private readonly fsms: Fsm<string>[] = [];
   private readonly ports: Signal[] = [];
   private readonly regs: Signal[] = [];
   private readonly mems: Memory[] = [];
@@ -249,6 +287,56 @@ export class ModuleBuilder extends ScopeBuilder {
     this.claim(name);
     this.locals.push({ name, value: value.value, text: value.text, doc });
     return Dim.param(name, value.value);
+  }
+
+  /** A sized named constant, `localparam [W-1:0] NAME = W'dV;`: an expression of `width` bits that renders as NAME. */
+  constant(name: string, value: number | bigint, width: Dim | number, doc: string): NamedConst {
+    this.claim(name);
+    const w = Dim.from(width);
+    const c = new NamedConst(name, BigInt(value), w);
+    this.locals.push({ name, value: Number(value), text: `${w.value}'d${value}`, width: w.value, doc });
+    return c;
+  }
+
+  /**
+   * A packed layout bound to this module: field offsets (and literal widths)
+   * get localparams `<PREFIX>_<FIELD>_LSB` / `_W` when first used. `width`:
+   * the parameter naming the layout's width (the stride of an array of values).
+   */
+  struct<F extends string>(prefix: string, layout: Layout<F>, opts: { width?: Dim } = {}): Struct<F> {
+    return new Struct(this, prefix, layout, opts.width ?? layout.width);
+  }
+
+  /**
+   * A register with a next-state signal (OpenTitan style): `<name>_q` is
+   * loaded from `<name>_d` on every clock edge (reset to `reset`); a
+   * combinational block sets `<name>_d`, usually holding `_q` by default.
+   */
+  flop(name: string, width: Dim | number, opts: { signed?: boolean; doc?: string; reset?: number | bigint } = {}): Flop {
+    const q = this.reg(`${name}_q`, width, { signed: opts.signed, doc: opts.doc });
+    const d = this.logic(`${name}_d`, width, { signed: opts.signed, doc: `next ${name}` });
+    this.update(q, d, { reset: opts.reset });
+    return { q, d };
+  }
+
+  /**
+   * A state machine: one localparam per state (codes 0, 1, ... in the order
+   * of `states`, which maps each name to what the state does), the register
+   * `<name>_q` (reset to `reset`) and the next state `<name>_d`, given by
+   * `fsm.next({...})` or `b.transitions(fsm, {...})` inside a block.
+   */
+  fsm<S extends string>(name: string, states: Record<S, string>, opts: { reset: NoInfer<S>; doc?: string }): Fsm<S> {
+    const names = Object.keys(states) as S[];
+    if (names.length < 2) throw new WidthError(`${this.name}: state machine ${name} needs at least two states`);
+    if (!names.includes(opts.reset)) throw new WidthError(`${this.name}: reset state ${opts.reset} of ${name} is not one of its states`);
+    const bits = Math.max(1, Math.ceil(Math.log2(names.length)));
+    const codes = new Map(names.map((s, k) => [s, this.constant(s, k, bits, `${name}: ${states[s]}`)] as const));
+    const q = this.reg(`${name}_q`, bits, { doc: opts.doc ?? `state of ${name}` });
+    const d = this.logic(`${name}_d`, bits, { doc: `next state of ${name}` });
+    this.items.push({ kind: 'reg', reg: q, next: d, enable: null, reset: BigInt(names.indexOf(opts.reset)), resetName: opts.reset });
+    const fsm = new Fsm<S>(name, names, codes, opts.reset, q, d, (body) => this.comb(body));
+    this.fsms.push(fsm as unknown as Fsm<string>);
+    return fsm;
   }
 
   input(name: string, width: Dim | number, opts: { signed?: boolean; doc?: string } = {}): Signal {
@@ -327,6 +415,10 @@ export class ModuleBuilder extends ScopeBuilder {
 
   /** @internal */
   finish(doc: string, config: Record<string, unknown>): ModuleDef {
+    for (const f of this.fsms) {
+      const driven = (items: readonly Item[]): boolean => items.some((i) => (i.kind === 'comb' && i.defaults.some((d) => d.target === f.d)) || (i.kind === 'generate' && driven(i.items)));
+      if (!driven(this.items)) throw new WidthError(`${this.name}: state machine ${f.name} has no transitions (fsm.next or b.transitions)`);
+    }
     for (const s of this.regs) {
       if (!this.items.some((i) => i.kind === 'reg' && i.reg === s)) {
         throw new WidthError(`${this.name}: register ${s.name} has no update`);

@@ -1,8 +1,10 @@
 import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
 import { Dim } from './dim.ts';
-import { lit, WidthError, type Signal } from './expr.ts';
-import type { Item, ModuleDef } from './module.ts';
+import { lit, WidthError, type Expr, type Signal } from './expr.ts';
+import type { Item, LocalParam, ModuleDef } from './module.ts';
+import type { Stmt } from './comb.ts';
+import { MAX_LINE, commentLines, statement, wrapWords } from './layout.ts';
 import type { Design } from './elaborate.ts';
 import type { Memory } from './memory.ts';
 import { GENERATOR_NAME, GENERATOR_VERSION } from '../../common/version.ts';
@@ -10,6 +12,7 @@ import { GENERATOR_NAME, GENERATOR_VERSION } from '../../common/version.ts';
 const templateDir = new URL('../../templates/verilog/', import.meta.url);
 const hb = Handlebars.create();
 hb.registerPartial('item', readFileSync(new URL('item.v.hbs', templateDir), 'utf8'));
+hb.registerPartial('stmt', readFileSync(new URL('stmt.v.hbs', templateDir), 'utf8'));
 const moduleTemplate = hb.compile(readFileSync(new URL('module.v.hbs', templateDir), 'utf8'), { noEscape: true, strict: false });
 
 function range(width: Dim): string {
@@ -22,7 +25,27 @@ function portDecl(s: Signal): string {
 }
 
 function signalDecl(s: Signal): string {
-  return `${s.kind === 'reg' ? 'reg ' : 'wire'} ${s.signed ? 'signed ' : ''}${range(s.width)}${s.name}`;
+  return `${s.kind === 'reg' || s.kind === 'logic' ? 'reg ' : 'wire'} ${s.signed ? 'signed ' : ''}${range(s.width)}${s.name}`;
+}
+
+function localDecl(l: LocalParam): string {
+  const type = l.width === undefined ? 'integer' : range(Dim.of(l.width)).trimEnd();
+  return `localparam ${type} ${l.name} = ${l.text};`;
+}
+
+/**
+ * One statement, `head` + expression + `tail`, at `indent` spaces: continuation
+ * lines carry the `extra` spaces the template puts before the first line, and
+ * break so that no line passes MAX_LINE (Handlebars adds `indent` to all).
+ */
+function stmtText(indent: number, extra: number, head: string, e: Expr, tail: string): string {
+  const max = MAX_LINE - indent - extra;
+  const line = head + e.render() + tail;
+  if (line.length <= max) return line;
+  return statement(head, e.layout(), tail, max)
+    .split('\n')
+    .map((l, k) => (k === 0 ? l : ' '.repeat(extra) + l))
+    .join('\n');
 }
 
 function memoryDecl(mem: Memory): string {
@@ -36,41 +59,49 @@ interface ItemView {
   generate?: boolean;
   memwrite?: boolean;
   comment?: boolean;
+  comb?: boolean;
   [k: string]: unknown;
 }
 
-function itemView(m: ModuleDef, item: Item): ItemView {
+/** The view of an item the templates place at `indent` spaces (2 per nesting level). */
+function itemView(m: ModuleDef, item: Item, indent: number): ItemView {
   switch (item.kind) {
     case 'assign':
-      return { assign: true, lhs: item.lhs.render(), rhs: item.rhs.render() };
+      return { assign: true, line: stmtText(indent, 0, `assign ${item.lhs.render()} = `, item.rhs, ';') };
     case 'reg':
       return {
         reg: true,
         clock: m.clock!.name,
         reset: m.reset!.name,
         name: item.reg.name,
-        resetValue: lit(item.reset, item.reg.width, item.reg.signed).render(),
-        enable: item.enable?.render(),
-        next: item.next.render(),
+        resetValue: item.resetName ?? lit(item.reset, item.reg.width, item.reg.signed).render(),
+        enableLine: item.enable ? stmtText(indent, 2, 'end else if (', item.enable, ') begin') : 'end else begin',
+        nextLine: stmtText(indent, 4, `${item.reg.name} <= `, item.next, ';'),
       };
-    case 'instance':
+    case 'instance': {
+      const params = [...item.params].map(([name, d]) => `.${name}(${d.text})`);
+      const head = `${item.module.name} ${params.length > 0 ? `#(${params.join(', ')}) ` : ''}${item.name} (`;
+      const broken = indent + head.length > MAX_LINE;
       return {
         instance: true,
         module: item.module.name,
-        params: [...item.params].map(([name, d]) => `.${name}(${d.text})`).join(', '),
+        head: broken ? undefined : head,
+        paramLines: broken ? params.map((p, k) => `${p}${k < params.length - 1 ? ',' : ''}`) : undefined,
         name: item.name,
-        conns: item.module.ports.map((p) => ({ port: p.name, expr: item.conns.get(p.name)!.render() })),
+        conns: item.module.ports.map((p, k) => ({
+          line: stmtText(indent, 2, `.${p.name}(`, item.conns.get(p.name)!, `)${k < item.module.ports.length - 1 ? ',' : ''}`),
+        })),
       };
+    }
     case 'comment':
-      return { comment: true, lines: item.text.split('\n').map((l) => (l.length > 0 ? `// ${l}` : '//')) };
+      return { comment: true, lines: commentLines(item.text, indent) };
     case 'memwrite':
       return {
         memwrite: true,
         clock: m.clock!.name,
         name: item.mem.name,
-        addr: item.addr.render(),
-        data: item.data.render(),
-        enable: item.enable?.render(),
+        enableLine: item.enable ? stmtText(indent, 2, 'if (', item.enable, ') begin') : undefined,
+        writeLine: stmtText(indent, item.enable ? 4 : 2, `${item.mem.name}[${item.addr.render()}] <= `, item.data, ';'),
       };
     case 'generate':
       return {
@@ -78,8 +109,53 @@ function itemView(m: ModuleDef, item: Item): ItemView {
         genvar: item.genvar.name,
         count: item.genvar.count.text,
         label: item.label,
-        signals: aligned(item.signals.map((s) => ({ decl: `${signalDecl(s)};`, doc: s.comment }))),
-        items: item.items.map((i) => itemView(m, i)),
+        signals: aligned(item.signals.map((s) => ({ decl: `${signalDecl(s)};`, doc: s.comment })), indent + 2),
+        items: item.items.map((i) => itemView(m, i, indent + 2)),
+      };
+    case 'comb':
+      return {
+        comb: true,
+        defaults: item.defaults.map((d) => stmtText(indent + 2, 0, `${d.target.name} = `, d.value, ';')),
+        body: item.body.map((st) => stmtView(st, indent + 2)),
+      };
+  }
+}
+
+/**
+ * Module-level item views with `gap` set where a blank line follows: after
+ * every item but a comment (it belongs to what follows) and an assignment
+ * followed by another (a run of assignments stays together).
+ */
+function spaced(items: readonly Item[], view: (i: Item) => ItemView): ItemView[] {
+  return items.map((item, k) => {
+    const next = items[k + 1];
+    const gap = item.kind !== 'comment' && !(item.kind === 'assign' && next?.kind === 'assign');
+    return { ...view(item), gap };
+  });
+}
+
+/** The view of a statement of a combinational block at `indent` spaces (templates/verilog/stmt.v.hbs). */
+function stmtView(st: Stmt, indent: number): Record<string, unknown> {
+  switch (st.kind) {
+    case 'set':
+      return { set: true, line: stmtText(indent, 0, `${st.target.name} = `, st.value, ';') };
+    case 'comment':
+      return { comment: true, lines: commentLines(st.text, indent) };
+    case 'if':
+      return {
+        ifs: true,
+        branches: st.branches.map((b, k) => ({
+          head: stmtText(indent, 0, k === 0 ? 'if (' : 'end else if (', b.cond, ') begin'),
+          body: b.body.map((x) => stmtView(x, indent + 2)),
+        })),
+        otherwise: st.otherwise?.map((x) => stmtView(x, indent + 2)),
+      };
+    case 'case':
+      return {
+        case: true,
+        subject: st.subject.render(),
+        arms: st.arms.map((a) => ({ label: a.label.render(), body: a.body.map((x) => stmtView(x, indent + 4)) })),
+        otherwise: st.otherwise.map((x) => stmtView(x, indent + 4)),
       };
   }
 }
@@ -94,10 +170,18 @@ function genvarsOf(items: readonly Item[], out: Set<string>): Set<string> {
   return out;
 }
 
-/** Pads declarations so their trailing comments line up. */
-function aligned(rows: { decl: string; doc?: string }[]): { line: string }[] {
-  const width = Math.max(0, ...rows.filter((r) => r.doc).map((r) => r.decl.length));
-  return rows.map((r) => ({ line: r.doc ? `${r.decl.padEnd(width)}  // ${r.doc}` : r.decl }));
+/**
+ * Pads declarations at `indent` spaces so their trailing comments line up; a
+ * comment that would pass MAX_LINE goes on the lines above its declaration.
+ */
+function aligned(rows: { decl: string; doc?: string }[], indent: number): { line: string }[] {
+  const fits = (decl: string, doc: string) => indent + decl.length + 5 + doc.length <= MAX_LINE;
+  const width = Math.max(0, ...rows.filter((r) => r.doc && fits(r.decl, r.doc)).map((r) => r.decl.length));
+  return rows.flatMap((r) => {
+    if (!r.doc) return [{ line: r.decl }];
+    if (fits(r.decl.padEnd(width), r.doc)) return [{ line: `${r.decl.padEnd(width)}  // ${r.doc}` }];
+    return [...commentLines(r.doc, indent).map((line) => ({ line })), { line: r.decl }];
+  });
 }
 
 /** Verilog text of one module, header included. Pure function of the definition. */
@@ -115,15 +199,15 @@ export function renderModule(m: ModuleDef): string {
   ];
   const text = moduleTemplate({
     module: m.name,
-    doc: m.doc,
+    docLines: wrapWords(`${m.name}: ${m.doc}`, MAX_LINE - 3),
     generator: GENERATOR_NAME,
     version: GENERATOR_VERSION,
     configLines,
-    params: m.params,
-    localparams: aligned(m.localparams.map((l) => ({ decl: `localparam integer ${l.name} = ${l.text};`, doc: l.doc }))),
-    ports: aligned(m.ports.map((p, i) => ({ decl: portDecl(p) + (i < m.ports.length - 1 ? ',' : ''), doc: p.comment }))),
-    signals: aligned(signals.map((s) => ({ decl: `${s.decl};`, doc: s.doc }))),
-    items: m.items.map((i) => itemView(m, i)),
+    params: aligned(m.params.map((p, i) => ({ decl: `parameter integer ${p.name} = ${p.value}${i < m.params.length - 1 ? ',' : ''}`, doc: p.doc })), 2),
+    localparams: aligned(m.localparams.map((l) => ({ decl: localDecl(l), doc: l.doc })), 2),
+    ports: aligned(m.ports.map((p, i) => ({ decl: portDecl(p) + (i < m.ports.length - 1 ? ',' : ''), doc: p.comment })), 2),
+    signals: aligned(signals.map((s) => ({ decl: `${s.decl};`, doc: s.doc })), 2),
+    items: spaced(m.items, (i) => itemView(m, i, 2)),
   });
   // Verilator -Wall flags parameters nothing refers to (UNUSEDPARAM).
   const body = text.slice(text.indexOf(') (\n') >= 0 ? text.indexOf(') (\n') : 0);
