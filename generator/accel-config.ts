@@ -1,4 +1,5 @@
 import { InputError, checkIntRange, checkOneOf } from '../common/errors.ts';
+import { ceilLog2 } from '../common/bits.ts';
 import { resolveConfig, type MsqConfig, type MsqOptions } from '../quant/microscopiq/config.ts';
 import type { ReconTopology } from '../quant/hwmodel/recon.ts';
 import { shiftFieldBits } from '../quant/hwmodel/decode.ts';
@@ -58,10 +59,6 @@ export interface AccelConfig extends AccelOptions {
   credits: number;
   /** E = S_w + S_x - eoff: 254 + (b-2) + F + (a-2) */
   exponentOffset: number;
-}
-
-function ceilLog2(x: number): number {
-  return x <= 1 ? 0 : 32 - Math.clz32(x - 1);
 }
 
 /**

@@ -1,11 +1,44 @@
 import { defineModule, type ModuleDef } from '../dsl/module.ts';
 import { Const, concat, mux, lit } from '../dsl/expr.ts';
+import { Dim } from '../dsl/dim.ts';
+import { Layout } from '../dsl/struct.ts';
 import { accelQuantizerOptions, accelTopName, type AccelConfig } from '../accel-config.ts';
 import { peArray } from './pe-array.ts';
 import { controller, DIM_BITS } from './controller.ts';
 import { fifo } from './fifo.ts';
 import { postArray } from './post-array.ts';
 import { decodeUnit } from './decode.ts';
+
+/** Bits of an E8M0 scale code. */
+const E8M0_BITS = 8;
+
+export type BeatMetaField = 'valid' | 'first_ktile' | 'last_ktile' | 'first_group' | 'last_group' | 'last_beat' | 'addr' | 'sx';
+
+/**
+ * What travels with a beat from the controller to the post-array unit,
+ * through the ROWS + 1 stage delay line: valid in the LSBs, the K-tile and
+ * group flags, the row address (AW bits), then the S_x code.
+ */
+export function beatMetaLayout(addrBits: Dim | number): Layout<BeatMetaField> {
+  return new Layout<BeatMetaField>('beat metadata', [
+    { name: 'valid', width: 1, doc: 'a real beat, not a bubble' },
+    { name: 'first_ktile', width: 1 },
+    { name: 'last_ktile', width: 1 },
+    { name: 'first_group', width: 1 },
+    { name: 'last_group', width: 1 },
+    { name: 'last_beat', width: 1 },
+    { name: 'addr', width: addrBits, doc: 'row within the M-chunk' },
+    { name: 'sx', width: E8M0_BITS, doc: 'E8M0 code of the activation group scale' },
+  ]);
+}
+
+/** An activation beat on a_data: ROWS codes of ABITS bits (row 0 in the LSBs), then the E8M0 S_x code. */
+export function activationBeatLayout(codeBits: Dim | number): Layout<'codes' | 'sx'> {
+  return new Layout('activation beat', [
+    { name: 'codes', width: codeBits, doc: 'one activation code per row' },
+    { name: 'sx', width: E8M0_BITS, doc: 'E8M0 code of the group scale' },
+  ]);
+}
 
 /**
  * The accelerator top: decode unit, controller, PE array, post-array unit and
@@ -58,8 +91,9 @@ export function accelerator(c: AccelConfig): ModuleDef {
     const ABITS = m.param('ABITS', c.abits, 'activation width');
     const CFGW = c.reconCfg ? m.param('CFGW', c.widths.CFGW, 'bits of one ReCoN lane setting') : null;
     const ACCW = m.param('ACCW', c.widths.ACCW, 'column-sum width');
-    const METAW = 6 + addrBits + 8;
-    const META = m.param('METAW', METAW, 'beat metadata: valid, flags, row address, S_x code');
+    const AW = m.param('AW', addrBits, 'row address width within an M-chunk: log2(depth), at least 1');
+    const metaLayout = beatMetaLayout(AW);
+    const METAW = m.param('METAW', metaLayout.width.value, 'beat metadata: valid, flags, row address, S_x code');
     const clk = m.clock();
     const rstN = m.resetN();
     // control and status
@@ -71,18 +105,21 @@ export function accelerator(c: AccelConfig): ModuleDef {
     const done = m.output('done', 1, { doc: 'the last GEMM finished (until the next start)' });
     const error = m.output('error', 1, { doc: 'the last start was refused' });
     // streams
+    const beatLayout = activationBeatLayout(ROWS.times(ABITS));
     const wData = m.input('w_data', 32, { doc: 'packed weight stream (docs/ARCHITECTURE.md)' });
     const wValid = m.input('w_valid', 1);
     const wReady = m.output('w_ready', 1);
-    const aData = m.input('a_data', ROWS.times(ABITS).plus(8), { doc: 'activation beat: ROWS codes, then the E8M0 group scale' });
+    const aData = m.input('a_data', beatLayout.width, { doc: 'activation beat: ROWS codes, then the E8M0 group scale' });
     const aValid = m.input('a_valid', 1);
     const aReady = m.output('a_ready', 1);
     const yData = m.output('y_data', COLS.times(32), { doc: 'one result row: COLS binary32 values' });
     const yValid = m.output('y_valid', 1);
     const yReady = m.input('y_ready', 1);
+    const BEAT = m.struct('BEAT', beatLayout);
+    const META = m.struct('META', metaLayout, { width: METAW });
 
-    // controller
-    const wire = (name: string, width: number | import('../dsl/dim.ts').Dim, doc?: string) => m.wire(name, width, { doc });
+    m.comment('---- Controller: sequencing, beats, tile swaps, status ----');
+    const wire = (name: string, width: number | Dim, doc?: string) => m.wire(name, width, { doc });
     const beatFire = wire('beat_fire', 1, 'a beat enters the array');
     const tileSwap = wire('tile_swap', 1);
     const cmdValid = wire('cmd_valid', 1);
@@ -90,7 +127,7 @@ export function accelerator(c: AccelConfig): ModuleDef {
     const cmdScales = wire('cmd_scales', 1);
     const tileLoaded = wire('tile_loaded', 1);
     const flags = ['first_ktile', 'last_ktile', 'first_group', 'last_group', 'last_beat'].map((n) => wire(n, 1));
-    const beatAddr = wire('beat_addr', addrBits);
+    const beatAddr = wire('beat_addr', AW);
     const resultPop = m.let('result_pop', yValid.and(yReady), 'a result row leaves');
     const ctrlError = wire('ctrl_error', 1, 'the controller refused the problem');
     const busyW = wire('busy_w', 1);
@@ -122,11 +159,11 @@ export function accelerator(c: AccelConfig): ModuleDef {
       beat_addr: beatAddr,
     });
 
-    // decode unit
+    m.comment('---- Decode unit: weight words to rows of PE operands and ReCoN settings, group scales ----');
     const rowData = wire('w_row_data', COLS.times(WBITS), 'PE operands of one row, from the decode unit');
     const rowLoad = wire('w_row_load', ROWS);
     const cfgRow = CFGW ? wire('cfg_row_data', COLS.times(CFGW), 'ReCoN lane settings of one row') : null;
-    const scaleData = wire('scale_data', COLS.times(8), 'group scales of the columns');
+    const scaleData = wire('scale_data', COLS.times(E8M0_BITS), 'group scales of the columns');
     const scaleValid = wire('scale_valid', 1);
     const scaleReady = wire('scale_ready', 1);
     m.instance('u_decode', decodeDef, {
@@ -147,8 +184,9 @@ export function accelerator(c: AccelConfig): ModuleDef {
       tile_loaded: tileLoaded,
     });
 
-    // PE array: activations only on a fired beat
-    const aBeat = m.let('a_beat', mux(beatFire, aData.slice(0, ROWS.times(ABITS)), Const.zero(ROWS.times(ABITS))), 'zero on bubbles');
+    m.comment('---- PE array: activations only on a fired beat (zero on bubbles, which then add nothing) ----');
+    const codes = BEAT.field(aData, 'codes');
+    const aBeat = m.let('a_beat', mux(beatFire, codes, Const.zero(codes.width)), 'zero on bubbles');
     const colSum = wire('col_sum', COLS.times(ACCW));
     m.instance('u_array', arrayDef, {
       clk,
@@ -161,31 +199,41 @@ export function accelerator(c: AccelConfig): ModuleDef {
       col_sum: colSum,
     });
 
-    // beat metadata delay line: the column sums of a beat presented in cycle t
-    // are in the array's output registers after the edge of cycle t + ROWS, and
-    // the post-array unit consumes them at the next edge: ROWS + 1 stages.
-    // bit 0 valid, bits 1..5 first_ktile, last_ktile, first_group, last_group, last_beat, then the row address and S_x
-    const metaIn = wire('meta_in', META, 'S_x, row address, flags, valid');
-    m.assign(metaIn, concat(aData.slice(ROWS.times(ABITS), 8), beatAddr, ...flags.slice().reverse(), beatFire));
-    const metaPipe = m.reg('meta_pipe', ROWS.plus(1).times(META), { doc: 'metadata of the beats inside the array, newest in the LSBs' });
-    m.update(metaPipe, concat(metaPipe.slice(0, ROWS.times(META)), metaIn));
-    const metaOut = m.let('meta_out', metaPipe.slice(ROWS.times(META), META), 'metadata of the beat whose column sums leave the array');
+    m.comment(
+      '---- Beat metadata delay line ----\n' +
+        'The column sums of a beat presented in cycle t are in the array\'s output registers after the edge of\n' +
+        'cycle t + ROWS, and the post-array unit consumes them at the next edge: ROWS + 1 stages.',
+    );
+    const metaIn = wire('meta_in', METAW, 'metadata of the beat entering the array');
+    META.assign(m, metaIn, {
+      valid: beatFire,
+      first_ktile: flags[0]!,
+      last_ktile: flags[1]!,
+      first_group: flags[2]!,
+      last_group: flags[3]!,
+      last_beat: flags[4]!,
+      addr: beatAddr,
+      sx: BEAT.field(aData, 'sx'),
+    });
+    const metaPipe = m.reg('meta_pipe', ROWS.plus(1).times(METAW), { doc: 'metadata of the beats inside the array, newest in the LSBs' });
+    m.update(metaPipe, concat(metaPipe.slice(0, ROWS.times(METAW)), metaIn));
+    const metaOut = m.let('meta_out', metaPipe.lane(ROWS, METAW), 'metadata of the beat whose column sums leave the array');
 
-    // post-array unit
+    m.comment('---- Post-array unit: group accumulation and FP32 ----');
     const rowOut = wire('row_data', COLS.times(32));
     const rowValid = wire('row_valid', 1);
     m.instance('u_post', postDef, {
       clk,
       rst_n: rstN,
       col_sum: colSum,
-      beat_valid: metaOut.bit(0),
-      first_ktile: metaOut.bit(1),
-      last_ktile: metaOut.bit(2),
-      first_group: metaOut.bit(3),
-      last_group: metaOut.bit(4),
-      last_beat: metaOut.bit(5),
-      beat_addr: metaOut.slice(6, addrBits),
-      sx: metaOut.slice(6 + addrBits, 8),
+      beat_valid: META.field(metaOut, 'valid'),
+      first_ktile: META.field(metaOut, 'first_ktile'),
+      last_ktile: META.field(metaOut, 'last_ktile'),
+      first_group: META.field(metaOut, 'first_group'),
+      last_group: META.field(metaOut, 'last_group'),
+      last_beat: META.field(metaOut, 'last_beat'),
+      beat_addr: META.field(metaOut, 'addr'),
+      sx: META.field(metaOut, 'sx'),
       scale_data: scaleData,
       scale_valid: scaleValid,
       scale_ready: scaleReady,
@@ -193,8 +241,9 @@ export function accelerator(c: AccelConfig): ModuleDef {
       row_valid: rowValid,
     });
 
-    // result FIFO: the controller's credits guarantee it never overflows; if it
-    // ever did, `error` would say so rather than a row silently vanishing.
+    m.comment(
+      "---- Result FIFO ----\nThe controller's credits guarantee it never overflows; if it ever did, `error` would say so\nrather than a row silently vanishing.",
+    );
     const fifoReady = wire('fifo_in_ready', 1, 'always high when a row arrives (credits)');
     m.instance('u_results', fifoDef, {
       clk,

@@ -1,5 +1,6 @@
-import { defineModule, type ModuleDef } from '../dsl/module.ts';
-import { ParamConst, lit, mux, type Expr, type Signal } from '../dsl/expr.ts';
+import { defineModule, type Flop, type ModuleDef } from '../dsl/module.ts';
+import { Const, ParamConst, lit, mux, type Expr, type Signal } from '../dsl/expr.ts';
+import type { CombBuilder } from '../dsl/comb.ts';
 import type { Dim } from '../dsl/dim.ts';
 import { checkIntRange, InputError } from '../../common/errors.ts';
 
@@ -27,11 +28,6 @@ export function checkControllerConfig(c: ControllerConfig): void {
   checkIntRange('result credits', c.credits, 1, 1024);
 }
 
-/** First match wins: `sel([[c1, v1], [c2, v2]], v0)` = c1 ? v1 : c2 ? v2 : v0. */
-function sel(cases: [Expr, Expr][], otherwise: Expr): Expr {
-  return cases.reduceRight((acc, [c, v]) => mux(c, v, acc), otherwise);
-}
-
 /**
  * The controller sequences one GEMM through the array in the order of
  * docs/ARCHITECTURE.md (N-tiles, M-chunks of DEPTH rows, K-tiles), with two
@@ -44,7 +40,9 @@ function sel(cases: [Expr, Expr][], otherwise: Expr): Expr {
  *    produce results wait for a free slot in the result FIFO (credits), so the
  *    fixed-latency pipeline never has to stall.
  * A start is checked first: M, K, N non-zero and K a multiple of GROUP (a
- * 16-step restoring remainder, since GROUP need not be a power of two).
+ * 16-step restoring remainder, since GROUP need not be a power of two). The
+ * run state is a state machine (S_IDLE, S_CHECK, S_RUN); every other
+ * register is a flop (`_q`) whose next value (`_d`) one always block gives.
  */
 export function controller(c: ControllerConfig): ModuleDef {
   checkControllerConfig(c);
@@ -60,13 +58,18 @@ export function controller(c: ControllerConfig): ModuleDef {
     const DEPTH = m.param('DEPTH', c.depth, 'M rows per pass');
     const CREDITS = m.param('CREDITS', c.credits, 'result FIFO entries');
     const TPG = m.param('TPG', tilesPerGroup, 'K-tiles per group: GROUP / ROWS');
+    const DW = m.param('DW', DIM_BITS, 'width of the problem dimensions M, K, N');
+    const AW = m.param('AW', addrBits, 'row address width: log2(DEPTH), at least 1');
     const TPG_LAST = m.localparam('TPG_LAST', TPG.minus(1), 'index of the last K-tile of a group');
     const DEPTH_LAST = m.localparam('DEPTH_LAST', DEPTH.minus(1), 'index of the last row of a full M-chunk');
-    const DW = DIM_BITS;
-    const W = DW + 1; // one more bit for base + step comparisons
+    const CHK_FIRST = m.localparam('CHK_FIRST', DW.minus(1), 'the K check tests quotient bits CHK_FIRST down to 0');
+    const W = DW.plus(1); // one more bit for base + step comparisons
     const K17 = (v: Expr) => v.zext(W);
-    const c17 = (d: Dim) => new ParamConst(d, lit(0, W).width);
-    const pc = (d: Dim) => new ParamConst(d, lit(0, DW).width);
+    const c17 = (d: Dim) => new ParamConst(d, W);
+    const pc = (d: Dim) => new ParamConst(d, DW);
+    const zero = Const.zero(DW);
+    const one = lit(1, 1);
+    const off = lit(0, 1);
 
     m.clock();
     m.resetN();
@@ -91,47 +94,49 @@ export function controller(c: ControllerConfig): ModuleDef {
     const firstGroup = m.output('first_group', 1, { doc: "beat's group is the first of K" });
     const lastGroup = m.output('last_group', 1, { doc: "beat's group is the last of K" });
     const lastBeat = m.output('last_beat', 1, { doc: 'last beat of its tile' });
-    const beatAddr = m.output('beat_addr', addrBits, { doc: 'row of the beat within its M-chunk' });
+    const beatAddr = m.output('beat_addr', AW, { doc: 'row of the beat within its M-chunk' });
 
-    // --- state ---------------------------------------------------------------
-    const IDLE = lit(0, 2);
-    const CHECK = lit(1, 2);
-    const RUN = lit(2, 2);
-    const state = m.reg('state', 2, { doc: '0 idle, 1 checking K, 2 running' });
+    m.comment('---- Run state and status ----');
+    const st = m.fsm(
+      'state',
+      { S_IDLE: 'waiting for start', S_CHECK: 'checking K mod GROUP, one quotient bit per cycle', S_RUN: 'loading tiles and issuing beats' },
+      { reset: 'S_IDLE', doc: 'run state' },
+    );
     const mQ = m.reg('m_q', DW, { doc: 'latched M' });
     const kQ = m.reg('k_q', DW, { doc: 'latched K' });
     const nQ = m.reg('n_q', DW, { doc: 'latched N' });
-    const doneQ = m.reg('done_q', 1);
-    const errorQ = m.reg('error_q', 1);
-    const isIdle = m.let('is_idle', state.eq(IDLE));
-    const isCheck = m.let('is_check', state.eq(CHECK));
-    const isRun = m.let('is_run', state.eq(RUN));
+    const doneF = m.flop('done', 1, { doc: 'the last GEMM finished or was refused' });
+    const errorF = m.flop('error', 1, { doc: 'the last start was refused' });
+    const isIdle = m.let('is_idle', st.is('S_IDLE'));
+    const isCheck = m.let('is_check', st.is('S_CHECK'));
+    const isRun = m.let('is_run', st.is('S_RUN'));
 
-    // --- start and the K mod GROUP check ----------------------------------------
+    m.comment('---- Start and the K mod GROUP check: restoring division, one quotient bit per cycle ----');
     const startFire = m.let('start_fire', isIdle.and(start));
-    const zeroDim = m.let('zero_dim', dimM.eq(lit(0, DW)).or(dimK.eq(lit(0, DW))).or(dimN.eq(lit(0, DW))));
-    const REMW = DW + bitsFor(c.group);
+    const zeroDim = m.let('zero_dim', dimM.eq(zero).or(dimK.eq(zero)).or(dimN.eq(zero)));
+    const REMW = DW.plus(bitsFor(c.group));
+    const CHKW = bitsFor(DIM_BITS - 1);
     const rem = m.reg('rem', REMW, { doc: 'K reduced modulo GROUP, one quotient bit per cycle' });
-    const chkBit = m.reg('chk_bit', 4, { doc: 'quotient bit under test, 15 down to 0' });
-    const gShift = m.let('g_shift', new ParamConst(GROUP, lit(0, REMW).width).shl(chkBit), 'GROUP << chk_bit');
+    const chkBit = m.reg('chk_bit', CHKW, { doc: 'quotient bit under test, CHK_FIRST down to 0' });
+    const gShift = m.let('g_shift', new ParamConst(GROUP, REMW).shl(chkBit), 'GROUP << chk_bit');
     const remNext = m.let('rem_next', mux(rem.ge(gShift), rem.minus(gShift), rem));
-    const checkLast = m.let('check_last', isCheck.and(chkBit.eq(lit(0, 4))));
+    const checkLast = m.let('check_last', isCheck.and(chkBit.eq(lit(0, CHKW))));
     const badK = m.let('bad_k', checkLast.and(remNext.any()));
     const runStart = m.let('run_start', checkLast.and(badK.not()), 'K is a multiple of GROUP: go');
     m.update(rem, mux(startFire, dimK.zext(REMW), remNext));
-    m.update(chkBit, mux(startFire, lit(15, 4), chkBit.minus(lit(1, 4))));
+    m.update(chkBit, mux(startFire, new ParamConst(CHK_FIRST, CHKW), chkBit.minus(lit(1, CHKW))));
+    m.update(mQ, dimM, { enable: startFire });
+    m.update(kQ, dimK, { enable: startFire });
+    m.update(nQ, dimN, { enable: startFire });
 
-    // --- credits: result FIFO slots not yet promised --------------------------------
-    const credit = m.reg('credit', creditBits, { doc: 'result FIFO entries free and not promised' });
-
-    // --- the two walkers over (N-tile, M-chunk, K-tile) -------------------------
+    m.comment('---- The two walkers over (N-tile, M-chunk, K-tile) ----');
     interface Walker {
-      n: Signal;
-      m0: Signal;
-      k: Signal;
-      g: Signal;
-      tg: Signal;
-      fin: Signal;
+      n: Flop;
+      m0: Flop;
+      k: Flop;
+      g: Flop;
+      tg: Flop;
+      fin: Flop;
       lastK: Signal;
       lastChunk: Signal;
       lastN: Signal;
@@ -139,91 +144,141 @@ export function controller(c: ControllerConfig): ModuleDef {
       groupEnd: Signal;
     }
     const walker = (p: string, what: string): Walker => {
-      const n = m.reg(`${p}_n`, DW, { doc: `${what}: first output of the N-tile` });
-      const m0 = m.reg(`${p}_m0`, DW, { doc: `${what}: first row of the M-chunk` });
-      const k = m.reg(`${p}_k`, DW, { doc: `${what}: first input of the K-tile` });
-      const g = m.reg(`${p}_g`, DW, { doc: `${what}: first input of the group` });
-      const tg = m.reg(`${p}_tg`, tgBits, { doc: `${what}: K-tile within the group` });
-      const fin = m.reg(`${p}_fin`, 1, { doc: `${what}: every tile done` });
-      const lastK = m.let(`${p}_last_k`, K17(k).plus(c17(ROWS)).eq(K17(kQ)));
-      const lastChunk = m.let(`${p}_last_chunk`, K17(m0).plus(c17(DEPTH)).ge(K17(mQ)));
-      const lastN = m.let(`${p}_last_n`, K17(n).plus(c17(COLS)).ge(K17(nQ)));
+      const n = m.flop(`${p}_n`, DW, { doc: `${what}: first output of the N-tile` });
+      const m0 = m.flop(`${p}_m0`, DW, { doc: `${what}: first row of the M-chunk` });
+      const k = m.flop(`${p}_k`, DW, { doc: `${what}: first input of the K-tile` });
+      const g = m.flop(`${p}_g`, DW, { doc: `${what}: first input of the group` });
+      const tg = m.flop(`${p}_tg`, tgBits, { doc: `${what}: K-tile within the group` });
+      const fin = m.flop(`${p}_fin`, 1, { doc: `${what}: every tile done` });
+      const lastK = m.let(`${p}_last_k`, K17(k.q).plus(c17(ROWS)).eq(K17(kQ)));
+      const lastChunk = m.let(`${p}_last_chunk`, K17(m0.q).plus(c17(DEPTH)).ge(K17(mQ)));
+      const lastN = m.let(`${p}_last_n`, K17(n.q).plus(c17(COLS)).ge(K17(nQ)));
       const finalTile = m.let(`${p}_final_tile`, lastK.and(lastChunk).and(lastN));
-      const groupEnd = m.let(`${p}_group_end`, tg.eq(new ParamConst(TPG_LAST, lit(0, tgBits).width)));
+      const groupEnd = m.let(`${p}_group_end`, tg.q.eq(new ParamConst(TPG_LAST, tgBits)));
       return { n, m0, k, g, tg, fin, lastK, lastChunk, lastN, finalTile, groupEnd };
     };
-    /** Next values of a walker when it steps to the next tile (`step`), or restarts (`clear`). */
-    const advance = (p: string, w: Walker, step: Expr, clear: Expr): void => {
-      const zero = lit(0, DW);
-      m.update(w.k, sel([[clear, zero], [step, mux(w.lastK, zero, w.k.plus(pc(ROWS)))]], w.k));
-      m.update(w.g, sel([[clear, zero], [step, mux(w.lastK, zero, mux(w.groupEnd, w.g.plus(pc(GROUP)), w.g))]], w.g));
-      m.update(w.tg, sel([[clear, lit(0, tgBits)], [step, mux(w.lastK.or(w.groupEnd), lit(0, tgBits), w.tg.plus(lit(1, tgBits)))]], w.tg));
-      const chunkStep = m.let(`${p}_chunk_step`, step.and(w.lastK));
-      m.update(w.m0, sel([[clear, zero], [chunkStep, mux(w.lastChunk, zero, w.m0.plus(pc(DEPTH)))]], w.m0));
-      const nStep = m.let(`${p}_n_step`, chunkStep.and(w.lastChunk));
-      m.update(w.n, sel([[clear, zero], [nStep, mux(w.lastN, zero, w.n.plus(pc(COLS)))]], w.n));
-      m.update(w.fin, sel([[clear, lit(0, 1)], [step.and(w.finalTile), lit(1, 1)]], w.fin));
+    /** A walker's next position: back to the start on `clear`; on `step`, the next K-tile, M-chunk or N-tile. */
+    const advance = (b: CombBuilder, w: Walker, step: Expr, clear: Expr): void => {
+      b.hold(w.n, w.m0, w.k, w.g, w.tg, w.fin);
+      const tgZero = lit(0, tgBits);
+      b.when(clear, () => {
+        for (const f of [w.n, w.m0, w.k, w.g]) b.set(f.d, zero);
+        b.set(w.tg.d, tgZero);
+        b.set(w.fin.d, off);
+      }).elsewhen(step, () => {
+        b.when(w.lastK, () => {
+          b.comment('the last K-tile: the next M-chunk, or the next N-tile after the last chunk');
+          b.set(w.k.d, zero);
+          b.set(w.g.d, zero);
+          b.set(w.tg.d, tgZero);
+          b.when(w.lastChunk, () => {
+            b.set(w.m0.d, zero);
+            b.when(w.lastN, () => b.set(w.n.d, zero)).otherwise(() => b.set(w.n.d, w.n.q.plus(pc(COLS))));
+          }).otherwise(() => b.set(w.m0.d, w.m0.q.plus(pc(DEPTH))));
+        }).otherwise(() => {
+          b.set(w.k.d, w.k.q.plus(pc(ROWS)));
+          b.when(w.groupEnd, () => {
+            b.set(w.g.d, w.g.q.plus(pc(GROUP)));
+            b.set(w.tg.d, tgZero);
+          }).otherwise(() => b.set(w.tg.d, w.tg.q.plus(lit(1, tgBits))));
+        });
+        b.when(w.finalTile, () => b.set(w.fin.d, one));
+      });
     };
 
     const ld = walker('l', 'load walker');
     const is = walker('i', 'issue walker');
+    const shadowFull = m.flop('shadow_full', 1, { doc: "the array's shadow registers hold a loaded tile" });
+    const cmdBusy = m.flop('cmd_busy', 1, { doc: 'the decode unit is loading a tile' });
+    const active = m.flop('active', 1, { doc: 'the array computes with a tile of the issue walker' });
+    const beatM = m.flop('beat_m', AW, { doc: 'row within the M-chunk of the next beat' });
+    const credit = m.flop('credit', creditBits, { doc: 'result FIFO entries free and not promised' });
 
-    // --- load side ----------------------------------------------------------------
-    const shadowFull = m.reg('shadow_full', 1, { doc: "the array's shadow registers hold a loaded tile" });
-    const cmdBusy = m.reg('cmd_busy', 1, { doc: 'the decode unit is loading a tile' });
-    const cmdV = m.let('cmd_v', isRun.and(ld.fin.not()).and(shadowFull.not()).and(cmdBusy.not()));
+    m.comment('---- Load side: one decode command per tile, once the shadow registers are free ----');
+    const cmdV = m.let('cmd_v', isRun.and(ld.fin.q.not()).and(shadowFull.q.not()).and(cmdBusy.q.not()));
     const cmdFire = m.let('cmd_fire', cmdV.and(cmdReady));
     m.assign(cmdValid, cmdV);
-    m.assign(cmdScales, ld.tg.eq(lit(0, tgBits)));
-    advance('l', ld, cmdFire, runStart);
+    m.assign(cmdScales, ld.tg.q.eq(lit(0, tgBits)));
+    m.comb((b) => {
+      advance(b, ld, cmdFire, runStart);
+      b.hold(cmdBusy);
+      b.when(runStart, () => b.set(cmdBusy.d, off))
+        .elsewhen(cmdFire, () => b.set(cmdBusy.d, one))
+        .elsewhen(tileLoaded, () => b.set(cmdBusy.d, off));
+    });
 
-    // --- issue side -----------------------------------------------------------------
-    const active = m.reg('active', 1, { doc: 'the array computes with a tile of the issue walker' });
-    const beatM = m.reg('beat_m', addrBits, { doc: 'row within the M-chunk of the next beat' });
-    const isLastBeat = m.let(
-      'is_last_beat',
-      beatM.eq(new ParamConst(DEPTH_LAST, lit(0, addrBits).width)).or(K17(is.m0).plus(beatM.zext(W)).plus(lit(1, W)).eq(K17(mQ))),
-      'last row of the M-chunk',
-    );
+    m.comment('---- Issue side: beats, the tile swap on the last beat of a tile, result credits ----');
+    const chunkEnd = m.let('chunk_end', beatM.q.eq(new ParamConst(DEPTH_LAST, AW)), 'the last row of a full M-chunk');
+    const mEnd = m.let('m_end', K17(is.m0.q).plus(beatM.q.zext(W)).plus(lit(1, W)).eq(K17(mQ)), 'the last row of M');
+    const isLastBeat = m.let('is_last_beat', chunkEnd.or(mEnd), 'last row of the M-chunk');
     const resultBeat = m.let('result_beat', is.lastK, 'beats of the last K-tile produce result rows');
-    const creditOk = m.let('credit_ok', resultBeat.not().or(credit.any()));
-    const swapOk = m.let('swap_ok', isLastBeat.not().or(is.finalTile).or(shadowFull), 'the last beat swaps: the next tile must be loaded');
-    const fire = m.let('fire', isRun.and(active).and(is.fin.not()).and(aValid).and(creditOk).and(swapOk));
-    const bubbleSwap = m.let('bubble_swap', isRun.and(active.not()).and(is.fin.not()).and(shadowFull), 'the first tile is swapped in with an empty beat');
+    const creditOk = m.let('credit_ok', resultBeat.not().or(credit.q.any()));
+    const swapOk = m.let('swap_ok', isLastBeat.not().or(is.finalTile).or(shadowFull.q), 'the last beat swaps: the next tile must be loaded');
+    const fire = m.let('fire', isRun.and(active.q).and(is.fin.q.not()).and(aValid).and(creditOk).and(swapOk));
+    const bubbleSwap = m.let('bubble_swap', isRun.and(active.q.not()).and(is.fin.q.not()).and(shadowFull.q), 'the first tile is swapped in with an empty beat');
     const tileEnd = m.let('tile_end', fire.and(isLastBeat));
     const swap = m.let('swap', bubbleSwap.or(tileEnd.and(is.finalTile.not())));
-    m.update(beatM, sel([[runStart, lit(0, addrBits)], [tileEnd, lit(0, addrBits)], [fire, beatM.plus(lit(1, addrBits))]], beatM));
-    advance('i', is, tileEnd, runStart);
-    m.update(active, sel([[runStart, lit(0, 1)], [bubbleSwap, lit(1, 1)], [tileEnd.and(is.finalTile), lit(0, 1)]], active));
-    m.update(shadowFull, sel([[runStart, lit(0, 1)], [tileLoaded, lit(1, 1)], [swap, lit(0, 1)]], shadowFull));
-    m.update(cmdBusy, sel([[runStart, lit(0, 1)], [cmdFire, lit(1, 1)], [tileLoaded, lit(0, 1)]], cmdBusy));
-
     const take = m.let('take', fire.and(resultBeat), 'a result row is promised a FIFO slot');
-    m.update(
-      credit,
-      sel([[runStart, new ParamConst(CREDITS, lit(0, creditBits).width)], [take.and(resultPop.not()), credit.minus(lit(1, creditBits))], [resultPop.and(take.not()), credit.plus(lit(1, creditBits))]], credit),
-    );
+    m.comb((b) => {
+      advance(b, is, tileEnd, runStart);
+      b.hold(beatM, active);
+      b.when(runStart.or(tileEnd), () => b.set(beatM.d, lit(0, AW))).elsewhen(fire, () => b.set(beatM.d, beatM.q.plus(lit(1, AW))));
+      b.when(runStart, () => b.set(active.d, off))
+        .elsewhen(bubbleSwap, () => b.set(active.d, one))
+        .elsewhen(tileEnd.and(is.finalTile), () => b.set(active.d, off));
+    });
+    m.comb((b) => {
+      b.hold(shadowFull, credit);
+      b.comment('the shadow registers fill when a tile is loaded and empty when it is swapped in');
+      b.when(runStart, () => b.set(shadowFull.d, off))
+        .elsewhen(tileLoaded, () => b.set(shadowFull.d, one))
+        .elsewhen(swap, () => b.set(shadowFull.d, off));
+      b.comment('a result beat takes a credit, a row leaving the FIFO returns one');
+      b.when(runStart, () => b.set(credit.d, new ParamConst(CREDITS, creditBits)))
+        .elsewhen(take.and(resultPop.not()), () => b.set(credit.d, credit.q.minus(lit(1, creditBits))))
+        .elsewhen(resultPop.and(take.not()), () => b.set(credit.d, credit.q.plus(lit(1, creditBits))));
+    });
 
-    // --- finish ---------------------------------------------------------------------
-    const finish = m.let('finish', isRun.and(is.fin).and(credit.eq(new ParamConst(CREDITS, lit(0, creditBits).width))), 'every result row has left the FIFO');
-    m.update(state, sel([[startFire.and(zeroDim.not()), CHECK], [startFire, IDLE], [badK, IDLE], [runStart, RUN], [finish, IDLE]], state));
-    m.update(mQ, dimM, { enable: startFire });
-    m.update(kQ, dimK, { enable: startFire });
-    m.update(nQ, dimN, { enable: startFire });
-    m.update(doneQ, sel([[startFire, zeroDim], [badK.or(finish), lit(1, 1)]], doneQ));
-    m.update(errorQ, sel([[startFire, zeroDim], [badK, lit(1, 1)]], errorQ));
+    m.comment('---- Finish: every promised result row has left the FIFO ----');
+    const finish = m.let('finish', isRun.and(is.fin.q).and(credit.q.eq(new ParamConst(CREDITS, creditBits))), 'every result row has left the FIFO');
+    m.comb((b) => {
+      b.hold(doneF, errorF);
+      b.transitions(st, {
+        S_IDLE: (go) =>
+          b.when(startFire, () => {
+            b.comment('a zero dimension is refused at once');
+            b.set(doneF.d, zeroDim);
+            b.set(errorF.d, zeroDim);
+            b.when(zeroDim.not(), () => go('S_CHECK'));
+          }),
+        S_CHECK: (go) =>
+          b
+            .when(badK, () => {
+              go('S_IDLE');
+              b.set(doneF.d, one);
+              b.set(errorF.d, one);
+            })
+            .elsewhen(runStart, () => go('S_RUN')),
+        S_RUN: (go) =>
+          b.when(finish, () => {
+            go('S_IDLE');
+            b.set(doneF.d, one);
+          }),
+      });
+    });
 
+    m.comment('---- Outputs ----');
     m.assign(busy, isIdle.not());
-    m.assign(done, doneQ);
-    m.assign(error, errorQ);
+    m.assign(done, doneF.q);
+    m.assign(error, errorF.q);
     m.assign(aReady, fire);
     m.assign(beatFire, fire);
     m.assign(tileSwap, swap);
-    m.assign(firstKtile, is.tg.eq(lit(0, tgBits)));
+    m.assign(firstKtile, is.tg.q.eq(lit(0, tgBits)));
     m.assign(lastKtile, is.groupEnd);
-    m.assign(firstGroup, is.g.eq(lit(0, DW)));
-    m.assign(lastGroup, K17(is.g).plus(c17(GROUP)).eq(K17(kQ)));
+    m.assign(firstGroup, is.g.q.eq(zero));
+    m.assign(lastGroup, K17(is.g.q).plus(c17(GROUP)).eq(K17(kQ)));
     m.assign(lastBeat, isLastBeat);
-    m.assign(beatAddr, beatM);
+    m.assign(beatAddr, beatM.q);
   });
 }

@@ -34,6 +34,7 @@ export function fifo(c: FifoConfig): ModuleDef {
     const outValid = m.output('out_valid', 1, { doc: 'not empty' });
     const outReady = m.input('out_ready', 1);
 
+    m.comment('Pointers carry one extra bit: equal pointers mean empty, equal but for that bit full.');
     const wptr = m.reg('wptr', aw + 1, { doc: 'write pointer, with a wrap bit' });
     const rptr = m.reg('rptr', aw + 1, { doc: 'read pointer, with a wrap bit' });
     const storage = m.memory('storage', WIDTH, DEPTH, { doc: 'entries; only written ones are ever read' });
@@ -41,9 +42,11 @@ export function fifo(c: FifoConfig): ModuleDef {
     const full = m.let('full', wptr.slice(0, aw).eq(rptr.slice(0, aw)).and(wptr.bit(aw).ne(rptr.bit(aw))));
     const push = m.let('push', inValid.and(full.not()));
     const pop = m.let('pop', outReady.and(empty.not()));
+    m.comment('Entries are a RAM: written on a push, read asynchronously at the read pointer.');
     storage.write(wptr.slice(0, aw), inData, push);
     m.update(wptr, wptr.plus(lit(1, aw + 1)), { enable: push });
     m.update(rptr, rptr.plus(lit(1, aw + 1)), { enable: pop });
+    m.comment('out_data is 0 while the FIFO is empty: no stale or undefined word ever leaves it.');
     m.assign(inReady, full.not());
     m.assign(outValid, empty.not());
     m.assign(outData, mux(empty, Const.zero(WIDTH), storage.read(rptr.slice(0, aw))));

@@ -1,5 +1,6 @@
 import { lit, concat, mux, type Expr, type Signal } from '../dsl/expr.ts';
 import type { ModuleBuilder } from '../dsl/module.ts';
+import { Layout } from '../dsl/struct.ts';
 
 /**
  * Building blocks shared by the FP32 units (int-to-fp32.ts, fp32-add.ts):
@@ -10,6 +11,13 @@ import type { ModuleBuilder } from '../dsl/module.ts';
 /** IEEE-754 binary32 constants (magnitude bits, sign excluded). */
 export const FP32_INF_MAG = 0x7f800000n;
 export const FP32_QNAN = 0x7fc00000n;
+
+/** An IEEE-754 binary32 value: fraction in the LSBs, biased exponent, sign in bit 31. */
+export const FP32_LAYOUT = new Layout<'frac' | 'exp' | 'sign'>('binary32', [
+  { name: 'frac', width: 23, doc: 'fraction' },
+  { name: 'exp', width: 8, doc: 'biased exponent' },
+  { name: 'sign', width: 1 },
+]);
 
 export interface Normalized {
   /** `x` shifted left by the leading-zero count (limited by `limit`, if given) */

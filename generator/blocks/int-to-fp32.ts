@@ -83,16 +83,16 @@ export function intToFp32(c: IntToFp32Config): ModuleDef {
       const exp = m.input('exp', EXPW, { signed: true, doc: 'signed power-of-two scale' });
       const result = m.output('result', 32, { doc: 'IEEE-754 binary32 bits of value * 2^exp' });
 
-      // 1. sign and magnitude
+      m.comment('1. sign and magnitude: |value| fits INTW unsigned bits; a zero value always gives +0');
       const sign = m.let('sign', value.bit(INTW.minus(1)));
       const mag = m.let('mag', mux(sign, value.neg(), value).asUnsigned(), '|value|, exact also for the most negative value');
       const isZero = m.let('is_zero', mag.any().not());
 
-      // 2. normalize: leading one to bit INTW-1
+      m.comment('2. normalize: the leading one to bit INTW - 1; the stage decisions are the leading-zero count');
       const norm = normalizeLeft(m, 'lz', mag);
       const lz = m.let('lz', concat(...norm.shiftBits), 'leading zeros of mag');
 
-      // 3. biased exponent of the leading one, minus one
+      m.comment('3. biased exponent of the leading one, minus one (adding the hidden bit gives the field)');
       const eBaseFull = m.let(
         'e_base_full',
         exp.sext(EBW).plus(lit(c.intWidth + 125, EBW, true)).minus(lz.zext(EBW).asSigned()),
@@ -101,13 +101,13 @@ export function intToFp32(c: IntToFp32Config): ModuleDef {
       const isNormal = m.let('is_normal', eBaseFull.ge(lit(0, EBW, true)), 'biased exponent >= 1');
       const expOverflow = m.let('exp_overflow', eBaseFull.ge(lit(254, EBW, true)), 'biased exponent >= 255 before rounding');
 
-      // 4. denormalize below the normal range
+      m.comment('4. denormalize below the normal range: shift to the fixed subnormal scale 2^-149');
       const denormFull = m.let('denorm_full', eBaseFull.neg(), '1 - biased exponent: right shift to the subnormal scale');
       const denormDeep = m.let('denorm_deep', denormFull.ge(lit(25, EBW, true)), 'leading one below the guard bit');
       const denormShift = m.let('denorm_shift', mux(isNormal, lit(0, 5), mux(denormDeep, lit(25, 5), denormFull.slice(0, 5))));
       const sig = m.let('sig', concat(norm.value, lit(0, 25)).shr(denormShift), 'significand, guard and sticky bits at the result scale');
 
-      // 5. round, pack, and the zero case
+      m.comment('5. round to nearest even, pack, and the zero case');
       const eBase = mux(isNormal, eBaseFull.slice(0, 8), lit(0, 8));
       const packed = roundPackFp32(m, { sign, eBase, sig, forceOverflow: expOverflow });
       m.assign(result, mux(isZero, lit(0, 32), packed));

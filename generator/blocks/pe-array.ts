@@ -2,6 +2,7 @@ import { defineModule, type ModuleDef } from '../dsl/module.ts';
 import { Const, concat, type Expr } from '../dsl/expr.ts';
 import { Idx } from '../dsl/index.ts';
 import { checkIntRange, InputError } from '../../common/errors.ts';
+import { ceilLog2 } from '../../common/bits.ts';
 import { pe, peProductWidth } from './pe.ts';
 import { reconSlice } from './recon-slice.ts';
 import { checkReconConfig, reconSuffix, reconWidths, type ReconConfig } from './recon-config.ts';
@@ -13,10 +14,6 @@ export interface PeArrayConfig {
   abits: number;
   /** ReCoN settings; null builds the plain MX-INT array without outlier support. */
   recon: ReconConfig | null;
-}
-
-function ceilLog2(x: number): number {
-  return x <= 1 ? 0 : 32 - Math.clz32(x - 1);
 }
 
 /** Widths of the array's buses, derived once (the hardware model uses the same). */
@@ -90,9 +87,10 @@ export function peArray(c: PeArrayConfig): ModuleDef {
     const tileSwap = m.input('tile_swap', 1, { doc: 'with the last beat of a tile: switch to the loaded weights after it' });
     const colSum = m.output('col_sum', COLS.times(ACCW), { doc: 'column sums of the beat presented ROWS cycles earlier' });
 
-    // --- activation skew: row r sees the beat r cycles late -------------------
-    // skew_j holds the activations of rows j..ROWS-1 delayed j cycles; each stage
-    // drops the row it has served, so the registers form a triangle.
+    m.comment(
+      '---- Activation skew: row r sees the beat r cycles late ----\n' +
+        'skew_j holds the activations of rows j..ROWS-1 delayed j cycles; each stage drops the row it has\nserved, so the registers form a triangle.',
+    );
     const aRow = m.wire('a_row', ROWS.times(ABITS), { doc: 'activation each row multiplies this cycle' });
     m.assign(aRow.slice(0, ABITS), aIn.slice(0, ABITS));
     let prev = aIn;
@@ -104,24 +102,26 @@ export function peArray(c: PeArrayConfig): ModuleDef {
       prev = reg;
     }
 
-    // --- swap timing: bit j of swap_pipe is tile_swap delayed j + 1 cycles -----
-    // Weights of row r swap r cycles after tile_swap, its ReCoN settings r + 1
-    // cycles after (the plain array needs only the first ROWS - 1 delays).
+    m.comment(
+      '---- Swap timing: bit j of swap_pipe is tile_swap delayed j + 1 cycles ----\n' +
+        'Weights of row r swap r cycles after tile_swap, its ReCoN settings r + 1 cycles after (the plain\narray needs only the first ROWS - 1 delays).',
+    );
     const depth = c.recon ? ROWS : ROWS.minus(1);
     const swapPipe = m.reg('swap_pipe', depth, { doc: `tile_swap delayed 1..${depth.value} cycles` });
     m.update(swapPipe, depth.value === 1 ? tileSwap : concat(swapPipe.slice(0, depth.minus(1)), tileSwap));
     const wSwap = m.wire('w_swap', ROWS, { doc: 'row r switches weights r cycles after tile_swap' });
     m.assign(wSwap, concat(swapPipe.slice(0, ROWS.minus(1)), tileSwap));
 
-    // --- the grid: partial sums enter row 0 as zero and leave row ROWS-1 ---------
-    // Per-PE nets are arrays (psum[r][c], ...): each element its own net, so a
-    // simulator wakes only the readers of what changed.
+    m.comment(
+      '---- The grid: partial sums enter row 0 as zero and leave row ROWS - 1 ----\n' +
+        'Per-PE nets are arrays (psum[r][c], ...): each element its own net, so a simulator wakes only the\nreaders of what changed.',
+    );
     const psum = m.wireArray('psum', ACCW, [ROWS.plus(1), COLS], { signed: true, doc: 'partial sum entering PE(r, c); row ROWS: the column sums' });
     const prod = PW ? m.wireArray('prod', PW, [ROWS, COLS], { signed: true, doc: 'registered product of PE(r, c)' }) : null;
     const lane = LW ? m.wireArray('lane', LW, [ROWS, COLS], { signed: true, doc: 'ReCoN lane value for PE(r, c)' }) : null;
     m.generate('g_edge', 'c', COLS, (col, s) => {
       s.assign(psum.at(0, col), Const.zero(ACCW, true));
-      s.assign(colSum.lane(col, ACCW), psum.at(ROWS.value, col).asUnsigned());
+      s.assign(colSum.lane(col, ACCW), psum.at(ROWS, col).asUnsigned());
     });
 
     m.generate('g_row', 'r', ROWS, (r, row) => {
@@ -144,12 +144,15 @@ export function peArray(c: PeArrayConfig): ModuleDef {
         cell.instance('u_pe', peDef, conns, params);
       });
       if (slice && LANES && LW && CFGW && cfgRowData && UBLOCKS && prod && lane && PW) {
+        row.comment("One ReCoN slice per μB: it takes and returns its μB's lanes as flat buses, lane 0 in the LSBs.");
         row.generate('g_ublock', 'u', UBLOCKS, (u, ub) => {
-          const col = (i: number) => Idx.of(u).times(LANES).plus(i);
-          // the slice takes and returns its μB's lanes as flat buses, lane 0 in the LSBs
-          const lanesIn = Array.from({ length: c.recon!.lanes }, (_, i) => prod.at(r, col(i)));
-          const prods = ub.let('prods', concat(...lanesIn.reverse()), 'products of this μB, lane 0 in the LSBs');
+          const prods = ub.wire('prods', LANES.times(PW), { doc: 'products of this μB, lane 0 in the LSBs' });
           const lanesOut = ub.wire('lanes', LANES.times(LW), { doc: 'lane values of this μB' });
+          ub.generate('g_lane', 'i', LANES, (i, ln) => {
+            const col = Idx.of(u).times(LANES).plus(i);
+            ln.assign(prods.lane(i, PW), prod.at(r, col).asUnsigned());
+            ln.assign(lane.at(r, col), lanesOut.lane(i, LW).asSigned());
+          });
           ub.instance('u_recon', slice, {
             clk,
             rst_n: rstN,
@@ -159,7 +162,6 @@ export function peArray(c: PeArrayConfig): ModuleDef {
             prods,
             lanes: lanesOut,
           }, { LANES, PW, CFGW, LW });
-          for (let i = 0; i < c.recon!.lanes; i++) ub.assign(lane.at(r, col(i)), lanesOut.slice(LW.times(i), LW).asSigned());
         });
       }
     });

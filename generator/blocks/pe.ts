@@ -86,10 +86,13 @@ export function pe(c: PeConfig): ModuleDef {
     const prodQ = m.reg('prod_q', PW, { signed: true });
     const psumQ = m.reg('psum_q', ACCW, { signed: true });
 
+    m.comment('Double-buffered weight: the next tile loads into w_shadow while w_active computes.');
     m.update(wShadow, wIn, { enable: wLoad });
     m.update(wActive, wShadow, { enable: wSwap });
+    m.comment('Full-precision product, registered (the ReCoN slice starts from this flop).');
     m.update(prodQ, wActive.times(aIn));
     const addend = laneIn ?? prodQ;
+    m.comment(laneIn ? 'Accumulate the ReCoN lane value; the sum wraps modulo 2^ACCW.' : 'Accumulate the own product; the sum wraps modulo 2^ACCW.');
     m.update(psumQ, psumIn.plus(addend.sext(ACCW)));
 
     if (prodOut) m.assign(prodOut, prodQ);

@@ -1,6 +1,7 @@
 import { Const, ParamConst, lit, mux } from '../dsl/expr.ts';
 import { defineModule, type ModuleDef } from '../dsl/module.ts';
 import { InputError, checkIntRange } from '../../common/errors.ts';
+import { ceilLog2 } from '../../common/bits.ts';
 import { intToFp32, INT2FP_INTW_MAX } from './int-to-fp32.ts';
 import { fp32Add } from './fp32-add.ts';
 
@@ -50,10 +51,6 @@ export interface PostArrayConfig {
   depth: number;
   /** EOFF: E = S_w + S_x - EOFF, 254 + (b-2) + F + (a-2) (postArrayExpOffset) */
   expOffset: number;
-}
-
-function ceilLog2(x: number): number {
-  return x <= 1 ? 0 : 32 - Math.clz32(x - 1);
 }
 
 /** INTW = ACCW + ceil(log2(G/R)): the sum of the G/R column sums of one group never wraps. */
@@ -129,16 +126,20 @@ export function postArray(c: PostArrayConfig): ModuleDef {
         'depends on sc_count only (a word must arrive before its group\'s last K-tile).',
       ].join('\n'),
     );
-    const scCount = m.reg('sc_count', 2, { doc: 'scale FIFO entries: 0, 1 or 2' });
+    const scCount = m.flop('sc_count', 2, { doc: 'scale FIFO entries: 0, 1 or 2' });
     const scHead = m.reg('sc_head', COLS.times(8), { doc: 'FIFO head: the scales of the current group' });
     const scNext = m.reg('sc_next', COLS.times(8), { doc: 'second FIFO entry: the scales of the next group' });
-    const scEmpty = m.let('sc_empty', scCount.eq(lit(0, 2)));
-    const scOne = m.let('sc_one', scCount.eq(lit(1, 2)));
-    const scFull = m.let('sc_full', scCount.bit(1), 'two entries');
+    const scEmpty = m.let('sc_empty', scCount.q.eq(lit(0, 2)));
+    const scOne = m.let('sc_one', scCount.q.eq(lit(1, 2)));
+    const scFull = m.let('sc_full', scCount.q.bit(1), 'two entries');
     m.assign(scaleReady, scFull.not());
     const push = m.let('sc_push', scaleValid.and(scFull.not()), 'scale word accepted');
     const pop = m.let('sc_pop', beat.and(lastKtile).and(lastBeat).and(scEmpty.not()), "the group's last beat releases its scales");
-    m.update(scCount, mux(push.and(pop.not()), scCount.plus(lit(1, 2)), mux(pop.and(push.not()), scCount.minus(lit(1, 2)), scCount)));
+    m.comb((b) => {
+      b.hold(scCount);
+      b.when(push.and(pop.not()), () => b.set(scCount.d, scCount.q.plus(lit(1, 2))))
+        .elsewhen(pop.and(push.not()), () => b.set(scCount.d, scCount.q.minus(lit(1, 2))));
+    });
     m.comment('The head loads the pushed word when the FIFO is (or becomes) empty; a pop with two\nentries moves the second entry up.');
     m.update(scHead, mux(scFull, scNext, scaleData), { enable: push.and(scEmpty.or(pop.and(scOne))).or(pop.and(scFull)) });
     m.update(scNext, scaleData, { enable: push.and(scOne).and(pop.not()) });

@@ -27,8 +27,10 @@ export function reconSlice(c: ReconConfig): ModuleDef {
     const lanes = m.output('lanes', LANES.times(LW), { doc: 'lane values for the PE adders' });
     const shadow = m.reg('cfg_shadow', LANES.times(CFGW), { doc: 'settings being loaded' });
     const active = m.reg('cfg_active', LANES.times(CFGW), { doc: 'settings in use' });
+    m.comment('Lane settings, double buffered like the weights: cfg_load fills the shadow copy, cfg_swap makes it active.');
     m.update(shadow, cfgIn, { enable: cfgLoad });
     m.update(active, shadow, { enable: cfgSwap });
+    m.comment(`The ${c.topology} network merges outlier pairs and shifts every lane.`);
     m.instance('u_net', net, { prods, cfg: active, lanes }, { LANES, PW, CFGW, LW });
   });
 }

@@ -20,12 +20,13 @@ export function reconSwitch(mergedWidth: number, splitBits: number): ModuleDef {
     const yLo = m.output('y_lo', MW, { signed: true });
     const yHi = m.output('y_hi', MW, { signed: true });
 
-    // x << L within MW bits: the top L bits fall off (only illegal double merges reach them).
+    m.comment('x << L within MW bits: the top L bits fall off (only illegal double merges reach them).');
     const loShifted = m.let('lo_shifted', xLo.slice(0, MW.minus(SPLIT)).shlGrow(SPLIT).asSigned(), 'x_lo << L');
     const hiShifted = m.let('hi_shifted', xHi.slice(0, MW.minus(SPLIT)).shlGrow(SPLIT).asSigned(), 'x_hi << L');
     const high = m.let('high_half', mux(mergeLo, loShifted, hiShifted), "the outlier's value, shifted by L");
     const low = m.let('low_half', mux(mergeLo, xHi, xLo), "the pruned lane's value");
     const merged = m.let('merged', high.plus(low), '(hi << L) + lo, wrapping at MW bits');
+    m.comment('Pass, or merge into the outlier lane and clear the other; merge_lo wins if both are set.');
     const zero = Const.zero(MW, true);
     const mergeHiOnly = m.let('merge_hi_only', mergeHi.and(mergeLo.not()));
     m.assign(yLo, mux(mergeLo, merged, mux(mergeHiOnly, zero, xLo)));

@@ -144,7 +144,7 @@ export abstract class Expr {
     return new DynLane(this, index, w);
   }
   /** Element `i` of a flat bus of `width`-bit elements: bits [i*width +: width]. */
-  lane(i: Idx | Genvar | number, width: Dim | number): Slice {
+  lane(i: Idx | Genvar | Dim | number, width: Dim | number): Slice {
     return this.slice(Idx.of(i).times(width), width);
   }
 }
@@ -282,12 +282,14 @@ export class Const extends Expr {
  */
 export class ParamConst extends Expr {
   readonly signed = false;
+  readonly width: Dim;
   constructor(
     readonly param: Dim,
-    readonly width: Dim,
+    width: Dim | number,
   ) {
     super();
-    if (param.value < 0 || param.value >= 2 ** width.value) throw new WidthError(`parameter ${param.text} = ${param.value} does not fit ${width.value} bits`);
+    this.width = Dim.from(width);
+    if (param.value < 0 || param.value >= 2 ** this.width.value) throw new WidthError(`parameter ${param.text} = ${param.value} does not fit ${this.width.value} bits`);
   }
   render(): string {
     return `${this.param.atom}[${this.width.minus(1).text}:0]`;
@@ -320,7 +322,7 @@ class Unary extends Expr {
   }
 }
 
-const ASSOCIATIVE = new Set(['|', '&', '^', '+']);
+const CHAINED = new Set(['|', '&', '^', '+', '-']);
 
 class Binary extends Expr {
   constructor(
@@ -332,13 +334,22 @@ class Binary extends Expr {
   ) {
     super();
   }
+  /**
+   * A left-nested chain of one operator, ((a & b) & c), renders as (a & b & c):
+   * Verilog parses the latter the same way (its binary operators associate
+   * to the left), and parentheses do not change expression sizing.
+   */
   render(): string {
-    return `(${this.a.render()} ${this.op} ${this.b.render()})`;
+    return `(${this.chainText()})`;
+  }
+  private chainText(): string {
+    const left = CHAINED.has(this.op) && this.a instanceof Binary && this.a.op === this.op ? this.a.chainText() : this.a.render();
+    return `${left} ${this.op} ${this.b.render()}`;
   }
   override layout(): Doc {
-    // an associative chain ((a | b) | c) is laid out as one group: a | b | c
+    // a chain ((a | b) | c) is laid out as one group: a | b | c
     const left = this.a.layout();
-    const chain = ASSOCIATIVE.has(this.op) && this.a instanceof Binary && this.a.op === this.op && typeof left !== 'string';
+    const chain = CHAINED.has(this.op) && this.a instanceof Binary && this.a.op === this.op && typeof left !== 'string';
     const items = chain ? [...left.items] : [{ lead: '', doc: left, trail: '' }];
     return { open: '(', items: [...items, { lead: ` ${this.op} `, doc: this.b.layout(), trail: '' }], close: ')' };
   }
@@ -445,6 +456,22 @@ class Mux extends Expr {
     this.a.reads(env, out);
     this.b.reads(env, out);
   }
+}
+
+/**
+ * The text of `e` without one pair of enclosing parentheses, for a place
+ * that delimits it anyway (an assignment's right side, an `if` condition).
+ */
+export function bare(e: Expr): string {
+  const t = e.render();
+  if (!t.startsWith('(') || !t.endsWith(')')) return t;
+  let depth = 0;
+  for (let i = 0; i < t.length; i++) {
+    if (t[i] === '(') depth++;
+    else if (t[i] === ')') depth--;
+    if (depth === 0 && i < t.length - 1) return t;
+  }
+  return t.slice(1, -1);
 }
 
 /** Concatenation, most significant part first (as in Verilog). Unsigned. */

@@ -25,6 +25,8 @@ export interface RegUpdate {
   reset: bigint;
   /** a named constant rendered as the reset value (an FSM's reset state) */
   resetName?: string;
+  /** a flop (`q <= d`): consecutive flops share one always block in the RTL */
+  flop?: boolean;
 }
 
 export interface Instance {
@@ -301,10 +303,11 @@ export class ModuleBuilder extends ScopeBuilder {
   /**
    * A packed layout bound to this module: field offsets (and literal widths)
    * get localparams `<PREFIX>_<FIELD>_LSB` / `_W` when first used. `width`:
-   * the parameter naming the layout's width (the stride of an array of values).
+   * the parameter naming the layout's width (the stride of an array of values);
+   * `nameWidths: false` keeps literal field widths as numbers.
    */
-  struct<F extends string>(prefix: string, layout: Layout<F>, opts: { width?: Dim } = {}): Struct<F> {
-    return new Struct(this, prefix, layout, opts.width ?? layout.width);
+  struct<F extends string>(prefix: string, layout: Layout<F>, opts: { width?: Dim; nameWidths?: boolean } = {}): Struct<F> {
+    return new Struct(this, prefix, layout, opts.width ?? layout.width, opts.nameWidths ?? true);
   }
 
   /**
@@ -314,8 +317,10 @@ export class ModuleBuilder extends ScopeBuilder {
    */
   flop(name: string, width: Dim | number, opts: { signed?: boolean; doc?: string; reset?: number | bigint } = {}): Flop {
     const q = this.reg(`${name}_q`, width, { signed: opts.signed, doc: opts.doc });
-    const d = this.logic(`${name}_d`, width, { signed: opts.signed, doc: `next ${name}` });
+    const d = this.logic(`${name}_d`, width, { signed: opts.signed, doc: `next value of ${name}_q` });
     this.update(q, d, { reset: opts.reset });
+    const item = this.items.at(-1) as RegUpdate;
+    item.flop = true;
     return { q, d };
   }
 
@@ -332,8 +337,8 @@ export class ModuleBuilder extends ScopeBuilder {
     const bits = Math.max(1, Math.ceil(Math.log2(names.length)));
     const codes = new Map(names.map((s, k) => [s, this.constant(s, k, bits, `${name}: ${states[s]}`)] as const));
     const q = this.reg(`${name}_q`, bits, { doc: opts.doc ?? `state of ${name}` });
-    const d = this.logic(`${name}_d`, bits, { doc: `next state of ${name}` });
-    this.items.push({ kind: 'reg', reg: q, next: d, enable: null, reset: BigInt(names.indexOf(opts.reset)), resetName: opts.reset });
+    const d = this.logic(`${name}_d`, bits, { doc: `next value of ${name}_q` });
+    this.items.push({ kind: 'reg', reg: q, next: d, enable: null, reset: BigInt(names.indexOf(opts.reset)), resetName: opts.reset, flop: true });
     const fsm = new Fsm<S>(name, names, codes, opts.reset, q, d, (body) => this.comb(body));
     this.fsms.push(fsm as unknown as Fsm<string>);
     return fsm;

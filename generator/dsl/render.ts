@@ -1,8 +1,8 @@
 import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
 import { Dim } from './dim.ts';
-import { lit, WidthError, type Expr, type Signal } from './expr.ts';
-import type { Item, LocalParam, ModuleDef } from './module.ts';
+import { bare, lit, WidthError, type Expr, type Signal } from './expr.ts';
+import type { Item, LocalParam, ModuleDef, RegUpdate } from './module.ts';
 import type { Stmt } from './comb.ts';
 import { MAX_LINE, commentLines, statement, wrapWords } from './layout.ts';
 import type { Design } from './elaborate.ts';
@@ -40,7 +40,7 @@ function localDecl(l: LocalParam): string {
  */
 function stmtText(indent: number, extra: number, head: string, e: Expr, tail: string): string {
   const max = MAX_LINE - indent - extra;
-  const line = head + e.render() + tail;
+  const line = head + bare(e) + tail;
   if (line.length <= max) return line;
   return statement(head, e.layout(), tail, max)
     .split('\n')
@@ -60,6 +60,7 @@ interface ItemView {
   memwrite?: boolean;
   comment?: boolean;
   comb?: boolean;
+  flops?: boolean;
   [k: string]: unknown;
 }
 
@@ -126,12 +127,34 @@ function itemView(m: ModuleDef, item: Item, indent: number): ItemView {
  * every item but a comment (it belongs to what follows) and an assignment
  * followed by another (a run of assignments stays together).
  */
-function spaced(items: readonly Item[], view: (i: Item) => ItemView): ItemView[] {
-  return items.map((item, k) => {
+function spaced(m: ModuleDef, items: readonly Item[], indent: number): ItemView[] {
+  const out: ItemView[] = [];
+  for (let k = 0; k < items.length; k++) {
+    const item = items[k]!;
+    let view: ItemView;
+    if (isFlop(item)) {
+      // a run of flops (q <= d) shares one clocked block
+      const run: RegUpdate[] = [];
+      while (k < items.length && isFlop(items[k]!)) run.push(items[k++] as RegUpdate);
+      k--;
+      view = {
+        flops: true,
+        clock: m.clock!.name,
+        reset: m.reset!.name,
+        rows: run.map((r) => ({ name: r.reg.name, resetValue: r.resetName ?? lit(r.reset, r.reg.width, r.reg.signed).render(), next: r.next.render() })),
+      };
+    } else {
+      view = itemView(m, item, indent);
+    }
     const next = items[k + 1];
     const gap = item.kind !== 'comment' && !(item.kind === 'assign' && next?.kind === 'assign');
-    return { ...view(item), gap };
-  });
+    out.push({ ...view, gap });
+  }
+  return out;
+}
+
+function isFlop(i: Item): boolean {
+  return i.kind === 'reg' && i.flop === true;
 }
 
 /** The view of a statement of a combinational block at `indent` spaces (templates/verilog/stmt.v.hbs). */
@@ -207,7 +230,7 @@ export function renderModule(m: ModuleDef): string {
     localparams: aligned(m.localparams.map((l) => ({ decl: localDecl(l), doc: l.doc })), 2),
     ports: aligned(m.ports.map((p, i) => ({ decl: portDecl(p) + (i < m.ports.length - 1 ? ',' : ''), doc: p.comment })), 2),
     signals: aligned(signals.map((s) => ({ decl: `${s.decl};`, doc: s.doc })), 2),
-    items: spaced(m.items, (i) => itemView(m, i, 2)),
+    items: spaced(m, m.items, 2),
   });
   // Verilator -Wall flags parameters nothing refers to (UNUSEDPARAM).
   const body = text.slice(text.indexOf(') (\n') >= 0 ? text.indexOf(') (\n') : 0);

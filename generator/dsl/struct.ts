@@ -64,7 +64,8 @@ export interface ConstantSink {
 /**
  * A layout bound to one module (`ModuleBuilder.struct`). Field offsets become
  * localparams `<PREFIX>_<FIELD>_LSB`, and fields of a literal width above one
- * bit a width `<PREFIX>_<FIELD>_W` (fields sized by a parameter use it), each
+ * bit a width `<PREFIX>_<FIELD>_W` (fields sized by a parameter use it; with
+ * `nameWidths` false the number stays), each
  * declared when first used, so both the packing and the unpacking side read
  * `cfg[i * CFGW + LS_PARTNER_LSB +: PB]` instead of magic offsets.
  */
@@ -79,6 +80,8 @@ export class Struct<F extends string = string> {
     readonly layout: Layout<F>,
     /** the width of one value (stride of an array of them): a parameter with the layout's width, or the layout's own */
     readonly width: Dim,
+    /** false: fields of a literal width keep the number (widths of a fixed format, binary32) */
+    private readonly nameWidths = true,
   ) {
     if (!/^[A-Z][A-Z0-9_]*$/.test(prefix)) throw new WidthError(`${m.name}: struct prefix '${prefix}' must be upper case`);
     if (width.value !== layout.width.value) {
@@ -106,13 +109,13 @@ export class Struct<F extends string = string> {
     let d = this.widths.get(name);
     if (!d) {
       const f = this.layout.field(name);
-      d = !f.width.isLiteral || f.width.value === 1 ? f.width : this.m.localparam(this.constName(name, 'W'), f.width, `${this.layout.name}: width of ${f.name}`);
+      d = !this.nameWidths || !f.width.isLiteral || f.width.value === 1 ? f.width : this.m.localparam(this.constName(name, 'W'), f.width, `${this.layout.name}: width of ${f.name}`);
       this.widths.set(name, d);
     }
     return d;
   }
 
-  private base(bus: Signal, element: Idx | Genvar | number | undefined): Idx {
+  private base(bus: Signal, element: Idx | Genvar | Dim | number | undefined): Idx {
     const n = bus.width.value / this.width.value;
     if (!Number.isInteger(n) || (element === undefined && n !== 1)) {
       throw new WidthError(`${this.m.name}: ${describe(bus)} is not ${element === undefined ? 'one' : 'an array of'} ${this.layout.name} (${this.width.value} bits)`);
@@ -121,7 +124,7 @@ export class Struct<F extends string = string> {
   }
 
   /** Field `name` of the value in `bus` (element `element` of an array of values, lane 0 in the LSBs). */
-  field(bus: Signal, name: F, element?: Idx | Genvar | number): Slice {
+  field(bus: Signal, name: F, element?: Idx | Genvar | Dim | number): Slice {
     return bus.slice(this.base(bus, element).plus(this.lsb(name)), this.fieldWidth(name));
   }
 
@@ -142,7 +145,7 @@ export class Struct<F extends string = string> {
   }
 
   /** Drives each field of `bus` (element `element` of an array) with one assignment per field, every field given. */
-  assign(scope: ScopeBuilder, bus: Signal, values: Record<F, Expr>, element?: Idx | Genvar | number): void {
+  assign(scope: ScopeBuilder, bus: Signal, values: Record<F, Expr>, element?: Idx | Genvar | Dim | number): void {
     this.checkValues(values);
     for (const f of this.layout.fields) scope.assign(this.field(bus, f.name, element), values[f.name]);
   }

@@ -27,7 +27,7 @@ export class WireArray {
   }
 
   /** Element at the given indices (constants or affine in genvars). */
-  at(...indices: (Idx | Genvar | number)[]): ArrayElement {
+  at(...indices: (Idx | Genvar | Dim | number)[]): ArrayElement {
     if (indices.length !== this.dims.length) {
       throw new WidthError(`${this.moduleName}.${this.name} has ${this.dims.length} dimensions, indexed with ${indices.length}`);
     }
