@@ -1,5 +1,5 @@
 import { defineModule, type ModuleDef } from '../dsl/module.ts';
-import { Const, concat, mux, lit } from '../dsl/expr.ts';
+import { Const, concat, mux, lit, type Signal } from '../dsl/expr.ts';
 import { Dim } from '../dsl/dim.ts';
 import { Layout } from '../dsl/struct.ts';
 import { accelQuantizerOptions, accelTopName, type AccelConfig } from '../accel-config.ts';
@@ -12,7 +12,11 @@ import { decodeUnit } from './decode.ts';
 /** Bits of an E8M0 scale code. */
 const E8M0_BITS = 8;
 
-export type BeatMetaField = 'valid' | 'first_ktile' | 'last_ktile' | 'first_group' | 'last_group' | 'last_beat' | 'addr' | 'sx';
+/** The flags of a beat, as the controller outputs and the post-array unit inputs name them. */
+const BEAT_FLAGS = ['first_ktile', 'last_ktile', 'first_group', 'last_group', 'last_beat'] as const;
+type BeatFlag = (typeof BEAT_FLAGS)[number];
+
+export type BeatMetaField = 'valid' | BeatFlag | 'addr' | 'sx';
 
 /**
  * What travels with a beat from the controller to the post-array unit,
@@ -22,11 +26,7 @@ export type BeatMetaField = 'valid' | 'first_ktile' | 'last_ktile' | 'first_grou
 export function beatMetaLayout(addrBits: Dim | number): Layout<BeatMetaField> {
   return new Layout<BeatMetaField>('beat metadata', [
     { name: 'valid', width: 1, doc: 'a real beat, not a bubble' },
-    { name: 'first_ktile', width: 1 },
-    { name: 'last_ktile', width: 1 },
-    { name: 'first_group', width: 1 },
-    { name: 'last_group', width: 1 },
-    { name: 'last_beat', width: 1 },
+    ...BEAT_FLAGS.map((name) => ({ name, width: 1 })),
     { name: 'addr', width: addrBits, doc: 'row within the M-chunk' },
     { name: 'sx', width: E8M0_BITS, doc: 'E8M0 code of the activation group scale' },
   ]);
@@ -126,7 +126,7 @@ export function accelerator(c: AccelConfig): ModuleDef {
     const cmdReady = wire('cmd_ready', 1);
     const cmdScales = wire('cmd_scales', 1);
     const tileLoaded = wire('tile_loaded', 1);
-    const flags = ['first_ktile', 'last_ktile', 'first_group', 'last_group', 'last_beat'].map((n) => wire(n, 1));
+    const flags = Object.fromEntries(BEAT_FLAGS.map((n) => [n, wire(n, 1)])) as Record<BeatFlag, Signal>;
     const beatAddr = wire('beat_addr', AW);
     const resultPop = m.let('result_pop', yValid.and(yReady), 'a result row leaves');
     const ctrlError = wire('ctrl_error', 1, 'the controller refused the problem');
@@ -151,11 +151,7 @@ export function accelerator(c: AccelConfig): ModuleDef {
       tile_swap: tileSwap,
       cmd_valid: cmdValid,
       cmd_scales: cmdScales,
-      first_ktile: flags[0]!,
-      last_ktile: flags[1]!,
-      first_group: flags[2]!,
-      last_group: flags[3]!,
-      last_beat: flags[4]!,
+      ...flags,
       beat_addr: beatAddr,
     });
 
@@ -207,11 +203,7 @@ export function accelerator(c: AccelConfig): ModuleDef {
     const metaIn = wire('meta_in', METAW, 'metadata of the beat entering the array');
     META.assign(m, metaIn, {
       valid: beatFire,
-      first_ktile: flags[0]!,
-      last_ktile: flags[1]!,
-      first_group: flags[2]!,
-      last_group: flags[3]!,
-      last_beat: flags[4]!,
+      ...flags,
       addr: beatAddr,
       sx: BEAT.field(aData, 'sx'),
     });
@@ -227,11 +219,7 @@ export function accelerator(c: AccelConfig): ModuleDef {
       rst_n: rstN,
       col_sum: colSum,
       beat_valid: META.field(metaOut, 'valid'),
-      first_ktile: META.field(metaOut, 'first_ktile'),
-      last_ktile: META.field(metaOut, 'last_ktile'),
-      first_group: META.field(metaOut, 'first_group'),
-      last_group: META.field(metaOut, 'last_group'),
-      last_beat: META.field(metaOut, 'last_beat'),
+      ...Object.fromEntries(BEAT_FLAGS.map((n) => [n, META.field(metaOut, n)])),
       beat_addr: META.field(metaOut, 'addr'),
       sx: META.field(metaOut, 'sx'),
       scale_data: scaleData,

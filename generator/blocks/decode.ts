@@ -71,7 +71,7 @@ function decodeRecordFields(m: ModuleBuilder, p: DecodeParams, n: RecordNets): E
   const { rec, ubOps, ubCfg, o, WBITS, LANES, FW, CODEW } = n;
   const HALF = p.lanes / 2;
   const PAIRS = m.param('PAIRS', HALF, 'most pairs per record: LANES / 2');
-  const PAIRW = m.localparam('PAIRW', o.PB.plus(o.PFW), 'bits of one pair entry: outlier slot and partner field');
+  const PAIRW = m.localparam('PAIRW', o.PB.plus(o.PFW), 'bits of a pair entry: slot and partner field');
   const REGION = m.localparam('PAIR_REGION', o.XBITS ? o.XBITS.plus(PAIRS.times(PAIRW)) : PAIRS.times(PAIRW), 'X and B/2 pair entries');
   const head: Dim[] = [];
   const len: Dim[] = [];

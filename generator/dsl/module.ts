@@ -336,7 +336,7 @@ export class ModuleBuilder extends ScopeBuilder {
     if (!names.includes(opts.reset)) throw new WidthError(`${this.name}: reset state ${opts.reset} of ${name} is not one of its states`);
     const bits = Math.max(1, Math.ceil(Math.log2(names.length)));
     const codes = new Map(names.map((s, k) => [s, this.constant(s, k, bits, `${name}: ${states[s]}`)] as const));
-    const q = this.reg(`${name}_q`, bits, { doc: opts.doc ?? `state of ${name}` });
+    const q = this.reg(`${name}_q`, bits, { doc: opts.doc ?? `state register of ${name}` });
     const d = this.logic(`${name}_d`, bits, { doc: `next value of ${name}_q` });
     this.items.push({ kind: 'reg', reg: q, next: d, enable: null, reset: BigInt(names.indexOf(opts.reset)), resetName: opts.reset, flop: true });
     const fsm = new Fsm<S>(name, names, codes, opts.reset, q, d, (body) => this.comb(body));

@@ -98,7 +98,7 @@ export class Struct<F extends string = string> {
     let d = this.lsbs.get(name);
     if (!d) {
       const f = this.layout.field(name);
-      d = this.m.localparam(this.constName(name, 'LSB'), f.lsb, `${this.layout.name}: lowest bit of ${f.name}${f.doc ? ` (${f.doc})` : ''}`);
+      d = this.m.localparam(this.constName(name, 'LSB'), f.lsb, `${this.layout.name}.${f.name}${f.doc ? ` (${f.doc})` : ''}`);
       this.lsbs.set(name, d);
     }
     return d;
@@ -109,7 +109,7 @@ export class Struct<F extends string = string> {
     let d = this.widths.get(name);
     if (!d) {
       const f = this.layout.field(name);
-      d = !this.nameWidths || !f.width.isLiteral || f.width.value === 1 ? f.width : this.m.localparam(this.constName(name, 'W'), f.width, `${this.layout.name}: width of ${f.name}`);
+      d = !this.nameWidths || !f.width.isLiteral || f.width.value === 1 ? f.width : this.m.localparam(this.constName(name, 'W'), f.width, `width of ${this.layout.name}.${f.name}`);
       this.widths.set(name, d);
     }
     return d;
