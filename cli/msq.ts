@@ -16,6 +16,7 @@ import { registerVectors } from './commands/vectors.ts';
 import { registerQuantize } from './commands/quantize.ts';
 import { registerCompare } from './commands/compare.ts';
 import { registerBench } from './commands/bench.ts';
+import { registerSignoff } from './commands/signoff.ts';
 
 const program = new Command();
 program
@@ -32,6 +33,7 @@ registerSim(program);
 registerQuantize(program);
 registerCompare(program);
 registerBench(program);
+registerSignoff(program);
 
 const debug = process.argv.includes('--debug');
 

@@ -1,6 +1,7 @@
 /** Markdown tables of a bench report (printed by `msq bench`, reused by docs/PERFORMANCE.md). */
 import type { BenchReport, ConfigReport } from './bench.ts';
 import { OUTLIER_RATES } from './bench.ts';
+import { signoffTable } from './signoff-format.ts';
 
 const k = (x: number) => (x / 1000).toFixed(1);
 const pct = (x: number | null | undefined) => (x === null || x === undefined ? 'failed' : `${(100 * x).toFixed(1)}%`);
@@ -66,6 +67,12 @@ export function mSweepTable(r: BenchReport): string {
   return head + m.points.map((p) => `| ${p.M} | ${p.cycles} | ${pct(p.utilization)} | ${p.words_per_tile} | ${pct(Math.min(1, p.M / p.words_per_tile))} |`).join('\n') + '\n';
 }
 
+/** The sign-off section's table: Fmax, WNS, area and critical path per configuration of the sweep. */
+export function benchSignoffTable(r: BenchReport): string {
+  if (!r.signoff) return '';
+  return signoffTable(r.signoff.configs.map((c) => ({ label: label(c), recon: c.outliers ? c.recon : 'plain', report: c })));
+}
+
 export function benchMarkdown(r: BenchReport): string {
   const parts = [
     `# msq bench (${r.mode}), ${r.version}, ${r.machine.cpus} CPUs (${r.machine.model}), ${r.elapsed_s.toFixed(0)} s\n`,
@@ -78,6 +85,11 @@ export function benchMarkdown(r: BenchReport): string {
     '\n## Tool speed\n',
     toolSpeedTable(r),
   ];
+  if (r.signoff) {
+    parts.push(`\n## Sign-off timing (${r.signoff.library}, post-synthesis, period ${r.signoff.period_ns} ns, D = ${r.signoff.depth}; Fmax = 1 / (period − worst slack))\n`, r.signoff.configs.length ? benchSignoffTable(r) : '_every sign-off run failed (see Failures)_\n');
+  } else if (r.signoff_skipped) {
+    parts.push(`\n## Sign-off timing\n`, `_not run: ${r.signoff_skipped}_\n`);
+  }
   if (r.failures.length) parts.push(`\n## Failures (${r.failures.length})\n`, r.failures.map((f) => `- ${f.job}: ${f.error.split('\n').slice(0, 4).join(' / ')}`).join('\n') + '\n');
   if (r.m_sweep) parts.push(`\n## Utilization against M, ${r.m_sweep.top} (K = ${r.m_sweep.K}, N = ${r.m_sweep.N}, outlier rate ${r.m_sweep.outlier_rate})\n`, mSweepTable(r));
   if (r.depth_sweep.length) parts.push('\n## Output-buffer depth, default 8×8 W4 crossbar\n', depthTable(r));

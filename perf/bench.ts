@@ -6,12 +6,16 @@
  *  - throughput: `msq sim` with no stalls on a GEMM of M >= 256 rows at
  *    outlier rates 0, 1, 2, 5 and 10 %;
  *  - tool speed: 64x64 generation, Verilator build and run of the default
- *    simulation, MX and MicroScopiQ direct-cast of 4096x4096.
+ *    simulation, MX and MicroScopiQ direct-cast of 4096x4096;
+ *  - sign-off timing (perf/signoff.ts): Yosys mapped to SKY130 HD with
+ *    timing-driven ABC, then OpenSTA at 4 ns: Fmax, WNS, area in µm² and the
+ *    critical path of each configuration at the area depth (--quick: the
+ *    smallest configuration only); skipped when no library is present.
  * Syntheses and simulations run as child processes, `jobs` at a time; the
  * tool-speed timings run first, alone.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +27,8 @@ import { CATEGORIES, synthArea, type AreaResult, type Breakdown } from './area.t
 import { simulateUtilization, throughputShape, type GemmShape, type ThroughputRun } from './throughput.ts';
 import { defaultSimSpeed, generationSpeed, quantizerSpeed, GEN_64, type GenerationSpeed, type QuantSpeed, type SimSpeed } from './tool-speed.ts';
 import { mapPool, progress } from './exec.ts';
+import { DEFAULT_ACTIVITY, DEFAULT_SIGNOFF_PERIOD_NS, runSignoff, type SignoffReport } from './signoff.ts';
+import { defaultLiberty, libraryName, SKY130_HINT } from './signoff-library.ts';
 
 /** Outlier rates of the throughput runs: also the keys of `utilization` in the JSON. */
 export const OUTLIER_RATES = [0, 0.01, 0.02, 0.05, 0.1] as const;
@@ -54,6 +60,21 @@ export interface BenchOptions {
   mSweep: { rows: number; cols: number; wbits: number; recon: ReconTopology; rate: number; Ms: number[] } | null;
   /** reuse the result of a synthesis or simulation already in the work folder (same sources, options and problem) */
   resume?: boolean;
+  /** sign-off timing of the sweep's configurations at areaDepth (null: not run; `skipped` says why) */
+  signoff: { liberty: string; periodNs: number; timeoutMin: number; quickOnly: boolean } | null;
+  /** why there is no sign-off section (no library, --no-signoff) */
+  signoffSkipped?: string;
+}
+
+/** Time limit of one sign-off tool call inside the bench (the 32x32 arrays are large). */
+const BENCH_SIGNOFF_TIMEOUT_MIN = 360;
+
+/** The sign-off part of the bench defaults: the default SKY130 HD library when it is on this machine, at 4 ns. */
+function signoffDefaults(quick: boolean): Pick<BenchOptions, 'signoff' | 'signoffSkipped'> {
+  const liberty = defaultLiberty();
+  return liberty
+    ? { signoff: { liberty, periodNs: DEFAULT_SIGNOFF_PERIOD_NS, timeoutMin: BENCH_SIGNOFF_TIMEOUT_MIN, quickOnly: quick } }
+    : { signoff: null, signoffSkipped: `no Liberty library on this machine. ${SKY130_HINT}` };
 }
 
 export function benchDefaults(quick: boolean): BenchOptions {
@@ -75,6 +96,7 @@ export function benchDefaults(quick: boolean): BenchOptions {
         quantRuns: 3,
         depthSweep: [],
         mSweep: null,
+        ...signoffDefaults(true),
       }
     : {
         quick,
@@ -98,6 +120,7 @@ export function benchDefaults(quick: boolean): BenchOptions {
         quantRuns: 5,
         depthSweep: [16, 64, 256],
         mSweep: { rows: 32, cols: 32, wbits: 4, recon: 'crossbar', rate: 0.01, Ms: [16, 32, 64, 128, 256] },
+        ...signoffDefaults(false),
       };
 }
 
@@ -161,6 +184,26 @@ export interface ConfigReport {
   };
 }
 
+/** Sign-off timing of one configuration of the sweep (the fields of `msq signoff --json` that the bench keeps). */
+export interface SignoffConfigReport {
+  rows: number;
+  cols: number;
+  wbits: number;
+  recon: ReconTopology;
+  outliers: boolean;
+  top: string;
+  fmax_mhz: number;
+  wns_ns: number;
+  worst_slack_ns: number;
+  tns_ns: number;
+  area_um2: number;
+  area_um2_by_block: Record<string, number>;
+  critical_path: SignoffReport['critical_path'];
+  block_paths: SignoffReport['block_paths'];
+  power_mw: number | null;
+  seconds: SignoffReport['seconds'];
+}
+
 export interface BenchReport {
   generator: string;
   version: string;
@@ -178,6 +221,9 @@ export interface BenchReport {
   depth_sweep: Array<{ depth: number; top: string; cells: Breakdown; area_ge: Breakdown; flops: Breakdown; synth_s: number }>;
   /** utilization of one array against M (rows per weight tile): the weight stream carries one 32-bit word per cycle */
   m_sweep: { top: string; outlier_rate: number; K: number; N: number; points: Array<{ M: number; cycles: number; utilization: number; words_per_tile: number }> } | null;
+  /** sign-off timing (perf/signoff.ts) of the sweep at area_depth; null with a reason when not run */
+  signoff: { period_ns: number; library: string; depth: number; tools: SignoffReport['tools'] | null; configs: SignoffConfigReport[] } | null;
+  signoff_skipped?: string;
   /** syntheses or simulations that failed (their numbers are missing or null) */
   failures: Array<{ job: string; error: string }>;
   /** syntheses and simulations of this report, and how many of them --resume took from an earlier run */
@@ -198,7 +244,22 @@ function roundB(b: Breakdown): Breakdown {
 
 type Job =
   | { kind: 'area'; key: string; options: AccelOptions; cost: number }
+  | { kind: 'signoff'; key: string; options: AccelOptions; cost: number }
   | { kind: 'sim'; key: string; options: AccelOptions; rate: number; M: number; cost: number };
+
+/** The configurations of the sign-off section: every area configuration of the sweep (with outliers, each topology, and plain), or in quick mode the smallest one. */
+export function signoffSweep(o: Pick<BenchOptions, 'sizes' | 'wbits' | 'recons' | 'areaDepth'>, quickOnly: boolean): AccelOptions[] {
+  const out: AccelOptions[] = [];
+  for (const [rows, cols] of o.sizes) {
+    for (const wbits of o.wbits) {
+      for (const recon of o.recons) out.push(sweepOptions(rows, cols, wbits, recon, true, o.areaDepth));
+      out.push(sweepOptions(rows, cols, wbits, 'crossbar', false, o.areaDepth));
+    }
+  }
+  if (!quickOnly) return out;
+  const smallest = [...out].sort((a, b) => a.rows * a.cols - b.rows * b.cols || a.wbits - b.wbits)[0];
+  return smallest ? [smallest] : [];
+}
 
 /** Folders whose sources decide a job's result: the RTL, the numerics, the testbench, the flows. */
 const SOURCE_DIRS = ['common', 'generator', 'quant', 'templates', 'testbench', 'perf', 'cli'];
@@ -287,6 +348,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     }
   }
   for (const d of o.depthSweep) addArea({ ...DEFAULT_ACCEL, depth: d });
+  const signoffOptions = o.signoff ? signoffSweep(o, o.signoff.quickOnly) : [];
+  for (const so of signoffOptions) jobs.push({ kind: 'signoff', key: accelTopName(so), options: so, cost: 4 * cost(so.rows, so.cols) });
   const simKeys = new Set(jobs.filter((j) => j.kind === 'sim').map((j) => j.key));
   const ms = o.mSweep;
   const msOptions = ms ? sweepOptions(ms.rows, ms.cols, ms.wbits, ms.recon, true, o.simDepth) : null;
@@ -299,6 +362,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   jobs.sort((a, b) => b.cost - a.cost); // the longest first, so the pool ends evenly
   const areas = new Map<string, AreaResult>();
   const sims = new Map<string, ThroughputRun>();
+  const signoffs = new Map<string, SignoffReport>();
   const failures: BenchReport['failures'] = [];
   let done = 0;
   let reused = 0;
@@ -320,6 +384,19 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         toolSeconds += r.synthSeconds;
         areas.set(job.key, r);
         progress(`[${++done}/${jobs.length}] area ${job.key}: ${r.cells.total} cells, ${Math.round(r.ge.total)} GE (yosys ${r.synthSeconds.toFixed(1)} s)`);
+      } else if (job.kind === 'signoff') {
+        const so = o.signoff!;
+        const dir = join(work, 'signoff', job.key);
+        const stamp = { version: GENERATOR_VERSION, sources, options: job.options, liberty: so.liberty, period: so.periodNs, activity: DEFAULT_ACTIVITY };
+        let r = fromCache<SignoffReport>(dir, stamp);
+        if (!r) {
+          rmSync(dir, { recursive: true, force: true });
+          mkdirSync(dir, { recursive: true });
+          r = store(dir, stamp, await runSignoff({ design: { top: 'accelerator', accel: job.options }, liberty: so.liberty, periodNs: so.periodNs, activity: DEFAULT_ACTIVITY, work: dir, timeoutMs: so.timeoutMin * 60_000 }));
+        }
+        toolSeconds += r.seconds.yosys + r.seconds.sta;
+        signoffs.set(job.key, r);
+        progress(`[${++done}/${jobs.length}] signoff ${job.key}: Fmax ${r.fmax_mhz.toFixed(1)} MHz, WNS ${r.wns_ns.toFixed(2)} ns, ${Math.round(r.area_um2)} µm² (yosys ${r.seconds.yosys.toFixed(0)} s, sta ${r.seconds.sta.toFixed(0)} s)`);
       } else {
         const shape = throughputShape(job.options, job.M, o.gemm.K, o.gemm.nTiles);
         const dir = join(work, 'sim', job.key.replace(/@/g, '_'));
@@ -393,6 +470,31 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     const r = areas.get(accelTopName({ ...DEFAULT_ACCEL, depth: d }));
     return r ? [{ depth: d, ...pick(r) }] : [];
   });
+  const signoffConfigs: SignoffConfigReport[] = signoffOptions.flatMap((so) => {
+    const r = signoffs.get(accelTopName(so));
+    if (!r) return []; // a failed run: listed in failures
+    return [
+      {
+        rows: so.rows,
+        cols: so.cols,
+        wbits: so.wbits,
+        recon: so.recon,
+        outliers: so.outliers,
+        top: r.top,
+        fmax_mhz: r.fmax_mhz,
+        wns_ns: r.wns_ns,
+        worst_slack_ns: r.worst_slack_ns,
+        tns_ns: r.tns_ns,
+        area_um2: r.area_um2,
+        area_um2_by_block: r.area_um2_by_block,
+        critical_path: r.critical_path,
+        block_paths: r.block_paths,
+        power_mw: r.power_mw,
+        seconds: r.seconds,
+      },
+    ];
+  });
+  const firstSignoff = signoffOptions.map((so) => signoffs.get(accelTopName(so))).find((r) => r !== undefined);
   const msShape = msOptions ? throughputShape(msOptions, 0, o.gemm.K, o.gemm.nTiles) : null;
   const mSweep =
     ms && msOptions && msShape
@@ -423,6 +525,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     quantize: { size: q.size, runs: q.runs },
     depth_sweep: depthSweep,
     m_sweep: mSweep,
+    signoff: o.signoff ? { period_ns: o.signoff.periodNs, library: libraryName(o.signoff.liberty), depth: o.areaDepth, tools: firstSignoff?.tools ?? null, configs: signoffConfigs } : null,
+    ...(o.signoff ? {} : { signoff_skipped: o.signoffSkipped ?? 'not requested' }),
     failures,
     jobs: { total: jobs.length, reused, tool_s: round(toolSeconds, 1), outside_pool_s: round((performance.now() - t0 - (poolEnd - poolStart)) / 1000, 1) },
     elapsed_s: round((performance.now() - t0) / 1000, 1),

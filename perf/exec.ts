@@ -12,6 +12,8 @@ export interface AsyncToolResult {
   stdout: string;
   /** wall time */
   seconds: number;
+  /** why the tool did not run to its own end: not installed, could not start, killed at its time limit (undefined when it exited by itself) */
+  startError?: string;
 }
 
 /** Runs a command without blocking the event loop; never rejects. */
@@ -28,13 +30,18 @@ export function runAsync(cmd: string, args: string[], cwd: string, timeoutMs = 3
     }, timeoutMs);
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
+    let startError: string | undefined;
     const finish = (status: number | null, extra = '') => {
       clearTimeout(timer);
+      if (timedOut) startError = `${cmd} did not finish within its time limit of ${Math.round(timeoutMs / 1000)} s and was stopped`;
       const stdout = Buffer.concat(out).toString('utf8');
       const stderr = Buffer.concat(err).toString('utf8') + extra + (timedOut ? `\n${cmd}: killed after ${timeoutMs / 1000} s\n` : '');
-      resolvePromise({ ok: status === 0 && !timedOut, status, output: stdout + stderr, stdout, seconds: (performance.now() - t0) / 1000 });
+      resolvePromise({ ok: status === 0 && !timedOut, status, output: stdout + stderr, stdout, seconds: (performance.now() - t0) / 1000, ...(startError ? { startError } : {}) });
     };
-    child.on('error', (e) => finish(null, `${cmd}: ${e.message}\n`));
+    child.on('error', (e) => {
+      startError = (e as NodeJS.ErrnoException).code === 'ENOENT' ? `${cmd} is not installed or not on PATH (bash scripts/setup.sh installs the tools)` : `${cmd} could not run: ${e.message}`;
+      finish(null, `${cmd}: ${e.message}\n`);
+    });
     child.on('close', (code) => finish(code));
   });
 }

@@ -6,7 +6,7 @@
  *
  *   npm run bench [-- --quick] [-- --json FILE] [-- other flags]
  *
- * The flags of msq bench (--quick, --resume, --json FILE, --jobs N, --sizes L,
+ * The flags of msq bench (--quick, --resume, --no-signoff, --json FILE, --jobs N, --sizes L,
  * --wbits L, --recon L, --simulator S, --work DIR) go to msq bench; every other flag goes
  * to the bench-*.ts scripts, as before. With --quick those scripts run at
  * 1024x1024 with 3 runs and without the Hessian benchmark (CI-sized).
@@ -24,7 +24,7 @@ const benchArgs: string[] = [];
 const scriptArgs: string[] = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i]!;
-  if (a === '--quick' || a === '--resume') benchArgs.push(a);
+  if (a === '--quick' || a === '--resume' || a === '--no-signoff') benchArgs.push(a);
   else if (BENCH_FLAGS_WITH_VALUE.has(a)) benchArgs.push(a, args[++i] ?? '');
   else scriptArgs.push(a);
 }

@@ -23,13 +23,14 @@ interface BenchFlags {
   simulator?: string;
   work?: string;
   resume?: boolean;
+  signoff?: boolean;
 }
 
 export function registerBench(program: Command): void {
   program
     .command('bench')
-    .description('benchmark: Yosys area by block and outlier-support overhead, simulated utilization at outlier rates 0..10 %, generation, simulation and quantizer speed; markdown on stdout, progress on stderr')
-    .option('--quick', 'CI-sized run: 4x8 W2 only, M = 64 on Icarus, no Verilator build timing (about 2 minutes)')
+    .description('benchmark: Yosys area by block and outlier-support overhead, simulated utilization at outlier rates 0..10 %, generation, simulation and quantizer speed, sign-off timing in SKY130 HD (Fmax, WNS, area µm²); markdown on stdout, progress on stderr')
+    .option('--quick', 'CI-sized run: 4x8 W2 only, M = 64 on Icarus, no Verilator build timing, sign-off of the 4x8 W2 crossbar alone (a few minutes)')
     .option('--json <file>', 'also write the numbers as JSON')
     .option('--jobs <n>', 'syntheses and simulations at a time (default 2)')
     .option('--sizes <list>', 'arrays RxC, comma-separated (default 4x8,8x8,16x16,32x32; --quick 4x8)')
@@ -38,6 +39,7 @@ export function registerBench(program: Command): void {
     .option('--simulator <name>', 'simulator of the throughput runs: verilator or icarus (default verilator; --quick icarus)')
     .option('--work <dir>', 'build folder; an existing one must be empty or an earlier msq work folder (default build/bench or build/bench-quick)')
     .option('--resume', 'reuse syntheses and simulations already in the build folder (same sources, configuration and problem)')
+    .option('--no-signoff', 'skip the sign-off timing section (SKY130 HD Fmax, WNS and area per configuration; --quick: the smallest configuration only)')
     .action(async (f: BenchFlags) => {
       const o = benchDefaults(f.quick === true);
       if (f.jobs !== undefined) o.jobs = checkIntRange('--jobs', parseIntFlag('--jobs', f.jobs), 1, 64);
@@ -53,6 +55,10 @@ export function registerBench(program: Command): void {
       if (f.simulator !== undefined) o.simulator = checkOneOf('--simulator', f.simulator, ['verilator', 'icarus'] as const) as 'verilator' | 'icarus';
       if (f.work !== undefined) o.work = f.work;
       o.resume = f.resume === true;
+      if (f.signoff === false) {
+        o.signoff = null;
+        o.signoffSkipped = '--no-signoff';
+      }
       const json = f.json === undefined ? undefined : checkOutputFile('--json', f.json, ['.json']);
       checkOutputFolder('--work', o.work);
       // every sweep point must be a legal configuration before anything runs
