@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { DEFAULT_ACCEL, defaultGroup, type AccelOptions } from '../generator/accel-config.ts';
 import { checkOneOf } from '../common/errors.ts';
 import { parseIntFlag } from './parse.ts';
-import type { ReconTopology } from '../quant/hwmodel/recon.ts';
+import { RECON_TOPOLOGY_BLOCKS, reconTopology } from '../generator/blocks/recon-topologies.ts';
 
 /** The generator flags shared by `generate`, `vectors`, `sim` (issue contract: names are stable). */
 export function addAccelFlags(cmd: Command): Command {
@@ -14,7 +14,7 @@ export function addAccelFlags(cmd: Command): Command {
     .option('--abits <a>', 'activation bits: 4..8', String(d.abits))
     .option('--ublock <B>', 'μB size (ReCoN lanes): 4, 8 or 16', String(d.ublock))
     .option('--group <G>', `group size along K (one weight and activation exponent each): a multiple of --rows (default ${d.group}, or the smallest multiple of --rows above it)`)
-    .option('--recon <topology>', 'ReCoN topology: crossbar or butterfly', d.recon)
+    .option('--recon <topology>', `ReCoN topology: ${RECON_TOPOLOGY_BLOCKS.map((t) => t.name).join(' or ')}`, d.recon)
     .option('--depth <D>', 'output buffer depth: rows of M per pass, a power of two', String(d.depth))
     .option('--no-outliers', 'build the plain MX-INT array without outlier support (for comparison)');
 }
@@ -43,7 +43,7 @@ export function accelOptionsFrom(v: AccelFlagValues): AccelOptions {
     abits: parseIntFlag('--abits', v.abits),
     ublock: parseIntFlag('--ublock', v.ublock),
     group: v.group === undefined ? defaultGroup(rows) : parseIntFlag('--group', v.group),
-    recon: checkOneOf('--recon', v.recon, ['crossbar', 'butterfly'] as const) as ReconTopology,
+    recon: reconTopology(v.recon).name,
     depth: parseIntFlag('--depth', v.depth),
     outliers: v.outliers,
   };

@@ -4,7 +4,8 @@ import { resolveConfig, type MsqConfig, type MsqOptions } from '../quant/microsc
 import type { ReconTopology } from '../quant/hwmodel/recon.ts';
 import { shiftFieldBits } from '../quant/hwmodel/decode.ts';
 import { PE_ABITS_MAX, PE_ABITS_MIN, PE_WBITS } from './blocks/pe.ts';
-import { RECON_TOPOLOGIES, UBLOCK_SIZES, type ReconConfig } from './blocks/recon-config.ts';
+import { UBLOCK_SIZES, type ReconConfig } from './blocks/recon-config.ts';
+import { RECON_TOPOLOGY_BLOCKS, reconTopology } from './blocks/recon-topologies.ts';
 import { peArrayWidths, type PeArrayConfig } from './blocks/pe-array.ts';
 
 /** What a user chooses (`msq generate` flags). */
@@ -32,7 +33,7 @@ export const DEFAULT_ACCEL: Readonly<AccelOptions> = Object.freeze({
   abits: 8,
   ublock: 8,
   group: 32,
-  recon: 'crossbar',
+  recon: RECON_TOPOLOGY_BLOCKS[0]!.name, // crossbar: the first topology of the registry
   outliers: true,
   depth: 256,
 });
@@ -71,7 +72,7 @@ export function resolveAccelConfig(o: AccelOptions): AccelConfig {
   checkOneOf('--wbits', o.wbits, PE_WBITS);
   checkIntRange('--abits', o.abits, PE_ABITS_MIN, PE_ABITS_MAX);
   checkOneOf('--ublock', o.ublock, UBLOCK_SIZES);
-  checkOneOf('--recon', o.recon, RECON_TOPOLOGIES);
+  reconTopology(o.recon);
   checkIntRange('--depth', o.depth, 1, 4096);
   if ((o.depth & (o.depth - 1)) !== 0) throw new InputError(`--depth ${o.depth} is not a power of two`);
   if (o.cols % o.ublock !== 0) {
@@ -112,6 +113,6 @@ export function accelQuantizerOptions(o: AccelOptions): MsqOptions {
 
 /** Name of the top module: every structural choice is in it. */
 export function accelTopName(c: AccelOptions): string {
-  const outl = c.outliers ? `${c.recon === 'crossbar' ? 'xbar' : 'bfly'}_b${c.ublock}` : 'plain';
+  const outl = c.outliers ? `${reconTopology(c.recon).tag}_b${c.ublock}` : 'plain';
   return `msq_accel_r${c.rows}c${c.cols}_w${c.wbits}a${c.abits}_g${c.group}_${outl}_d${c.depth}`;
 }

@@ -162,7 +162,8 @@ describe('npm run bench -- --quick --json FILE (msq bench --quick --json, then t
     const dir = tmpDir();
     const json = join(dir, 'bench.json');
     mkdirSync(join(dir, 'work'), { recursive: true });
-    const r = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/bench.ts'), '--quick', '--json', json, '--work', join(dir, 'work')], {
+    // --no-signoff: the SKY130 sign-off flow has its own CI-sized test (test/signoff.test.ts); here it would add a 4x8 synthesis
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(repoRoot, 'scripts/bench.ts'), '--quick', '--no-signoff', '--json', json, '--work', join(dir, 'work')], {
       cwd: repoRoot,
       encoding: 'utf8',
       timeout: 900_000,
@@ -184,7 +185,7 @@ describe('npm run bench -- --quick --json FILE (msq bench --quick --json, then t
       expect(Number.isFinite(c.outlier_overhead)).toBe(true);
       expect(c.outlier_overhead).toBeGreaterThan(0); // outlier support costs something
       expect(Object.keys(c.utilization).sort()).toEqual(OUTLIER_RATES.map(String).sort());
-      expect(Object.keys(c.utilization)).toEqual(['0', '0.01', '0.02', '0.05', '0.1']);
+      expect(Object.keys(c.utilization)).toEqual(['0', '0.01', '0.02', '0.05', '0.09']);
       for (const u of Object.values(c.utilization)) {
         expect(u).toBeGreaterThan(0);
         expect(u).toBeLessThanOrEqual(1);

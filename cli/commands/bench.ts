@@ -10,7 +10,7 @@ import { benchDefaults, runBench } from '../../perf/bench.ts';
 import { benchMarkdown } from '../../perf/bench-format.ts';
 import { resolveAccelConfig } from '../../generator/accel-config.ts';
 import { sweepOptions } from '../../perf/bench.ts';
-import type { ReconTopology } from '../../quant/hwmodel/recon.ts';
+import { reconTopology } from '../../generator/blocks/recon-topologies.ts';
 import { parseIntFlag } from '../parse.ts';
 
 interface BenchFlags {
@@ -51,7 +51,7 @@ export function registerBench(program: Command): void {
         });
       }
       if (f.wbits !== undefined) o.wbits = f.wbits.split(',').map((s) => parseIntFlag('--wbits', s));
-      if (f.recon !== undefined) o.recons = f.recon.split(',').map((s) => checkOneOf('--recon', s.trim(), ['crossbar', 'butterfly'] as const) as ReconTopology);
+      if (f.recon !== undefined) o.recons = f.recon.split(',').map((s) => reconTopology(s.trim()).name);
       if (f.simulator !== undefined) o.simulator = checkOneOf('--simulator', f.simulator, ['verilator', 'icarus'] as const) as 'verilator' | 'icarus';
       if (f.work !== undefined) o.work = f.work;
       o.resume = f.resume === true;

@@ -8,6 +8,7 @@ import { InputError } from '../../common/errors.ts';
 import { ceilLog2 } from '../../common/bits.ts';
 import { countFieldBits, resolveDecode, shiftFieldBits, WORD_BITS, type DecodeConfig, type DecodeParams } from '../../quant/hwmodel/decode.ts';
 import { laneSettingLayout } from './recon-config.ts';
+import { reconTopology } from './recon-topologies.ts';
 
 export { shiftFieldBits, resolveDecode, type DecodeConfig, type DecodeParams };
 
@@ -29,7 +30,7 @@ export function decodeModuleName(c: DecodeConfig): string {
   const base = `msq_decode_r${p.rows}c${p.cols}_w${p.wbits}_b${p.lanes}`;
   if (!p.outliers) return `${base}_plain`;
   const cTag = p.shiftConst < 0 ? `cm${-p.shiftConst}` : `c${p.shiftConst}`;
-  return `${base}_${p.topology === 'crossbar' ? 'xbar' : 'bfly'}_e${p.ebits}m${p.mbits}_x${p.xbits}${cTag}_s${p.shiftBits}`;
+  return `${base}_${reconTopology(p.topology).tag}_e${p.ebits}m${p.mbits}_x${p.xbits}${cTag}_s${p.shiftBits}`;
 }
 
 /** An unsigned value brought to `w` bits: zero-extended, or its low bits (a named signal). */
@@ -119,7 +120,7 @@ function decodeRecordFields(m: ModuleBuilder, p: DecodeParams, n: RecordNets): E
     'PAIR',
     new Layout('pair entry', [
       { name: 'slot', width: o.PB, doc: 'outlier slot o' },
-      { name: 'partner', width: o.PFW, doc: p.topology === 'crossbar' ? 'partner slot p' : 'butterfly stage s: p = o XOR 2^s' },
+      { name: 'partner', width: o.PFW, doc: reconTopology(p.topology).partnerFieldDoc },
     ]),
     { width: PAIRW },
   );
@@ -141,8 +142,8 @@ function decodeRecordFields(m: ModuleBuilder, p: DecodeParams, n: RecordNets): E
     });
   m.generate('g_pair', 'a', PAIRS, (ga, s) => {
     const oSlot = s.let('o_slot', PAIR.field(pairList, 'slot', ga), 'outlier slot');
-    const pField = s.let('p_field', PAIR.field(pairList, 'partner', ga), p.topology === 'crossbar' ? 'partner slot' : 'butterfly stage');
-    const pSlot = p.topology === 'crossbar' ? pField : s.let('p_slot', oSlot.xor(lit(1, o.PB).shl(pField)), 'partner slot: o XOR 2^stage');
+    const pField = s.let('p_field', PAIR.field(pairList, 'partner', ga), reconTopology(p.topology).partnerFieldDoc);
+    const pSlot = reconTopology(p.topology).partnerSlot(s, oSlot, pField, o.PB);
     const fp = s.let('fp_code', concat(codes.laneAt(oSlot, WBITS), codes.laneAt(pSlot, WBITS)), 'the 2b-bit FP code: upper half in slot o, lower in slot p');
     const sign = s.let('fp_sign', fp.bit(WBITS.times(2).minus(1)));
     const exp = s.let('fp_exp', fp.slice(o.MBITS, o.EBITS));
@@ -232,7 +233,7 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
       ? {
           XBITS: p.xbits > 0 ? m.param('XBITS', p.xbits, "width of a record's X field") : null,
           PB: m.param('PB', p.slotBits, 'slot index width: log2(LANES)'),
-          PFW: m.param('PFW', p.partnerFieldBits, p.topology === 'crossbar' ? 'partner field: the partner slot' : 'partner field: butterfly stage s, partner = o XOR 2^s'),
+          PFW: m.param('PFW', p.partnerFieldBits, `partner field: ${reconTopology(p.topology).partnerFieldDoc}`),
           EBITS: m.param('EBITS', p.ebits, 'outlier exponent field bits'),
           MBITS: m.param('MBITS', p.mbits, 'outlier mantissa field bits'),
           SPLIT: m.param('SPLIT', p.split, 'L = WBITS - 1: M = hi * 2^L + lo'),

@@ -5,6 +5,7 @@ import { checkIntRange, InputError } from '../../common/errors.ts';
 import { ceilLog2 } from '../../common/bits.ts';
 import { pe, peProductWidth } from './pe.ts';
 import { reconSlice } from './recon-slice.ts';
+import { reconTopology } from './recon-topologies.ts';
 import { checkReconConfig, reconSuffix, reconWidths, type ReconConfig } from './recon-config.ts';
 
 export interface PeArrayConfig {
@@ -38,7 +39,7 @@ export function checkPeArrayConfig(c: PeArrayConfig): void {
 export function peArrayModuleName(c: PeArrayConfig): string {
   const base = `msq_pe_array_r${c.rows}c${c.cols}_w${c.wbits}a${c.abits}`;
   if (!c.recon) return `${base}_plain`;
-  return `${base}_${c.recon.topology === 'crossbar' ? 'xbar' : 'bfly'}_${reconSuffix(c.recon)}`;
+  return `${base}_${reconTopology(c.recon.topology).tag}_${reconSuffix(c.recon)}`;
 }
 
 /**

@@ -3,8 +3,8 @@ import { laneSettingBits, laneWidth, mergedWidth, type ReconParams, type ReconTo
 import { Dim } from '../dsl/dim.ts';
 import { Layout } from '../dsl/struct.ts';
 import { peProductWidth } from './pe.ts';
+import { reconTopology } from './recon-topologies.ts';
 
-export const RECON_TOPOLOGIES: readonly ReconTopology[] = ['crossbar', 'butterfly'];
 export const UBLOCK_SIZES = [4, 8, 16] as const;
 
 /** Structural parameters of one ReCoN slice (one μB of B lanes). */
@@ -23,7 +23,7 @@ export function reconParams(c: ReconConfig): ReconParams {
 
 export function checkReconConfig(c: ReconConfig): void {
   checkOneOf('--ublock', c.lanes, UBLOCK_SIZES);
-  checkOneOf('--recon', c.topology, RECON_TOPOLOGIES);
+  reconTopology(c.topology);
   checkIntRange('shift field width', c.shiftBits, 1, 5);
   checkIntRange('guard bits', c.guardBits, 0, (1 << c.shiftBits) - 1);
   if (c.wbits !== 2 && c.wbits !== 4) throw new InputError(`--wbits ${c.wbits} is not supported: allowed values are 2, 4`);

@@ -1,7 +1,6 @@
 import { defineModule, type ModuleDef } from '../dsl/module.ts';
 import { checkReconConfig, reconSuffix, reconWidths, type ReconConfig } from './recon-config.ts';
-import { reconCrossbar } from './recon-crossbar.ts';
-import { reconButterfly } from './recon-butterfly.ts';
+import { reconTopology } from './recon-topologies.ts';
 
 /**
  * One ReCoN slice: the lane settings of one μB in one PE-array row, double
@@ -11,9 +10,9 @@ import { reconButterfly } from './recon-butterfly.ts';
 export function reconSlice(c: ReconConfig): ModuleDef {
   checkReconConfig(c);
   const w = reconWidths(c);
-  const net = c.topology === 'crossbar' ? reconCrossbar(c) : reconButterfly(c);
-  const tag = c.topology === 'crossbar' ? 'xbar' : 'bfly';
-  return defineModule(`msq_recon_slice_${tag}_${reconSuffix(c)}`, `ReCoN slice (${c.topology}): double-buffered lane settings and the merge network of one μB`, { block: 'recon_slice', ...c }, (m) => {
+  const topology = reconTopology(c.topology);
+  const net = topology.network(c);
+  return defineModule(`msq_recon_slice_${topology.tag}_${reconSuffix(c)}`, `ReCoN slice (${c.topology}): double-buffered lane settings and the merge network of one μB`, { block: 'recon_slice', ...c }, (m) => {
     const LANES = m.param('LANES', c.lanes, 'lanes per μB');
     const PW = m.param('PW', w.PW, 'product width');
     const CFGW = m.param('CFGW', w.CFGW, 'bits of one lane setting');
