@@ -136,6 +136,14 @@ export function elementFormat(name: string): ElementFormat {
   return f;
 }
 
+/** The FP element format with `ebits` exponent and `mbits` mantissa bits (the registry has one of each split). */
+export function fpElementFormat(ebits: number, mbits: number): FpElementFormat {
+  for (const f of Object.values(ELEMENT_FORMATS)) {
+    if (f.kind === 'fp' && f.ebits === ebits && f.mbits === mbits) return f;
+  }
+  throw new Error(`internal: quant/formats.ts has no FP element format E${ebits}M${mbits}`);
+}
+
 /**
  * A shared block scale: an 8-bit biased exponent (bias 127) and `mbits`
  * mantissa bits (NxFP's NanoMantissa; 0 for the OCP E8M0 scale).

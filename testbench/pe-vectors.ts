@@ -1,4 +1,5 @@
-import { PeModel, wrapSigned, type PeInputs } from '../quant/hwmodel/pe.ts';
+import { wrapSigned } from '../common/bits.ts';
+import { PeModel, type PeInputs } from '../quant/hwmodel/pe.ts';
 import type { CycleVector } from './cycle-harness.ts';
 
 export interface PeSweep {

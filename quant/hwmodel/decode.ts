@@ -31,8 +31,11 @@
  * path from an input to an output).
  */
 import { InputError, checkIntRange, checkOneOf } from '../../common/errors.ts';
+import { ceilLog2 } from '../../common/bits.ts';
 import { resolveConfig, type MsqConfig, type MsqOptions } from '../microscopiq/config.ts';
 import type { MsqLayer } from '../microscopiq/layer.ts';
+import { decodeOutlier } from '../microscopiq/outlier-code.ts';
+import { RecordFields, readRecord, recordLayout, type BitSource } from '../microscopiq/record.ts';
 import { laneSettingBits, MODE_CODE, type ReconTopology } from './recon.ts';
 
 export const DECODE_UBLOCKS = [4, 8, 16] as const;
@@ -102,10 +105,6 @@ export interface DecodeParams {
   bufBits: number;
   /** width of the fill counter (holds 0..BUFW) */
   fillBits: number;
-}
-
-export function ceilLog2(x: number): number {
-  return x <= 1 ? 0 : 32 - Math.clz32(x - 1);
 }
 
 /**
@@ -212,7 +211,17 @@ export interface HwRecord {
 }
 
 const mask = (w: number): bigint => (1n << BigInt(w)) - 1n;
-const field = (v: bigint, lsb: number, w: number): number => Number((v >> BigInt(lsb)) & mask(w));
+
+/** The bits of a record held in a bigint, LSB first (the RTL's view of its bit buffer). */
+class BigIntBits implements BitSource {
+  pos = 0;
+  constructor(private readonly v: bigint) {}
+  read(width: number): number {
+    const x = Number((this.v >> BigInt(this.pos)) & mask(width));
+    this.pos += width;
+    return x;
+  }
+}
 
 /**
  * Decodes the record at the LSBs of `rec` exactly as the RTL: the pair count is
@@ -223,14 +232,14 @@ const field = (v: bigint, lsb: number, w: number): number => Number((v >> BigInt
 export function decodeRecordHw(p: DecodeParams, rec: bigint): HwRecord {
   const B = p.lanes;
   const b = p.wbits;
-  if (!p.outliers) return { len: B * b, ops: rec & mask(B * b), cfg: 0n };
-  let np = 0;
-  while (np < B / 2 && ((rec >> BigInt(np)) & 1n) === 1n) np++;
-  const cb = countFieldBits(p, np);
-  const hdr = headerBits(p, np);
-  const codes = (rec >> BigInt(hdr)) & mask(B * b);
-  const code = (i: number): number => field(codes, i * b, b);
-  const X = p.xbits > 0 ? field(rec, cb, p.xbits) : 0;
+  const f = readRecord(new BigIntBits(rec), recordLayout(p.msq, !p.outliers), new RecordFields(B));
+  const code = (i: number): number => f.codes[i]!;
+  let ops = 0n;
+  if (!p.outliers) {
+    for (let i = 0; i < B; i++) ops |= BigInt(code(i)) << BigInt(i * b);
+    return { len: B * b, ops, cfg: 0n };
+  }
+  const np = f.np;
   const shMask = (1 << p.shiftBits) - 1;
   const opOr = new Array<number>(B).fill(0);
   const isOut = new Array<boolean>(B).fill(false);
@@ -239,27 +248,18 @@ export function decodeRecordHw(p: DecodeParams, rec: bigint): HwRecord {
   const shiftOr = new Array<number>(B).fill(0);
   const neg = (v: number): number => (-v) & ((1 << b) - 1);
   for (let a = 0; a < np; a++) {
-    const base = cb + p.xbits + a * p.pairBits;
-    const o = field(rec, base, p.slotBits);
-    const f = field(rec, base + p.slotBits, p.partnerFieldBits);
+    const o = f.outlier[a]!;
+    const s = f.partnerField[a]!;
     // butterfly: p = o XOR 2^s in log2 B bits (an out-of-range stage gives p = o)
-    const q = p.topology === 'crossbar' ? f : (o ^ ((1 << f) & (B - 1))) & (B - 1);
-    const fp = (code(o) << b) | code(q);
-    const sign = (fp >> (2 * b - 1)) & 1;
-    const e = (fp >> p.mbits) & ((1 << p.ebits) - 1);
-    const m = fp & ((1 << p.mbits) - 1);
-    const M = ((e !== 0 ? 1 : 0) << p.mbits) | m;
-    const hi = M >> p.split;
-    const lo = M & ((1 << p.split) - 1);
-    const shift = (Math.max(e, 1) + X + p.shiftConst) & shMask;
-    opOr[o]! |= sign ? neg(hi) : hi;
+    const q = p.topology === 'crossbar' ? s : (o ^ ((1 << s) & (B - 1))) & (B - 1);
+    const d = decodeOutlier((code(o) << b) | code(q), f.X, p.msq);
+    opOr[o]! |= d.sign ? neg(d.hi) : d.hi;
     isOut[o] = true;
     partnerOr[o]! |= q;
-    shiftOr[o]! |= shift;
-    opOr[q]! |= sign ? neg(lo) : lo;
+    shiftOr[o]! |= d.shift & shMask;
+    opOr[q]! |= d.sign ? neg(d.lo) : d.lo;
     isPru[q] = true;
   }
-  let ops = 0n;
   let cfg = 0n;
   for (let i = 0; i < B; i++) {
     const op = isOut[i] || isPru[i] ? opOr[i]! : code(i);

@@ -3,6 +3,8 @@
  * produce the golden outputs its testbenches compare against. Values are
  * BigInt two's complement, wrapped to the register widths.
  */
+import { wrapSigned } from '../../common/bits.ts';
+
 export interface PeModelConfig {
   wbits: number;
   abits: number;
@@ -21,14 +23,6 @@ export interface PeInputs {
 export interface PeOutputs {
   prod_out: bigint;
   psum_out: bigint;
-}
-
-/** Interprets the low `width` bits of v as a signed two's complement number. */
-export function wrapSigned(v: bigint, width: number): bigint {
-  const m = 1n << BigInt(width);
-  let r = ((v % m) + m) % m;
-  if (r >= m >> 1n) r -= m;
-  return r;
 }
 
 export class PeModel {

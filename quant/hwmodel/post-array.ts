@@ -15,6 +15,7 @@
  * simulation), a last_ktile beat with an empty scale FIFO, a column sum
  * outside ACCW bits, a scale code outside 0..255, a row address beyond D.
  */
+import { wrapSigned } from '../../common/bits.ts';
 import { intToFp32Bits, fp32AddBits } from './fp32.ts';
 
 export interface PostArrayModelParams {
@@ -54,10 +55,6 @@ export interface PostArrayOutputs {
   rowValid: boolean;
   /** C binary32 bit patterns (row_data), held between rows */
   rowData: number[];
-}
-
-function wrapSigned(v: bigint, bits: number): bigint {
-  return BigInt.asIntN(bits, v);
 }
 
 export class PostArrayModel {

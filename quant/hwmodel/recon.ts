@@ -13,6 +13,8 @@
  *   butterfly: lanes at distance 2^s (partner = lane XOR 2^s), merged by the 2x2
  *              switch of stage s. An unreachable partner contributes 0.
  */
+import { wrapSigned } from '../../common/bits.ts';
+
 export type LaneMode = 'inlier' | 'outlier' | 'pruned';
 export type ReconTopology = 'crossbar' | 'butterfly';
 
@@ -96,7 +98,7 @@ export function reconLanesCrossbar(products: bigint[], settings: LaneSetting[], 
   const mw = mergedWidth(productWidth, p.splitBits);
   return products.map((prod, i) => {
     const s = settings[i]!;
-    const value = s.mode === 'outlier' ? wrap((prod << BigInt(p.splitBits)) + products[s.partner]!, mw) : prod;
+    const value = s.mode === 'outlier' ? wrapSigned((prod << BigInt(p.splitBits)) + products[s.partner]!, mw) : prod;
     return laneOut(value, s, p);
   });
 }
@@ -122,23 +124,16 @@ export function reconLanesButterfly(products: bigint[], settings: LaneSetting[],
       const mergeLo = si.mode === 'outlier' && si.partner === j;
       const mergeHi = !mergeLo && sj.mode === 'outlier' && sj.partner === i;
       if (mergeLo) {
-        next[i] = wrap((x[i]! << L) + x[j]!, mw);
+        next[i] = wrapSigned((x[i]! << L) + x[j]!, mw);
         next[j] = 0n;
       } else if (mergeHi) {
-        next[j] = wrap((x[j]! << L) + x[i]!, mw);
+        next[j] = wrapSigned((x[j]! << L) + x[i]!, mw);
         next[i] = 0n;
       }
     }
     x = next;
   }
   return x.map((v, i) => laneOut(v, settings[i]!, p));
-}
-
-function wrap(v: bigint, width: number): bigint {
-  const m = 1n << BigInt(width);
-  let r = ((v % m) + m) % m;
-  if (r >= m >> 1n) r -= m;
-  return r;
 }
 
 /** Width of a merged (not yet shifted) value: (hi << L) + lo of two b x a products fits PW + L bits signed. */

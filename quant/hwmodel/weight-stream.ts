@@ -4,20 +4,21 @@
  * must make of it.
  *
  *  - weightStreamTile / weightStream: the serializer. Records come from
- *    quant/microscopiq/packed.ts writeRecord (the one definition of the record
+ *    quant/microscopiq/record.ts writeRecord (the one writer of the record
  *    layout); a tile is [scale words], its records, zero padding to a word.
- *  - decodeTileModel: parses a tile's words bit by bit per docs/FORMAT.md,
- *    without using the serializer or the layer.
+ *  - decodeTileModel: parses a tile's words per docs/FORMAT.md with the one
+ *    record reader (record.ts readRecord), without the serializer or the layer.
  *  - tileRowsFromLayer: the rows straight from the quantized layer (operand,
  *    kind, the pairs' partner and shift), without any bit stream.
  *
  * Tests compare all three; the RTL is compared with the cycle model in
  * decode.ts, whose rows are compared with tileRowsFromLayer.
  */
-import { BitWriter } from '../microscopiq/bitstream.ts';
+import { BitReader, BitWriter } from '../microscopiq/bitstream.ts';
 import type { MsqConfig } from '../microscopiq/config.ts';
 import { SLOT_INLIER, SLOT_OUTLIER, SLOT_PRUNED, ublockIndex, type MsqLayer } from '../microscopiq/layer.ts';
-import { writeRecord } from '../microscopiq/packed.ts';
+import { decodeOutlier } from '../microscopiq/outlier-code.ts';
+import { RecordFields, partnerSlot, readRecord, recordLayout, writeRecord, type PairCheck } from '../microscopiq/record.ts';
 import type { LaneSetting } from './recon.ts';
 
 /** E8M0 code of an all-zero group (S = -126, docs/ARITHMETIC.md), used for columns beyond Np. */
@@ -170,65 +171,51 @@ const PRUNED: LaneSetting = { mode: 'pruned', partner: 0, shift: 0 };
  * Refuses (throws) a stream that runs short or carries bits beyond the tile.
  */
 export function decodeTileModel(words: Uint32Array, cfg: TileDecodeConfig): DecodedTile & { recordBits: number } {
+  try {
+    return parseTile(words, cfg);
+  } catch (e) {
+    if (e instanceof RangeError) throw new Error(`tile stream ends at bit ${words.length * 32}`);
+    throw e;
+  }
+}
+
+function parseTile(words: Uint32Array, cfg: TileDecodeConfig): DecodedTile & { recordBits: number } {
   const m = cfg.msq;
   const B = m.ublockSize;
   const b = m.b;
-  let pos = 0;
-  const bit = (i: number): number => {
-    if (i >= words.length * 32) throw new Error(`tile stream ends at bit ${words.length * 32}`);
-    return (words[i >>> 5]! >>> (i & 31)) & 1;
-  };
-  const take = (w: number): number => {
-    let v = 0;
-    for (let t = 0; t < w; t++) v |= bit(pos + t) << t;
-    pos += w;
-    return v >>> 0;
-  };
+  const src = new BitReader(words);
   let scales: number[] | null = null;
   if (cfg.withScales) {
     scales = [];
-    for (let c = 0; c < cfg.cols; c++) scales.push(take(8));
+    for (let c = 0; c < cfg.cols; c++) scales.push(src.read(8));
   }
-  const start = pos;
+  const start = src.pos;
   const signed = (v: number, w: number): bigint => BigInt(v >= 1 << (w - 1) ? v - (1 << w) : v);
+  const lay = recordLayout(m, cfg.plain);
+  const rec = new RecordFields(B);
   const rows: TileRow[] = [];
   for (let r = 0; r < cfg.rows; r++) {
     const row: TileRow = { operands: [], settings: [] };
     for (let jj = 0; jj < cfg.cols / B; jj++) {
-      // count: NP one-bits, then a zero unless NP = B/2
-      let np = 0;
-      if (!cfg.plain) {
-        while (np < B / 2) {
-          if (take(1) === 0) break;
-          np++;
-        }
-      }
-      const X = np > 0 ? take(m.xbits) : 0;
-      const pairs: { o: number; p: number }[] = [];
-      for (let a = 0; a < np; a++) {
-        const o = take(m.slotBits);
-        const f = take(m.fields.partner);
-        const p = m.recon === 'crossbar' ? f : o ^ (1 << f);
-        if (p >= B || p === o) throw new Error(`record of row ${r}, μB ${jj}: pair ${a} has no partner slot (field ${f})`);
-        pairs.push({ o, p });
-      }
-      const codes = Array.from({ length: B }, () => take(b));
+      const checkPair: PairCheck = {
+        pair(a, o, f) {
+          const p = partnerSlot(m.recon, o, f);
+          if (p >= B || p === o) throw new Error(`record of row ${r}, μB ${jj}: pair ${a} has no partner slot (field ${f})`);
+        },
+      };
+      readRecord(src, lay, rec, checkPair);
+      const codes = Array.from(rec.codes);
       const ops = codes.map((c) => signed(c, b));
       const settings: LaneSetting[] = codes.map(() => INLIER);
-      for (const { o, p } of pairs) {
+      for (let a = 0; a < rec.np; a++) {
+        const o = rec.outlier[a]!;
+        const p = partnerSlot(m.recon, o, rec.partnerField[a]!);
         // the outlier's 2b-bit code: upper half in its own slot, lower half in the partner's
-        const code = (codes[o]! << b) | codes[p]!;
-        const f = m.outFmt;
-        const sign = code >> (2 * b - 1);
-        const e = (code >> f.mbits) & ((1 << f.ebits) - 1);
-        const man = code & ((1 << f.mbits) - 1);
-        const M = (e > 0 ? 2 ** f.mbits : 0) + man;
-        const hi = M >> m.splitL;
-        const lo = M & ((1 << m.splitL) - 1);
-        const s = sign ? -1n : 1n;
-        ops[o] = s * BigInt(hi);
-        ops[p] = s * BigInt(lo);
-        settings[o] = { mode: 'outlier', partner: p, shift: Math.max(e, 1) + X + m.shiftConst };
+        const d = decodeOutlier((codes[o]! << b) | codes[p]!, rec.X, m);
+        const s = d.sign ? -1n : 1n;
+        ops[o] = s * BigInt(d.hi);
+        ops[p] = s * BigInt(d.lo);
+        settings[o] = { mode: 'outlier', partner: p, shift: d.shift };
         settings[p] = PRUNED;
       }
       row.operands.push(...ops);
@@ -236,11 +223,11 @@ export function decodeTileModel(words: Uint32Array, cfg: TileDecodeConfig): Deco
     }
     rows.push(row);
   }
-  const recordBits = pos - start;
-  while (pos % 32 !== 0) {
-    if (take(1) !== 0) throw new Error(`tile padding bit ${pos - 1} is not zero`);
+  const recordBits = src.pos - start;
+  while (src.pos % 32 !== 0) {
+    if (src.read(1) !== 0) throw new Error(`tile padding bit ${src.pos - 1} is not zero`);
   }
-  if (pos !== words.length * 32) throw new Error(`tile has ${words.length} words, its records end in word ${pos / 32}`);
+  if (src.pos !== words.length * 32) throw new Error(`tile has ${words.length} words, its records end in word ${src.pos / 32}`);
   return { scales, rows, recordBits };
 }
 

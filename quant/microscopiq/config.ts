@@ -4,7 +4,8 @@
  * packed format and the hardware need (field widths, shift window).
  *
  * Element formats come from quant/formats.ts (the single definition); this file
- * only chooses which ones are allowed for inliers and outliers.
+ * chooses the inlier ones, and the outlier formats are records in
+ * outlier-formats.ts.
  *
  * Terms (docs/ARITHMETIC.md has the full contract):
  *  - W[N][K], groups of G consecutive inputs k with an E8M0 exponent S[n,g];
@@ -20,33 +21,27 @@
  *  - the quantizer only emits codes with 0 <= shift <= maxShift.
  */
 import { InputError, checkIntRange, checkOneOf } from '../../common/errors.ts';
+import { ceilLog2 } from '../../common/bits.ts';
 import { elementFormat, type FpElementFormat, type IntElementFormat, type Rounding } from '../formats.ts';
+import { OUTLIER_NAMES, defaultOutlierFormat, outlierFormat, outlierFormatsForSlotBits, type OutlierName } from './outlier-formats.ts';
 
+export { OUTLIER_NAMES, type OutlierName } from './outlier-formats.ts';
 export const INLIER_NAMES = ['mxint2', 'mxint4'] as const;
 export type InlierName = (typeof INLIER_NAMES)[number];
-export const OUTLIER_NAMES = ['mxfp4_e2m1', 'mxfp8_e4m3', 'mxfp8_e3m4'] as const;
-export type OutlierName = (typeof OUTLIER_NAMES)[number];
 export const RECON_TOPOLOGIES = ['crossbar', 'butterfly'] as const;
 export type ReconTopology = (typeof RECON_TOPOLOGIES)[number];
 export const UBLOCK_SIZES = [4, 8, 16] as const;
 
-/** Outlier formats allowed per inlier width: the outlier code must be exactly 2b bits. */
+/** The int element format of an inlier name (quant/formats.ts): mxint4 -> int4. */
+export function inlierElement(inlier: InlierName): IntElementFormat {
+  return elementFormat(inlier.slice(2)) as IntElementFormat;
+}
+
+/** Outlier formats allowed per inlier width (the outlier code must be exactly 2b bits), the default first. */
 export const OUTLIERS_FOR: Readonly<Record<InlierName, readonly OutlierName[]>> = {
-  mxint2: ['mxfp4_e2m1'],
-  mxint4: ['mxfp8_e3m4', 'mxfp8_e4m3'],
+  mxint2: outlierFormatsForSlotBits(inlierElement('mxint2').bits).map((f) => f.name),
+  mxint4: outlierFormatsForSlotBits(inlierElement('mxint4').bits).map((f) => f.name),
 };
-
-/** Registry name in quant/formats.ts of each user-facing format name. */
-const ELEMENT_OF: Readonly<Record<InlierName | OutlierName, string>> = {
-  mxint2: 'int2',
-  mxint4: 'int4',
-  mxfp4_e2m1: 'fp4_e2m1',
-  mxfp8_e4m3: 'fp8_e4m3',
-  mxfp8_e3m4: 'fp8_e3m4',
-};
-
-/** Outlier format code in the packed header. */
-export const OUTLIER_FORMAT_ID: Readonly<Record<OutlierName, number>> = { mxfp4_e2m1: 0, mxfp8_e4m3: 1, mxfp8_e3m4: 2 };
 
 export type OutlierRule = { kind: 'stddev'; k: number } | { kind: 'top'; fraction: number };
 
@@ -84,9 +79,10 @@ export interface MsqOptions {
 }
 
 /**
- * Defaults, chosen by measurement (docs/QUALITY.md): per inlier width the
- * outlier format; per outlier format the offset D0 and the X field width. The
- * guard bits F and the largest shift follow from them (see resolveConfig).
+ * Defaults, chosen by measurement (docs/QUALITY.md). Per inlier width the
+ * outlier format, and per outlier format the offset D0 and the X field width,
+ * are in its record (outlier-formats.ts). The guard bits F and the largest
+ * shift follow from them (see resolveConfig).
  */
 export const DEFAULTS = {
   inlier: 'mxint4' as InlierName,
@@ -97,14 +93,6 @@ export const DEFAULTS = {
   rounding: 'nearest' as Rounding,
   damping: 0.1,
   gptqBlock: 128,
-  /** Default outlier format per inlier width. */
-  outlierFor: { mxint2: 'mxfp4_e2m1' as OutlierName, mxint4: 'mxfp8_e3m4' as OutlierName },
-  /** Default outlier offset D0 and X width per outlier format. */
-  perOutlier: {
-    mxfp4_e2m1: { outlierExpOffset: 1, xbits: 2 },
-    mxfp8_e3m4: { outlierExpOffset: 1, xbits: 0 },
-    mxfp8_e4m3: { outlierExpOffset: -3, xbits: 0 },
-  },
 } as const;
 
 /** A fully resolved configuration with every derived parameter. */
@@ -148,23 +136,19 @@ function log2Int(x: number): number {
   return 31 - Math.clz32(x);
 }
 
-function ceilLog2(x: number): number {
-  return x <= 1 ? 0 : 32 - Math.clz32(x - 1);
-}
-
 /** Resolves options into a validated configuration. Bad values are InputErrors naming the value and the allowed range. */
 export function resolveConfig(opts: MsqOptions = {}): MsqConfig {
   const inlier = checkOneOf('--inlier', opts.inlier ?? DEFAULTS.inlier, INLIER_NAMES);
-  const outlier = checkOneOf('--outlier', opts.outlier ?? DEFAULTS.outlierFor[inlier], OUTLIER_NAMES);
+  const inFmt = inlierElement(inlier);
+  const b = inFmt.bits;
+  const outlier = checkOneOf('--outlier', opts.outlier ?? defaultOutlierFormat(b).name, OUTLIER_NAMES);
   if (!OUTLIERS_FOR[inlier].includes(outlier)) {
     throw new InputError(
-      `--outlier ${outlier} does not fit --inlier ${inlier}: an outlier code spans two ${inlier === 'mxint2' ? 2 : 4}-bit slots, allowed outlier formats are ${OUTLIERS_FOR[inlier].join(', ')}`,
+      `--outlier ${outlier} does not fit --inlier ${inlier}: an outlier code spans two ${b}-bit slots, allowed outlier formats are ${OUTLIERS_FOR[inlier].join(', ')}`,
     );
   }
-  const inFmt = elementFormat(ELEMENT_OF[inlier]) as IntElementFormat;
-  const outFmt = elementFormat(ELEMENT_OF[outlier]) as FpElementFormat;
-  const b = inFmt.bits;
-  if (outFmt.bits !== 2 * b) throw new Error(`internal: ${outlier} is not ${2 * b} bits`);
+  const outRec = outlierFormat(outlier);
+  const outFmt: FpElementFormat = outRec.element;
   const groupSize = checkIntRange('--group-size', opts.groupSize ?? DEFAULTS.groupSize, 1, 4096);
   const ublockSize = checkOneOf('--block-size', opts.ublockSize ?? DEFAULTS.ublockSize, UBLOCK_SIZES);
   const recon = checkOneOf('--recon', opts.recon ?? DEFAULTS.recon, RECON_TOPOLOGIES);
@@ -180,7 +164,7 @@ export function resolveConfig(opts: MsqOptions = {}): MsqConfig {
     if (!(k >= 0 && k <= 1000)) throw new InputError(`--std-dev ${k} is out of range: allowed numbers 0..1000`);
     rule = { kind: 'stddev', k };
   }
-  const per = DEFAULTS.perOutlier[outlier];
+  const per = outRec.defaults;
   const outlierExpOffset = checkIntRange('--outlier-exp-offset', opts.outlierExpOffset ?? per.outlierExpOffset, -16, 16);
   const xbits = checkIntRange('--xbits', opts.xbits ?? per.xbits, 0, 3);
   const fracBits = inFmt.fracBits;

@@ -4,15 +4,20 @@
  * docs/ARITHMETIC.md describe the format and the arithmetic contract.
  */
 export {
-  resolveConfig, DEFAULTS, INLIER_NAMES, OUTLIER_NAMES, RECON_TOPOLOGIES, UBLOCK_SIZES, OUTLIERS_FOR,
+  resolveConfig, DEFAULTS, INLIER_NAMES, OUTLIER_NAMES, RECON_TOPOLOGIES, UBLOCK_SIZES, OUTLIERS_FOR, inlierElement,
   type MsqConfig, type MsqOptions, type InlierName, type OutlierName, type ReconTopology, type OutlierRule,
 } from './config.ts';
+export {
+  OUTLIER_FORMATS, outlierFormat, findOutlierFormat, outlierFormatById, outlierFormatsForSlotBits, defaultOutlierFormat,
+  officialDefaultOutlierFormat, type OutlierFormat,
+} from './outlier-formats.ts';
 export { quantizeMicroScopiQ, type QuantizeOptions, type Calibration } from './quantizer.ts';
 export {
   dequantize, slotLaneValue, ublockIndex, SLOT_INLIER, SLOT_OUTLIER, SLOT_PRUNED,
   type MsqLayer, type MsqPairs, type MsqStats,
 } from './layer.ts';
-export { encodePacked, decodePacked, decodeHeader, encodeRecordStream, writeRecord, HEADER_BYTES, MSQ_MAGIC, MSQ_VERSION } from './packed.ts';
+export { encodePacked, decodePacked, decodeHeader, encodeRecordStream, HEADER_BYTES, MSQ_MAGIC, MSQ_VERSION } from './packed.ts';
+export { writeRecord, readRecord, recordLayout, partnerSlot, RecordFields, type RecordLayout, type BitSource, type PairCheck } from './record.ts';
 export { BitReader, BitWriter } from './bitstream.ts';
 export { effectiveBits, ebwReport, type EbwReport } from './ebw.ts';
 export {

@@ -72,19 +72,32 @@ export function intRounder(fmt: IntElementFormat, rounding: Rounding): IntRounde
 }
 
 /**
+ * The rounding step, the one place it is written: the integer of a magnitude
+ * a >= 0 (in units of 2^S) from the thresholds `thr` of a rounder (thr, up =
+ * 2^fracBits and maxInt passed apart so hot loops keep them in registers). The
+ * guess floor(a·up + 1/2), clamped to maxInt, is at most one step off the
+ * threshold model, so one comparison each way fixes it. Exceptions are not
+ * looked at (roundInt does that).
+ */
+export function roundStep(a: number, thr: Float64Array, up: number, maxInt: number): number {
+  let t = a * up + 0.5;
+  if (t > maxInt) t = maxInt; // also keeps huge magnitudes inside int32
+  let q = t | 0; // floor, t >= 0
+  if (a >= thr[q + 1]!) q++;
+  else if (a < thr[q]!) q--;
+  return q;
+}
+
+/**
  * Integer k = quantizeElement(v·inv)·2^fracBits for a finite v and a power of
  * two `inv` (the value is rounded to float32 first, as quantizeElement does).
  */
 export function roundInt(r: IntRounder, v: number, inv: number): number {
   const a = Math.fround(Math.abs(v) * inv);
-  const thr = r.thr;
   if (r.exceptions !== null) {
     const e = r.exceptions.get(a);
     if (e !== undefined) return v < 0 ? -e : e;
   }
-  let k = Math.floor(a * r.up + 0.5);
-  if (k > r.maxInt) k = r.maxInt;
-  if (a >= thr[k + 1]!) k++;
-  else if (a < thr[k]!) k--;
+  const k = roundStep(a, r.thr, r.up, r.maxInt);
   return v < 0 ? -k : k;
 }

@@ -10,6 +10,7 @@
  */
 import type { MsqConfig } from './config.ts';
 import type { DampingReport } from './hessian.ts';
+import type { DecodedOutlier } from './outlier-code.ts';
 
 /** Slot kinds. */
 export const SLOT_INLIER = 0;
@@ -39,6 +40,20 @@ export interface MsqStats {
     seconds: number;
     /** Building H, factorizing it (U = chol(H⁻¹)), and the GPTQ column loop. */
     phaseSeconds: { hessian: number; factor: number; gptq: number };
+  };
+}
+
+/** Statistics of a layer of `weights` real weights before anything is counted. */
+export function emptyStats(weights: number): MsqStats {
+  return {
+    weights,
+    candidates: 0,
+    outliers: 0,
+    clippedNoLegalPartner: 0,
+    clippedPartnersTaken: 0,
+    clippedNotWorthIt: 0,
+    windowClamped: 0,
+    ublocksWithOutliers: 0,
   };
 }
 
@@ -85,6 +100,14 @@ export interface MsqLayer {
   pairStart: Uint32Array;
   pairs: MsqPairs;
   stats: MsqStats;
+}
+
+/** Marks slot io as an outlier and slot ip as its pruned partner, with the PE operands s·hi and s·lo of the decoded code. */
+export function setPairSlots(l: Pick<MsqLayer, 'kind' | 'operand'>, io: number, ip: number, d: DecodedOutlier): void {
+  l.kind[io] = SLOT_OUTLIER;
+  l.kind[ip] = SLOT_PRUNED;
+  l.operand[io] = d.sign ? -d.hi : d.hi;
+  l.operand[ip] = d.sign ? -d.lo : d.lo;
 }
 
 /** μB index of input k and μB column j. */

@@ -103,6 +103,12 @@ export function decodeOutlierInto(code: number, X: number, cfg: MsqConfig, out: 
   return out;
 }
 
+/** Whether a 2b-bit code is the NaN of its format (E4M3: S.1111.111); the quantizer never emits it. */
+export function isOutlierNaN(code: number, cfg: MsqConfig): boolean {
+  const magnitude = (1 << (2 * cfg.b - 1)) - 1;
+  return cfg.outFmt.specials === 'nan-only-all-ones' && (code & magnitude) === magnitude;
+}
+
 /** Upper b bits of an outlier code (stored in the outlier's own slot). */
 export function upperHalf(code: number, cfg: MsqConfig): number {
   return code >> cfg.b;

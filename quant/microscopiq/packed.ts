@@ -5,50 +5,21 @@
  *   header   32 bytes (little-endian)
  *   scales   groups·Np bytes, E8M0 codes S + 127, order [g][n]; zero-padded to 4 bytes
  *   records  `recordWords` 32-bit LE words: one record per μB, u = k·(Np/B) + j,
- *            concatenated as a bit stream (LSB first), last word zero-padded
- *
- * Record of one μB (fields LSB first, in this order):
- *   count    NP ones then a zero (the zero is omitted when NP = B/2)
- *   X        xbits            only if NP > 0
- *   pairs    NP × { o: log2 B bits; partner: crossbar p (log2 B bits) |
- *                  butterfly stage s (ceil(log2 log2 B) bits), p = o XOR 2^s }
- *            sorted by o ascending
- *   codes    B × b bits, slot 0 first: inlier q (two's complement), outlier
- *            slot = upper b bits of its FP code, partner slot = lower b bits
+ *            concatenated as a bit stream (LSB first), last word zero-padded;
+ *            the record itself is written and read by record.ts
  */
 import { InputError } from '../../common/errors.ts';
-import { resolveConfig, OUTLIER_FORMAT_ID, OUTLIER_NAMES, type MsqConfig, type OutlierName } from './config.ts';
+import { resolveConfig, type MsqConfig } from './config.ts';
+import { outlierFormat, outlierFormatById } from './outlier-formats.ts';
 import { BitReader, BitWriter } from './bitstream.ts';
-import { decodeOutlier } from './outlier-code.ts';
+import { decodeOutlier, isOutlierNaN } from './outlier-code.ts';
 import { isRoutable, type SlotPair } from './pairing.ts';
-import { SLOT_INLIER, SLOT_OUTLIER, SLOT_PRUNED, type MsqLayer, type MsqStats } from './layer.ts';
+import { RecordFields, partnerSlot, readRecord, recordLayout, writeRecord, type PairCheck, type RecordLayout } from './record.ts';
+import { SLOT_INLIER, emptyStats, setPairSlots, type MsqLayer } from './layer.ts';
 
 export const MSQ_MAGIC = 'MSQ1';
 export const MSQ_VERSION = 1;
 export const HEADER_BYTES = 32;
-
-/** Writes the record of μB u to `w`. */
-export function writeRecord(layer: MsqLayer, u: number, w: BitWriter): void {
-  const cfg = layer.config;
-  const B = cfg.ublockSize;
-  const k = Math.floor(u / layer.ublocksPerColumn);
-  const j = u % layer.ublocksPerColumn;
-  const p0 = layer.pairStart[u]!;
-  const np = layer.pairStart[u + 1]! - p0;
-  for (let a = 0; a < np; a++) w.write(1, 1);
-  if (np < B / 2) w.write(0, 1);
-  if (np > 0) {
-    w.write(layer.ubX[u]!, cfg.xbits);
-    for (let a = p0; a < p0 + np; a++) {
-      const o = layer.pairs.outlier[a]!;
-      const p = layer.pairs.partner[a]!;
-      w.write(o, cfg.slotBits);
-      w.write(cfg.recon === 'crossbar' ? p : 31 - Math.clz32(o ^ p), cfg.fields.partner);
-    }
-  }
-  const base = j * B * layer.Kp + k;
-  for (let i = 0; i < B; i++) w.write(layer.codes[base + i * layer.Kp]!, cfg.b);
-}
 
 /** Record stream of the given μBs (any order: a hardware tile order, for instance). */
 export function encodeRecordStream(layer: MsqLayer, ublocks: Iterable<number>): { words: Uint32Array; bits: number } {
@@ -73,7 +44,7 @@ export function encodePacked(layer: MsqLayer): Uint8Array {
   for (let i = 0; i < 4; i++) out[i] = MSQ_MAGIC.charCodeAt(i);
   out[4] = MSQ_VERSION;
   out[5] = cfg.b;
-  out[6] = OUTLIER_FORMAT_ID[cfg.outlier];
+  out[6] = outlierFormat(cfg.outlier).headerId;
   out[7] = cfg.recon === 'crossbar' ? 0 : 1;
   out[8] = cfg.ublockSize;
   out[9] = cfg.xbits;
@@ -109,7 +80,7 @@ export function decodeHeader(bytes: Uint8Array): { cfg: MsqConfig; N: number; K:
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const b = bytes[5]!;
   if (b !== 2 && b !== 4) corrupt(`inlier width ${b} is not 2 or 4`);
-  const outlier = OUTLIER_NAMES.find((n) => OUTLIER_FORMAT_ID[n] === bytes[6]) as OutlierName | undefined;
+  const outlier = outlierFormatById(bytes[6]!)?.name;
   if (!outlier) corrupt(`outlier format id ${bytes[6]} is unknown`);
   if (bytes[7]! > 1) corrupt(`ReCoN topology id ${bytes[7]} is unknown`);
   let cfg: MsqConfig;
@@ -135,6 +106,91 @@ export function decodeHeader(bytes: Uint8Array): { cfg: MsqConfig; N: number; K:
   const K = dv.getUint32(20, true);
   if (N < 1 || K < 1) corrupt(`shape [${N}, ${K}] is empty`);
   return { cfg, N, K, recordWords: dv.getUint32(28, true) };
+}
+
+/**
+ * Reads the record stream into the layer's arrays, one μB per call (so the hot
+ * path is compiled as a function, not on the stack of one long loop). As a
+ * PairCheck it refuses each pair the moment it is read, before the fields
+ * after it: butterfly stage in range, pairs sorted, and with the last pair of
+ * the μB, a routable pairing.
+ */
+class RecordsReader implements PairCheck {
+  readonly pu: number[] = [];
+  readonly po: number[] = [];
+  readonly pp: number[] = [];
+  readonly pc: number[] = [];
+  private readonly lay: RecordLayout;
+  private readonly rec: RecordFields;
+  private readonly pairBuf: SlotPair[] = [];
+  private readonly signBit: number;
+  /** The μB being read (for messages). */
+  private u = 0;
+
+  constructor(
+    private readonly cfg: MsqConfig,
+    private readonly r: BitReader,
+    private readonly geom: { Kp: number; upc: number },
+    private readonly out: Pick<MsqLayer, 'codes' | 'kind' | 'operand' | 'ubX' | 'pairStart' | 'stats'>,
+  ) {
+    this.lay = recordLayout(cfg);
+    this.rec = new RecordFields(cfg.ublockSize);
+    this.signBit = 1 << (cfg.b - 1);
+  }
+
+  pair(a: number, o: number, f: number, np: number): void {
+    const { cfg, pairBuf } = this;
+    const p = partnerSlot(cfg.recon, o, f);
+    if (cfg.recon === 'butterfly' && f >= cfg.slotBits) corrupt(`μB ${this.u}: butterfly stage ${f} >= log2 B`);
+    if (a > 0 && o <= pairBuf[a - 1]!.outlier) corrupt(`μB ${this.u}: pairs are not sorted by outlier slot`);
+    pairBuf.push({ outlier: o, partner: p });
+    if (a === np - 1 && !isRoutable(pairBuf, cfg.ublockSize, cfg.recon)) corrupt(`μB ${this.u}: pairing is not ${cfg.recon}-routable`);
+  }
+
+  ublock(u: number): void {
+    const { cfg, rec, pairBuf, signBit } = this;
+    const { codes, kind, operand, ubX } = this.out;
+    const B = cfg.ublockSize;
+    const { Kp, upc } = this.geom;
+    this.out.pairStart[u] = this.pu.length;
+    if (pairBuf.length > 0) pairBuf.length = 0;
+    this.u = u;
+    readRecord(this.r, this.lay, rec, this);
+    const np = rec.np;
+    if (np > 0) {
+      ubX[u] = rec.X;
+      this.out.stats.ublocksWithOutliers++;
+    }
+    const k = Math.floor(u / upc);
+    const j = u % upc;
+    const base = j * B * Kp + k;
+    let pairSlots = 0;
+    for (let a = 0; a < np; a++) pairSlots |= (1 << pairBuf[a]!.outlier) | (1 << pairBuf[a]!.partner);
+    for (let i = 0; i < B; i++) {
+      const c = rec.codes[i]!;
+      const idx = base + i * Kp;
+      codes[idx] = c;
+      kind[idx] = SLOT_INLIER;
+      if ((pairSlots >> i) & 1) continue;
+      if (c === signBit) corrupt(`μB ${u}, slot ${i}: inlier code ${c} is outside the symmetric range`);
+      operand[idx] = c & signBit ? c - (1 << cfg.b) : c;
+    }
+    for (let a = 0; a < np; a++) {
+      const { outlier: o, partner: p } = pairBuf[a]!;
+      const io = base + o * Kp;
+      const ip = base + p * Kp;
+      const code = (codes[io]! << cfg.b) | codes[ip]!;
+      const d = decodeOutlier(code, ubX[u]!, cfg);
+      if (d.M === 0) corrupt(`μB ${u}: outlier code ${code} is zero`);
+      if (d.shift < 0 || d.shift > cfg.maxShift) corrupt(`μB ${u}: outlier shift ${d.shift} is outside 0..${cfg.maxShift}`);
+      if (isOutlierNaN(code, cfg)) corrupt(`μB ${u}: outlier code ${code} is NaN`);
+      setPairSlots(this.out, io, ip, d);
+      this.pu.push(u);
+      this.po.push(o);
+      this.pp.push(p);
+      this.pc.push(code);
+    }
+  }
 }
 
 /** Parses .msq bytes back into a layer (exact inverse of encodePacked). Stats hold what the records show. */
@@ -167,79 +223,15 @@ export function decodePacked(bytes: Uint8Array): MsqLayer {
   const operand = new Int8Array(Np * Kp);
   const ubX = new Uint8Array(nUb);
   const pairStart = new Uint32Array(nUb + 1);
-  const pu: number[] = [];
-  const po: number[] = [];
-  const pp: number[] = [];
-  const pc: number[] = [];
-  const signBit = 1 << (cfg.b - 1);
-  const pairBuf: SlotPair[] = [];
-  const stats: MsqStats = {
-    weights: N * K,
-    candidates: 0,
-    outliers: 0,
-    clippedNoLegalPartner: 0,
-    clippedPartnersTaken: 0,
-    clippedNotWorthIt: 0,
-    windowClamped: 0,
-    ublocksWithOutliers: 0,
-  };
+  const stats = emptyStats(N * K);
+  const reader = new RecordsReader(cfg, r, { Kp, upc }, { codes, kind, operand, ubX, pairStart, stats });
   try {
-    for (let u = 0; u < nUb; u++) {
-      let np = 0;
-      while (np < B / 2 && r.read(1) === 1) np++;
-      pairStart[u] = pu.length;
-      pairBuf.length = 0;
-      if (np > 0) {
-        ubX[u] = r.read(cfg.xbits);
-        for (let a = 0; a < np; a++) {
-          const o = r.read(cfg.slotBits);
-          const f = r.read(cfg.fields.partner);
-          const p = cfg.recon === 'crossbar' ? f : o ^ (1 << f);
-          if (cfg.recon === 'butterfly' && f >= cfg.slotBits) corrupt(`μB ${u}: butterfly stage ${f} >= log2 B`);
-          if (a > 0 && o <= pairBuf[a - 1]!.outlier) corrupt(`μB ${u}: pairs are not sorted by outlier slot`);
-          pairBuf.push({ outlier: o, partner: p });
-        }
-        if (!isRoutable(pairBuf, B, cfg.recon)) corrupt(`μB ${u}: pairing is not ${cfg.recon}-routable`);
-        stats.ublocksWithOutliers++;
-      }
-      const k = Math.floor(u / upc);
-      const j = u % upc;
-      const base = j * B * Kp + k;
-      let pairSlots = 0;
-      for (const { outlier: o, partner: p } of pairBuf) pairSlots |= (1 << o) | (1 << p);
-      for (let i = 0; i < B; i++) {
-        const c = r.read(cfg.b);
-        const idx = base + i * Kp;
-        codes[idx] = c;
-        kind[idx] = SLOT_INLIER;
-        if ((pairSlots >> i) & 1) continue;
-        if (c === signBit) corrupt(`μB ${u}, slot ${i}: inlier code ${c} is outside the symmetric range`);
-        operand[idx] = c & signBit ? c - (1 << cfg.b) : c;
-      }
-      for (const { outlier: o, partner: p } of pairBuf) {
-        const io = base + o * Kp;
-        const ip = base + p * Kp;
-        const code = (codes[io]! << cfg.b) | codes[ip]!;
-        const d = decodeOutlier(code, ubX[u]!, cfg);
-        if (d.M === 0) corrupt(`μB ${u}: outlier code ${code} is zero`);
-        if (d.shift < 0 || d.shift > cfg.maxShift) corrupt(`μB ${u}: outlier shift ${d.shift} is outside 0..${cfg.maxShift}`);
-        if (cfg.outFmt.specials === 'nan-only-all-ones' && (code & ((1 << (2 * cfg.b - 1)) - 1)) === (1 << (2 * cfg.b - 1)) - 1) {
-          corrupt(`μB ${u}: outlier code ${code} is NaN`);
-        }
-        kind[io] = SLOT_OUTLIER;
-        kind[ip] = SLOT_PRUNED;
-        operand[io] = d.sign ? -d.hi : d.hi;
-        operand[ip] = d.sign ? -d.lo : d.lo;
-        pu.push(u);
-        po.push(o);
-        pp.push(p);
-        pc.push(code);
-      }
-    }
+    for (let u = 0; u < nUb; u++) reader.ublock(u);
   } catch (e) {
     if (e instanceof RangeError) corrupt(e.message);
     throw e;
   }
+  const { pu, po, pp, pc } = reader;
   pairStart[nUb] = pu.length;
   if (Math.ceil(r.pos / 32) !== recordWords) corrupt(`records end in word ${Math.ceil(r.pos / 32)}, the header announces ${recordWords} words`);
   const n = pu.length;

@@ -11,20 +11,26 @@
  * --compat official: the official direct-cast fake quantizer, bit-exact
  * (official.ts): any tensor, blocks of --block-size (default 16) along --axis
  * (default 0), --std-dev default 2, inlier/outlier formats from --inlier/--outlier
- * (defaults mxint2 / mxfp4_e2m1, the official defaults). It is fake quantization
- * and has no packed layout (--packed is refused before the input is read). Like
+ * (defaults mxint2 and the official code's default outlier format of that width,
+ * outlier-formats.ts). It is fake quantization and has no packed layout
+ * (--packed is refused before the input is read). Like
  * the official code it lets NaN through: a block holding NaN or ±Inf gets a NaN
  * inlier scale and comes out all NaN (reported as nonFinite). The hardware
  * layout refuses non-finite weights instead.
  *
  * Compare tokens: w2 | w4 (inlier width), bf | xb (butterfly / crossbar ReCoN),
  * cal (Hessian mode calibrated on compare's --activations: in-sample),
- * official (compat mode), g<G>, b<B>, sd<k>, x<xbits>, e4m3 | e3m4 (W4 outlier format).
+ * official (compat mode), g<G>, b<B>, sd<k>, x<xbits>, and the spec tag of an
+ * outlier format (outlier-formats.ts; a label shows it when it is not the default).
  */
 import { InputError } from '../../common/errors.ts';
 import type { NonFiniteBlocks, QuantizeOutcome, QuantizeRequest, SchemeFamily, SchemeOption } from '../schemes.ts';
 import { loadTensor } from '../tensor-input.ts';
-import { INLIER_NAMES, OUTLIER_NAMES, RECON_TOPOLOGIES, type InlierName, type OutlierName, type ReconTopology } from './config.ts';
+import { INLIER_NAMES, RECON_TOPOLOGIES, inlierElement, type InlierName, type ReconTopology } from './config.ts';
+import {
+  OUTLIER_NAMES, OUTLIER_SPEC_TAGS, defaultOutlierFormat, findOutlierFormat, officialDefaultOutlierFormat, outlierFormat, outlierFormatByTag,
+  type OutlierName,
+} from './outlier-formats.ts';
 import { quantizeMicroScopiQ, type QuantizeOptions } from './quantizer.ts';
 import { dequantize } from './layer.ts';
 import { encodePacked } from './packed.ts';
@@ -49,7 +55,7 @@ function oneOf<T extends string>(flag: string, allowed: readonly T[]) {
 
 const OPTIONS: readonly SchemeOption[] = [
   { flags: '--inlier <format>', key: 'inlier', description: `MicroScopiQ inlier format: ${INLIER_NAMES.join(' | ')} (default mxint4; official compat: mxint2)`, parse: oneOf('--inlier', INLIER_NAMES) },
-  { flags: '--outlier <format>', key: 'outlier', description: `MicroScopiQ outlier format: ${OUTLIER_NAMES.join(' | ')} (default mxfp4_e2m1 for mxint2, mxfp8_e3m4 for mxint4)`, parse: oneOf('--outlier', OUTLIER_NAMES) },
+  { flags: '--outlier <format>', key: 'outlier', description: `MicroScopiQ outlier format: ${OUTLIER_NAMES.join(' | ')} (default ${INLIER_NAMES.map((i) => `${defaultOutlierFormat(inlierElement(i).bits).name} for ${i}`).join(', ')})`, parse: oneOf('--outlier', OUTLIER_NAMES) },
   { flags: '--std-dev <k>', key: 'stdDev', description: 'MicroScopiQ outlier test |w| > mean + k·std of |w| per group (default 3; official compat: 2)', parse: num('--std-dev', false) },
   { flags: '--top-fraction <f>', key: 'topFraction', description: 'MicroScopiQ alternative outlier rule: the top fraction f of per-group z-scores', parse: num('--top-fraction', false) },
   { flags: '--group-size <G>', key: 'groupSize', description: 'MicroScopiQ inputs per E8M0 scale group, along K (default 64)', parse: num('--group-size', true) },
@@ -70,7 +76,8 @@ function label(o: Record<string, unknown>): string {
   if (o.compat === 'official') return `microscopiq-official-w${o.inlier === 'mxint4' ? 4 : 2}`;
   let s = `microscopiq-w${(o.inlier ?? 'mxint4') === 'mxint2' ? 2 : 4}`;
   if (o.recon === 'butterfly') s += '+bf';
-  if (o.outlier === 'mxfp8_e4m3') s += '+e4m3';
+  const outlier = findOutlierFormat(o.outlier);
+  if (outlier?.specTag !== undefined && !outlier.isDefault) s += `+${outlier.specTag}`;
   if (o.groupSize !== undefined) s += `+g${o.groupSize}`;
   if (o.stdDev !== undefined) s += `+sd${o.stdDev}`;
   if (o.xbits !== undefined) s += `+x${o.xbits}`;
@@ -85,17 +92,17 @@ function quantizeOfficialReq(req: QuantizeRequest, o: Record<string, unknown>): 
     }
   }
   const inlier = (o.inlier as InlierName | undefined) ?? 'mxint2';
-  const outlier = (o.outlier as OutlierName | undefined) ?? (inlier === 'mxint2' ? 'mxfp4_e2m1' : 'mxfp8_e4m3');
+  const b = inlierElement(inlier).bits;
+  const outlier = (o.outlier as OutlierName | undefined) ?? officialDefaultOutlierFormat(b).name;
   const blockSize = req.blockSize ?? 16;
   const { output } = quantizeOfficial(req.data, req.shape, {
-    inlierFormat: inlier.slice(2),
-    outlierFormat: outlier.slice(2),
+    inlierFormat: inlierElement(inlier).name,
+    outlierFormat: outlierFormat(outlier).element.name,
     blockSize,
     stdDev: (o.stdDev as number | undefined) ?? 2,
     axis: req.axis ?? 0,
     rounding: req.rounding,
   });
-  const b = inlier === 'mxint2' ? 2 : 4;
   return {
     values: output,
     // fake quantization: element bits plus the inlier and outlier scales of each block
@@ -233,15 +240,14 @@ export const microscopiqFamily: SchemeFamily = {
       else if (t === 'xb') out.recon = 'crossbar';
       else if (t === 'cal') out.calibrateOnActivations = true;
       else if (t === 'official') out.compat = 'official';
-      else if (t === 'e4m3') out.outlier = 'mxfp8_e4m3';
-      else if (t === 'e3m4') out.outlier = 'mxfp8_e3m4';
+      else if (outlierFormatByTag(t)) out.outlier = outlierFormatByTag(t)!.name;
       else if ((m = /^g(\d+)$/.exec(t))) out.groupSize = Number(m[1]);
       else if ((m = /^b(\d+)$/.exec(t))) out.ublockSize = Number(m[1]);
       else if ((m = /^sd(\d+(\.\d+)?)$/.exec(t))) out.stdDev = Number(m[1]);
       else if ((m = /^x(\d)$/.exec(t))) out.xbits = Number(m[1]);
       else {
         throw new InputError(
-          `${format}+${t}: unknown option '${t}': allowed are w2, w4, bf, xb, cal, official, e4m3, e3m4, g<G>, b<B>, sd<k>, x<xbits>`,
+          `${format}+${t}: unknown option '${t}': allowed are w2, w4, bf, xb, cal, official, ${OUTLIER_SPEC_TAGS.join(', ')}, g<G>, b<B>, sd<k>, x<xbits>`,
         );
       }
     }

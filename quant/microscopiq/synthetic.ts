@@ -6,6 +6,7 @@
  * weights whose outliers under the quantizer's mean + k·std rule are exactly
  * the planted ones (msq vectors / msq sim --outlier-rate).
  */
+import { groupStats, type GroupStats } from './group-stats.ts';
 
 /** mulberry32: small, fast, deterministic 32-bit generator; returns [0, 1). */
 export function rng(seed: number): () => number {
@@ -244,7 +245,7 @@ function ublockPairable(mask: number, B: number, recon: 'crossbar' | 'butterfly'
 }
 
 /** mean and population std of |w| over W[base + k0 .. base + k1 - 1], as the quantizer computes them (float64 sums of float32 values, in order). */
-function absStats(W: Float32Array, base: number, k0: number, k1: number): { mean: number; std: number } {
+function absStats(W: Float32Array, base: number, k0: number, k1: number): GroupStats {
   let s = 0;
   let s2 = 0;
   for (let k = k0; k < k1; k++) {
@@ -252,9 +253,7 @@ function absStats(W: Float32Array, base: number, k0: number, k1: number): { mean
     s += a;
     s2 += a * a;
   }
-  const cnt = k1 - k0;
-  const mean = s / cnt;
-  return { mean, std: Math.sqrt(Math.max(0, s2 / cnt - mean * mean)) };
+  return groupStats(s, s2, k1 - k0);
 }
 
 /**
@@ -380,8 +379,8 @@ export function plantedOutlierWeights(N: number, K: number, seed: number, opts: 
           cnt++;
         }
         if (cnt < 2) break;
-        const mean = s / cnt;
-        const lim = Math.fround(mean + zBody * Math.sqrt(Math.max(0, s2 / cnt - mean * mean)));
+        const { mean, std } = groupStats(s, s2, cnt);
+        const lim = Math.fround(mean + zBody * std);
         let changed = false;
         for (let k = k0; k < k1; k++) {
           if (isOutlier[base + k]) continue;
@@ -406,9 +405,8 @@ export function plantedOutlierWeights(N: number, K: number, seed: number, opts: 
         }
         const cnt = k1 - k0;
         const z = (A: number): number => {
-          const mean = (s + m * A) / cnt;
-          const sd = Math.sqrt(Math.max(0, (s2 + m * A * A) / cnt - mean * mean));
-          return sd > 0 ? (A - mean) / sd : -Infinity;
+          const { mean, std } = groupStats(s + m * A, s2 + m * A * A, cnt);
+          return std > 0 ? (A - mean) / std : -Infinity;
         };
         // smallest magnitude reaching z_t: z(A) rises towards sqrt((cnt - m)/m) > z_t
         let lo = mx;
