@@ -182,15 +182,16 @@ export async function writeFolderAtomically(dir: string, fill: (tmpDir: string) 
 }
 
 /**
- * Writes one file via a temporary name beside it and a rename, so readers
+ * Puts a file in place via a temporary name beside it and a rename, so readers
  * never see half a file and a failure leaves the old file (or nothing).
+ * `write` fills the temporary file.
  */
-export function writeFileAtomically(path: string, data: string | Uint8Array): void {
+function replaceFileAtomically(path: string, write: (tmp: string) => void): void {
   const target = resolve(path);
   const madeParent = makeParents(target);
   const tmp = siblingTemp(target, 'tmp');
   try {
-    writeFileSync(tmp, data);
+    write(tmp);
     renameSync(tmp, target);
   } catch (e) {
     rmSync(tmp, { force: true });
@@ -199,19 +200,14 @@ export function writeFileAtomically(path: string, data: string | Uint8Array): vo
   }
 }
 
+/** Writes one file atomically (see replaceFileAtomically). */
+export function writeFileAtomically(path: string, data: string | Uint8Array): void {
+  replaceFileAtomically(path, (tmp) => writeFileSync(tmp, data));
+}
+
 /** Copies a finished file (e.g. a waveform written in a work folder) to its target atomically. */
 export function copyFileAtomically(from: string, path: string): void {
-  const target = resolve(path);
-  const madeParent = makeParents(target);
-  const tmp = siblingTemp(target, 'tmp');
-  try {
-    copyFileSync(from, tmp);
-    renameSync(tmp, target);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    if (madeParent !== undefined) rmSync(madeParent, { recursive: true, force: true });
-    throw e;
-  }
+  replaceFileAtomically(path, (tmp) => copyFileSync(from, tmp));
 }
 
 /**

@@ -41,16 +41,28 @@ export interface StatModule {
   children: Map<string, number>;
 }
 
+/** One `=== name ===` section of a Yosys `stat` report, its cell list split into gates and submodule instances. */
+export interface StatSection {
+  name: string;
+  /** the section's text (for lines such as `Chip area for module …`) */
+  body: string;
+  /** cell type -> count, for types that are not modules of the report */
+  gates: Map<string, number>;
+  /** submodule name -> instances */
+  children: Map<string, number>;
+}
+
 /**
- * Parses the text of Yosys `stat` (one `=== name ===` section per module; the
- * design-hierarchy section is skipped). Cell types naming another module of
- * the report are instances of it.
+ * Splits the text of Yosys `stat` (plain or `-liberty`) into its module
+ * sections (the design-hierarchy section is skipped). Cell types naming
+ * another module of the report are instances of it. `rename` maps module and
+ * cell names as printed (e.g. dropping a leading backslash).
  */
-export function parseStat(text: string): Map<string, StatModule> {
+export function statSections(text: string, rename: (name: string) => string = (n) => n): StatSection[] {
   const sections = text.split(/^=== (.+) ===\s*$/m);
-  const raw = new Map<string, Map<string, number>>();
+  const raw: { name: string; body: string; counts: Map<string, number> }[] = [];
   for (let i = 1; i + 1 < sections.length; i += 2) {
-    const name = sections[i]!.trim();
+    const name = rename(sections[i]!.trim());
     if (name === 'design hierarchy') continue;
     const body = sections[i + 1]!;
     const start = body.indexOf('Number of cells:');
@@ -62,19 +74,23 @@ export function parseStat(text: string): Map<string, StatModule> {
           if (line.trim() === '') continue;
           break;
         }
-        counts.set(m[1]!, Number(m[2]));
+        counts.set(rename(m[1]!), Number(m[2]));
       }
     }
-    raw.set(name, counts);
+    raw.push({ name, body, counts });
   }
-  const out = new Map<string, StatModule>();
-  for (const [name, counts] of raw) {
+  const names = new Set(raw.map((r) => r.name));
+  return raw.map(({ name, body, counts }) => {
     const gates = new Map<string, number>();
     const children = new Map<string, number>();
-    for (const [type, n] of counts) (raw.has(type) ? children : gates).set(type, n);
-    out.set(name, { name, gates, children });
-  }
-  return out;
+    for (const [type, n] of counts) (names.has(type) ? children : gates).set(type, n);
+    return { name, body, gates, children };
+  });
+}
+
+/** Parses the text of Yosys `stat`: each module's own gate cells and its submodule instances. */
+export function parseStat(text: string): Map<string, StatModule> {
+  return new Map(statSections(text).map(({ name, gates, children }) => [name, { name, gates, children }]));
 }
 
 export interface ModuleArea {

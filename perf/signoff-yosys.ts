@@ -13,6 +13,7 @@
  * named after the bit it drives with the suffix `_reg` (`acc_q[3]_reg`), a
  * name that dfflibmap and ABC leave alone and OpenSTA prints.
  */
+import { statSections } from './area.ts';
 
 /** ABC's constraints: the cell that drives every input and the load on every output (pF), as OpenLane sets them for SKY130 HD. */
 export interface AbcConstraints {
@@ -136,37 +137,12 @@ const clean = (name: string) => name.replace(/^\\/, '');
 
 /** Parses `stat -liberty` (one `=== name ===` section per module, then the design hierarchy). */
 export function parseLibertyStat(text: string): LibertyStat {
-  const sections = text.split(/^=== (.+) ===\s*$/m);
-  const raw: Array<{ name: string; counts: Map<string, number>; area: number; cells: number }> = [];
-  for (let i = 1; i + 1 < sections.length; i += 2) {
-    const name = clean(sections[i]!.trim());
-    if (name === 'design hierarchy') continue;
-    const body = sections[i + 1]!;
-    const counts = new Map<string, number>();
-    const start = body.indexOf('Number of cells:');
-    const cellsMatch = /Number of cells:\s+(\d+)/.exec(body);
-    if (start >= 0) {
-      for (const line of body.slice(start).split('\n').slice(1)) {
-        const m = /^\s+(\S+)\s+(\d+)\s*$/.exec(line);
-        if (!m) {
-          if (line.trim() === '') continue;
-          break;
-        }
-        counts.set(clean(m[1]!), Number(m[2]));
-      }
-    }
-    const areaMatch = /Chip area for module '([^']+)':\s*([0-9.eE+-]+)/.exec(body);
-    raw.push({ name, counts, area: areaMatch ? Number(areaMatch[2]) : 0, cells: cellsMatch ? Number(cellsMatch[1]) : 0 });
-  }
-  const names = new Set(raw.map((r) => r.name));
   const modules = new Map<string, LibertyStatModule>();
-  for (const r of raw) {
-    const cellTypes = new Map<string, number>();
-    const children = new Map<string, number>();
-    for (const [type, n] of r.counts) (names.has(type) ? children : cellTypes).set(type, n);
+  for (const { name, body, gates: cellTypes, children } of statSections(text, clean)) {
+    const areaMatch = /Chip area for module '([^']+)':\s*([0-9.eE+-]+)/.exec(body);
     let cells = 0;
     for (const n of cellTypes.values()) cells += n;
-    modules.set(r.name, { name: r.name, cells, area: r.area, cellTypes, children });
+    modules.set(name, { name, cells, area: areaMatch ? Number(areaMatch[2]) : 0, cellTypes, children });
   }
   const top = /Chip area for top module '([^']+)':\s*([0-9.eE+-]+)/.exec(text);
   return { modules, topArea: top ? Number(top[2]) : undefined };

@@ -43,3 +43,15 @@ export function expectCleanRtl(top: ModuleDef, opts: { synth?: boolean } = {}): 
   }
   return { dir, files, texts: files.map((f) => readFileSync(join(dir, f), 'utf8')), top: d.top.name };
 }
+
+/** A .npy file's bytes, written by hand (version 1.0, header padded to 64 bytes as numpy does): inputs the reader must accept or refuse. */
+export function npyBytes(descr: string, shape: string, body: Uint8Array, fortran = 'False'): Uint8Array {
+  let header = `{'descr': '${descr}', 'fortran_order': ${fortran}, 'shape': ${shape}, }`;
+  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
+  const out = new Uint8Array(10 + header.length + body.length);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  out.set(new TextEncoder().encode(header), 10);
+  out.set(body, 10 + header.length);
+  return out;
+}

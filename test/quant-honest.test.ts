@@ -11,7 +11,7 @@
 import { describe, it, expect } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpDir, runMsq } from './helpers.ts';
+import { tmpDir, runMsq, npyBytes } from './helpers.ts';
 import { VECTORS_DIR, mxArray, bitMismatches } from './quant-vectors.ts';
 import { mxEncode, mxDecode, quantizeMx } from '../quant/mx.ts';
 import { nxfpEncode, nxfpNanBlockCount } from '../quant/nxfp.ts';
@@ -24,17 +24,6 @@ import { loadTensor } from '../quant/tensor-input.ts';
 
 const dir = tmpDir('msq-honest-');
 
-/** A .npy file's bytes, written by hand (version 1.0, header padded to 64 bytes as numpy does). */
-function npyBytes(descr: string, shape: string, payload: Uint8Array): Uint8Array {
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
-  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
-  const out = new Uint8Array(10 + header.length + payload.length);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(new TextEncoder().encode(header), 10);
-  out.set(payload, 10 + header.length);
-  return out;
-}
 
 function bitsOf(x: number): number {
   return new Uint32Array(new Float32Array([x]).buffer)[0]!;

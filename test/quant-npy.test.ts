@@ -5,17 +5,8 @@ import { join } from 'node:path';
 import { readNpy, writeNpy, parseNpy, formatNpy } from '../quant/npy.ts';
 import { VECTORS_DIR } from './quant-vectors.ts';
 import { InputError } from '../common/errors.ts';
+import { npyBytes } from './helpers.ts';
 
-function npyBytes(descr: string, shape: string, body: Uint8Array, fortran = 'False'): Uint8Array {
-  let header = `{'descr': '${descr}', 'fortran_order': ${fortran}, 'shape': ${shape}, }`;
-  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
-  const out = new Uint8Array(10 + header.length + body.length);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(new TextEncoder().encode(header), 10);
-  out.set(body, 10 + header.length);
-  return out;
-}
 
 describe('.npy', () => {
   it('reads the reference vectors (float32, C order)', () => {

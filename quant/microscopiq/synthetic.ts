@@ -244,6 +244,23 @@ function ublockPairable(mask: number, B: number, recon: 'crossbar' | 'butterfly'
   return true;
 }
 
+/** Sums of |w| and w², the count and the largest |w| over the body of W[base + k0 .. base + k1 - 1]: the slots not marked in `isOutlier`, in order. */
+function bodySums(W: Float32Array, isOutlier: Uint8Array, base: number, k0: number, k1: number): { s: number; s2: number; cnt: number; max: number } {
+  let s = 0;
+  let s2 = 0;
+  let cnt = 0;
+  let max = 0;
+  for (let k = k0; k < k1; k++) {
+    if (isOutlier[base + k]) continue;
+    const a = Math.abs(W[base + k]!);
+    s += a;
+    s2 += a * a;
+    cnt++;
+    if (a > max) max = a;
+  }
+  return { s, s2, cnt, max };
+}
+
 /** mean and population std of |w| over W[base + k0 .. base + k1 - 1], as the quantizer computes them (float64 sums of float32 values, in order). */
 function absStats(W: Float32Array, base: number, k0: number, k1: number): GroupStats {
   let s = 0;
@@ -368,16 +385,7 @@ export function plantedOutlierWeights(N: number, K: number, seed: number, opts: 
       const m = idx.length;
       // body statistics (outlier slots excluded), clamped until nothing lies above mean + zBody·std
       for (let it = 0; it < 200; it++) {
-        let s = 0;
-        let s2 = 0;
-        let cnt = 0;
-        for (let k = k0; k < k1; k++) {
-          if (isOutlier[base + k]) continue;
-          const a = Math.abs(W[base + k]!);
-          s += a;
-          s2 += a * a;
-          cnt++;
-        }
+        const { s, s2, cnt } = bodySums(W, isOutlier, base, k0, k1);
         if (cnt < 2) break;
         const { mean, std } = groupStats(s, s2, cnt);
         const lim = Math.fround(mean + zBody * std);
@@ -393,16 +401,7 @@ export function plantedOutlierWeights(N: number, K: number, seed: number, opts: 
         if (!changed) break;
       }
       if (m > 0) {
-        let s = 0;
-        let s2 = 0;
-        let mx = 0;
-        for (let k = k0; k < k1; k++) {
-          if (isOutlier[base + k]) continue;
-          const a = Math.abs(W[base + k]!);
-          s += a;
-          s2 += a * a;
-          if (a > mx) mx = a;
-        }
+        const { s, s2, max: mx } = bodySums(W, isOutlier, base, k0, k1);
         const cnt = k1 - k0;
         const z = (A: number): number => {
           const { mean, std } = groupStats(s + m * A, s2 + m * A * A, cnt);
