@@ -6,7 +6,8 @@ import { shiftFieldBits } from '../quant/hwmodel/decode.ts';
 import { PE_ABITS_MAX, PE_ABITS_MIN, PE_WBITS } from './blocks/pe.ts';
 import { UBLOCK_SIZES, type ReconConfig } from './blocks/recon-config.ts';
 import { RECON_TOPOLOGY_BLOCKS, reconTopology } from './blocks/recon-topologies.ts';
-import { peArrayWidths, type PeArrayConfig } from './blocks/pe-array.ts';
+import { peArrayLatency, peArrayWidths, type PeArrayConfig } from './blocks/pe-array.ts';
+import { postArrayExpOffset, postArrayIntWidth, postArrayTiming, type PostArrayConfig, type PostArrayTiming } from './blocks/post-array.ts';
 
 /** What a user chooses (`msq generate` flags). */
 export interface AccelOptions {
@@ -56,6 +57,10 @@ export interface AccelConfig extends AccelOptions {
   array: PeArrayConfig;
   /** widths: product, lane, column sum, within-group accumulator */
   widths: { PW: number; LW: number; ACCW: number; INTW: number; CFGW: number };
+  /** the post-array unit's configuration (its widths and depth) */
+  post: PostArrayConfig;
+  /** pipeline latencies: PE array (beat to column sums), post-array unit (latency, least same-row distance) */
+  timing: { array: number; post: PostArrayTiming };
   /** result FIFO entries (credits the controller hands out) */
   credits: number;
   /** E = S_w + S_x - eoff: 254 + (b-2) + F + (a-2) */
@@ -87,18 +92,26 @@ export function resolveAccelConfig(o: AccelOptions): AccelConfig {
     : null;
   const array: PeArrayConfig = { rows: o.rows, cols: o.cols, wbits: o.wbits, abits: o.abits, recon: reconCfg };
   const w = peArrayWidths(array);
-  const INTW = w.ACCW + ceilLog2(o.group / o.rows);
+  const INTW = postArrayIntWidth(w.ACCW, o.group, o.rows);
   // The int->fp32 unit is exact for |value| < 2^53 (docs/POST_ARRAY_ARITHMETIC.md).
   if (INTW > 53) throw new InputError(`this configuration needs a ${INTW}-bit group accumulator; at most 53 bits are supported: lower --group or --rows`);
-  const credits = Math.min(32, 1 << ceilLog2(o.rows + 4));
+  const exponentOffset = postArrayExpOffset(o.wbits, o.abits, guardBits);
+  const post: PostArrayConfig = { cols: o.cols, accWidth: w.ACCW, intWidth: INTW, depth: o.depth, expOffset: exponentOffset };
+  const timing = { array: peArrayLatency(array), post: postArrayTiming(post) };
+  // Enough result slots for every row in flight between its beat's issue and the FIFO
+  // (metadata stage, array, post-array unit, FIFO input), so a consumer that pops
+  // every cycle never stalls the issue: the next power of two, at most 32.
+  const credits = Math.min(32, 1 << ceilLog2(timing.array + timing.post.latency + 3));
   return {
     ...o,
     msq,
     reconCfg,
     array,
     widths: { PW: w.PW, LW: w.LW, ACCW: w.ACCW, INTW, CFGW: w.CFGW },
+    post,
+    timing,
     credits,
-    exponentOffset: 254 + (o.wbits - 2) + guardBits + (o.abits - 2),
+    exponentOffset,
   };
 }
 

@@ -1,17 +1,40 @@
 import { InputError, checkIntRange } from '../common/errors.ts';
 import { elaborate, type Design } from './dsl/elaborate.ts';
 import { pe, peProductWidth, checkPeConfig, type PeConfig } from './blocks/pe.ts';
-import { accelerator } from './blocks/accelerator.ts';
+import { accelerator, acceleratorBlocks, type AcceleratorBlocks } from './blocks/accelerator.ts';
 import { resolveAccelConfig, type AccelConfig, type AccelOptions } from './accel-config.ts';
 import { coreCollateral } from './collateral.ts';
 import type { GeneratedFile } from './emit.ts';
 
-/** What `msq generate --top NAME` can build. */
+/** What `msq generate --top NAME` and `msq sim --top NAME` can build. */
 export const TOPS = ['accelerator', 'pe'] as const;
 export type TopName = (typeof TOPS)[number];
 
+/**
+ * One block of the accelerator alone, built from the accelerator flags exactly as
+ * the accelerator instantiates it: for sign-off and synthesis of a block
+ * (`msq generate|signoff --top post-array`). Not simulated alone by `msq sim`
+ * (each block has its own testbench in test/).
+ */
+export const BLOCK_TOPS = {
+  'pe-array': 'array',
+  'post-array': 'post',
+  decode: 'decode',
+  controller: 'controller',
+  'result-fifo': 'results',
+} as const satisfies Record<string, keyof AcceleratorBlocks>;
+export type BlockTopName = keyof typeof BLOCK_TOPS;
+
+/** Every --top of msq generate and msq signoff: the two designs, then the accelerator's blocks. */
+export const BUILD_TOPS = [...TOPS, ...(Object.keys(BLOCK_TOPS) as BlockTopName[])] as const;
+export type BuildTopName = TopName | BlockTopName;
+
+export function isBlockTop(top: string): top is BlockTopName {
+  return Object.hasOwn(BLOCK_TOPS, top);
+}
+
 export interface GenerateOptions {
-  top: TopName;
+  top: BuildTopName;
   /** accelerator options (used when top = accelerator) */
   accel: AccelOptions;
   /** standalone PE: accumulator width (default product width + 8) */
@@ -52,6 +75,11 @@ export function accelFlags(o: AccelOptions): string {
  * 256 accumulations without wrap.
  */
 export function buildTop(o: GenerateOptions): Generation {
+  if (isBlockTop(o.top)) {
+    const c = resolveAccelConfig(o.accel);
+    const def = acceleratorBlocks(c)[BLOCK_TOPS[o.top]];
+    return { design: elaborate(def), config: { top: o.top, ...o.accel, derived: { widths: c.widths, resultFifo: c.credits } }, extra: [], accel: c };
+  }
   switch (o.top) {
     case 'pe': {
       const pw = peProductWidth(o.accel.wbits, o.accel.abits);
@@ -81,6 +109,6 @@ export function buildTop(o: GenerateOptions): Generation {
       return { design, config, extra, accel: c };
     }
     default:
-      throw new InputError(`--top ${String(o.top)} is not supported: allowed values are ${TOPS.join(', ')}`);
+      throw new InputError(`--top ${String(o.top)} is not supported: allowed values are ${BUILD_TOPS.join(', ')}`);
   }
 }

@@ -18,6 +18,9 @@ const matrix: { label: string; flags: string[] }[] = [
   // G = 2R: with G = 8 no value can lie 3 sigma above the mean (max z = sqrt(G - 1)), hence R = 8
   { label: '8x16 W4 crossbar, B = 4, G = 2R', flags: ['--rows', '8', '--cols', '16', '--wbits', '4', '--ublock', '4', '--group', '16', '--k', '64'] },
   { label: '8x8 W4 --no-outliers', flags: ['--rows', '8', '--cols', '8', '--wbits', '4', '--no-outliers', '--group', '32'] },
+  // M-chunks of 2 rows and 1 row, shorter than the post-array unit's read-modify-write
+  // pipeline: the controller must space the beats of a row by its revisit gap
+  { label: '4x8 W4 crossbar, D = 2, M = 5', flags: ['--rows', '4', '--cols', '8', '--wbits', '4', '--group', '16', '--depth', '2', '--m', '5'] },
 ];
 
 function closing(out: string): { passed: number; failed: number } {

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { checkOutputFile, prepareWorkFolder, writeFileAtomically } from '../../common/output-path.ts';
 import { InputError, checkIntRange, checkOneOf } from '../../common/errors.ts';
 import { accelTopName, resolveAccelConfig } from '../../generator/accel-config.ts';
-import { buildTop, type GenerateOptions } from '../../generator/targets.ts';
+import { buildTop, BUILD_TOPS, type BuildTopName, type GenerateOptions } from '../../generator/targets.ts';
 import { DEFAULT_ACTIVITY, DEFAULT_SIGNOFF_PERIOD_NS, DEFAULT_TOOL_TIMEOUT_MIN, runSignoff } from '../../perf/signoff.ts';
 import { signoffMarkdown, checkMessage } from '../../perf/signoff-format.ts';
 import { DEFAULT_LIBERTY } from '../../perf/signoff-library.ts';
@@ -43,7 +43,7 @@ export function registerSignoff(program: Command): void {
   const cmd = program
     .command('signoff')
     .description('sign-off timing of a generated design: Yosys synthesis to a Liberty library (timing-driven ABC: delay mapping, buffering, sizing), then OpenSTA: worst slack, Fmax, the critical path by RTL register, area by block, power; markdown on stdout, progress on stderr')
-    .option('--top <name>', 'what to build: accelerator, or pe (the PE alone)', 'accelerator');
+    .option('--top <name>', `what to build: ${BUILD_TOPS.join(', ')} (pe: the standalone PE; the others: a block of the accelerator alone, from the same flags)`, 'accelerator');
   addAccelFlags(cmd)
     .option('--liberty <file>', `Liberty library (default ${DEFAULT_LIBERTY} when present: SKY130 HD, typical corner)`)
     .option('--period <ns>', 'clock period of synthesis and timing analysis, ns: 0.01..1000', String(DEFAULT_SIGNOFF_PERIOD_NS))
@@ -53,7 +53,7 @@ export function registerSignoff(program: Command): void {
     .option('--work <dir>', 'work folder (RTL, scripts, netlist, logs); an existing one must be empty or an earlier msq work folder (default build/signoff/<top>)')
     .option('--timeout <min>', 'time limit of each tool call, minutes: 1..1440', String(DEFAULT_TOOL_TIMEOUT_MIN))
     .action(async (f: SignoffFlags) => {
-      const top = checkOneOf('--top', f.top, ['accelerator', 'pe']) as 'accelerator' | 'pe';
+      const top = checkOneOf('--top', f.top, BUILD_TOPS) as BuildTopName;
       if (top === 'pe') refuseFlags(cmd, ACCEL_FLAGS.filter((x) => !PE_FLAGS.includes(x)), `to --top pe: the standalone PE takes ${PE_FLAGS.join(', ')}`);
       const accel = accelOptionsFrom(f);
       const design: GenerateOptions = { top, accel };
@@ -62,6 +62,7 @@ export function registerSignoff(program: Command): void {
         resolveAccelConfig(accel); // every flag checked before anything is written
         name = accelTopName(accel);
       } else {
+        // a block or the PE: elaborated here, which checks every flag before anything is written
         name = buildTop(design).design.top.name;
       }
       const periodNs = parseNumberFlag('--period', f.period, 0.01, 1000);

@@ -20,7 +20,7 @@ export type BeatMetaField = 'valid' | BeatFlag | 'addr' | 'sx';
 
 /**
  * What travels with a beat from the controller to the post-array unit,
- * through the ROWS + 1 stage delay line: valid in the LSBs, the K-tile and
+ * through the ALAT + 1 stage delay line (ALAT: the PE array's latency): valid in the LSBs, the K-tile and
  * group flags, the row address (AW bits), then the S_x code.
  */
 export function beatMetaLayout(addrBits: Dim | number): Layout<BeatMetaField> {
@@ -50,21 +50,36 @@ export function activationBeatLayout(codeBits: Dim | number): Layout<'codes' | '
  * rides an R-cycle delay line so it reaches the post-array unit together with
  * that beat's column sums.
  */
+/** The accelerator's blocks, each built from the one resolved configuration (also what `--top <block>` builds alone). */
+export interface AcceleratorBlocks {
+  array: ModuleDef;
+  controller: ModuleDef;
+  decode: ModuleDef;
+  post: ModuleDef;
+  results: ModuleDef;
+}
+
+export function acceleratorBlocks(c: AccelConfig): AcceleratorBlocks {
+  return {
+    array: peArray(c.array),
+    controller: controller({ rows: c.rows, cols: c.cols, group: c.group, depth: c.depth, credits: c.credits, revisitGap: c.timing.post.revisitGap }),
+    decode: decodeUnit({
+      rows: c.rows,
+      cols: c.cols,
+      wbits: c.wbits,
+      ublock: c.ublock,
+      topology: c.recon,
+      outliers: c.outliers,
+      // the same quantizer options the weights are made with (one source)
+      quant: (({ inlier: _i, ublockSize: _u, recon: _r, ...rest }) => rest)(accelQuantizerOptions(c)),
+    }),
+    post: postArray(c.post),
+    results: fifo({ width: c.cols * 32, depth: c.credits }),
+  };
+}
+
 export function accelerator(c: AccelConfig): ModuleDef {
-  const arrayDef = peArray(c.array);
-  const ctrlDef = controller({ rows: c.rows, cols: c.cols, group: c.group, depth: c.depth, credits: c.credits });
-  const decodeDef = decodeUnit({
-    rows: c.rows,
-    cols: c.cols,
-    wbits: c.wbits,
-    ublock: c.ublock,
-    topology: c.recon,
-    outliers: c.outliers,
-    // the same quantizer options the weights are made with (one source)
-    quant: (({ inlier: _i, ublockSize: _u, recon: _r, ...rest }) => rest)(accelQuantizerOptions(c)),
-  });
-  const postDef = postArray({ cols: c.cols, accWidth: c.widths.ACCW, intWidth: c.widths.INTW, depth: c.depth, expOffset: c.exponentOffset });
-  const fifoDef = fifo({ width: c.cols * 32, depth: c.credits });
+  const { array: arrayDef, controller: ctrlDef, decode: decodeDef, post: postDef, results: fifoDef } = acceleratorBlocks(c);
   const addrBits = Math.max(1, Math.log2(c.depth));
   const config = {
     block: 'accelerator',
@@ -91,6 +106,7 @@ export function accelerator(c: AccelConfig): ModuleDef {
     const ABITS = m.param('ABITS', c.abits, 'activation width');
     const CFGW = c.reconCfg ? m.param('CFGW', c.widths.CFGW, 'bits of one ReCoN lane setting') : null;
     const ACCW = m.param('ACCW', c.widths.ACCW, 'column-sum width');
+    const ALAT = m.param('ALAT', c.timing.array, 'PE array latency: a beat presented in cycle t has its column sums after the edge of t + ALAT');
     const AW = m.param('AW', addrBits, 'row address width within an M-chunk: log2(depth), at least 1');
     const metaLayout = beatMetaLayout(AW);
     const METAW = m.param('METAW', metaLayout.width.value, 'beat metadata: valid, flags, row address, S_x code');
@@ -198,7 +214,7 @@ export function accelerator(c: AccelConfig): ModuleDef {
     m.comment(
       '---- Beat metadata delay line ----\n' +
         'The column sums of a beat presented in cycle t are in the array\'s output registers after the edge of\n' +
-        'cycle t + ROWS, and the post-array unit consumes them at the next edge: ROWS + 1 stages.',
+        'cycle t + ALAT, and the post-array unit consumes them at the next edge: ALAT + 1 stages.',
     );
     const metaIn = wire('meta_in', METAW, 'metadata of the beat entering the array');
     META.assign(m, metaIn, {
@@ -207,9 +223,9 @@ export function accelerator(c: AccelConfig): ModuleDef {
       addr: beatAddr,
       sx: BEAT.field(aData, 'sx'),
     });
-    const metaPipe = m.reg('meta_pipe', ROWS.plus(1).times(METAW), { doc: 'metadata of the beats inside the array, newest in the LSBs' });
-    m.update(metaPipe, concat(metaPipe.slice(0, ROWS.times(METAW)), metaIn));
-    const metaOut = m.let('meta_out', metaPipe.lane(ROWS, METAW), 'metadata of the beat whose column sums leave the array');
+    const metaPipe = m.reg('meta_pipe', ALAT.plus(1).times(METAW), { doc: 'metadata of the beats inside the array, newest in the LSBs' });
+    m.update(metaPipe, concat(metaPipe.slice(0, ALAT.times(METAW)), metaIn));
+    const metaOut = m.let('meta_out', metaPipe.lane(ALAT, METAW), 'metadata of the beat whose column sums leave the array');
 
     m.comment('---- Post-array unit: group accumulation and FP32 ----');
     const rowOut = wire('row_data', COLS.times(32));

@@ -1,5 +1,5 @@
 import { defineModule, type Flop, type ModuleDef } from '../dsl/module.ts';
-import { Const, ParamConst, lit, mux, type Expr, type Signal } from '../dsl/expr.ts';
+import { Const, ParamConst, concat, lit, mux, type Expr, type Signal } from '../dsl/expr.ts';
 import type { CombBuilder } from '../dsl/comb.ts';
 import type { Dim } from '../dsl/dim.ts';
 import { checkIntRange, InputError } from '../../common/errors.ts';
@@ -12,6 +12,11 @@ export interface ControllerConfig {
   depth: number;
   /** result FIFO entries the controller may fill (credits) */
   credits: number;
+  /**
+   * least distance in cycles between two beats of the same row (the post-array
+   * unit's read-modify-write pipeline, postArrayTiming); 1 = no constraint
+   */
+  revisitGap?: number;
 }
 
 export const DIM_BITS = 16;
@@ -26,6 +31,7 @@ export function checkControllerConfig(c: ControllerConfig): void {
   checkIntRange('--depth', c.depth, 1, 4096);
   if ((c.depth & (c.depth - 1)) !== 0) throw new InputError(`--depth ${c.depth} is not a power of two`);
   checkIntRange('result credits', c.credits, 1, 1024);
+  checkIntRange('row revisit gap', c.revisitGap ?? 1, 1, 64);
 }
 
 /**
@@ -39,6 +45,9 @@ export function checkControllerConfig(c: ControllerConfig): void {
  *    tile_swap (so it waits until the next tile is loaded), and beats that
  *    produce results wait for a free slot in the result FIFO (credits), so the
  *    fixed-latency pipeline never has to stall.
+ * With a revisit gap V > 1 (a pipelined post-array unit), a beat also waits
+ * until no beat of the same row fired in the last V - 1 cycles: an M-chunk
+ * shorter than V rows then takes V cycles per K-tile instead of its row count.
  * A start is checked first: M, K, N non-zero and K a multiple of GROUP (a
  * 16-step restoring remainder, since GROUP need not be a power of two). The
  * run state is a state machine (S_IDLE, S_CHECK, S_RUN); every other
@@ -50,7 +59,8 @@ export function controller(c: ControllerConfig): ModuleDef {
   const tgBits = bitsFor(tilesPerGroup - 1);
   const addrBits = Math.max(1, Math.log2(c.depth));
   const creditBits = bitsFor(c.credits);
-  const name = `msq_controller_r${c.rows}c${c.cols}_g${c.group}_d${c.depth}_q${c.credits}`;
+  const gap = c.revisitGap ?? 1;
+  const name = `msq_controller_r${c.rows}c${c.cols}_g${c.group}_d${c.depth}_q${c.credits}${gap > 1 ? `_v${gap}` : ''}`;
   return defineModule(name, 'GEMM sequencer: tile loads, activation beats, tile swaps, result credits, status', { block: 'controller', ...c }, (m) => {
     const ROWS = m.param('ROWS', c.rows, 'PE rows: K per tile');
     const COLS = m.param('COLS', c.cols, 'PE columns: N per tile');
@@ -214,7 +224,34 @@ export function controller(c: ControllerConfig): ModuleDef {
     const resultBeat = m.let('result_beat', is.lastK, 'beats of the last K-tile produce result rows');
     const creditOk = m.let('credit_ok', resultBeat.not().or(credit.q.any()));
     const swapOk = m.let('swap_ok', isLastBeat.not().or(is.finalTile).or(shadowFull.q), 'the last beat swaps: the next tile must be loaded');
-    const fire = m.let('fire', isRun.and(active.q).and(is.fin.q.not()).and(aValid).and(creditOk).and(swapOk));
+    const fire = m.wire('fire', 1, { doc: 'a beat fires: taken from a_data into the array' });
+    let spacingOk: Expr = one;
+    if (gap > 1) {
+      m.comment(
+        '---- Row spacing: the post-array unit reads and writes a row REVISIT cycles apart ----\n' +
+          'recent_* hold the rows of the beats fired in the last REVISIT - 1 cycles (newest in the LSBs).',
+      );
+      const REVISIT = m.param('REVISIT', gap, 'least distance in cycles between two beats of the same row');
+      const HIST = m.localparam('HIST', REVISIT.minus(1), 'beats remembered: those of the last REVISIT - 1 cycles');
+      const recentValid = m.flop('recent_valid', HIST, { doc: 'a beat fired 1..HIST cycles ago' });
+      const recentAddr = m.flop('recent_addr', HIST.times(AW), { doc: 'its row' });
+      const hits: Expr[] = [];
+      for (let j = 0; j < gap - 1; j++) hits.push(recentValid.q.bit(j).and(recentAddr.q.lane(j, AW).eq(beatM.q)));
+      const rowBusy = m.let('row_busy', hits.reduce((a, b) => a.or(b)), 'the next beat\'s row is still in the post-array pipeline');
+      spacingOk = rowBusy.not();
+      m.comb((b) => {
+        b.hold(recentValid, recentAddr);
+        b.comment('shift in this cycle\'s beat (a bubble when none fires); clear on a new run');
+        b.when(runStart, () => {
+          b.set(recentValid.d, Const.zero(HIST));
+          b.set(recentAddr.d, Const.zero(HIST.times(AW)));
+        }).otherwise(() => {
+          b.set(recentValid.d, gap === 2 ? fire : concat(recentValid.q.slice(0, HIST.minus(1)), fire));
+          b.set(recentAddr.d, gap === 2 ? beatM.q : concat(recentAddr.q.slice(0, HIST.minus(1).times(AW)), beatM.q));
+        });
+      });
+    }
+    m.assign(fire, isRun.and(active.q).and(is.fin.q.not()).and(aValid).and(creditOk).and(swapOk).and(spacingOk));
     const bubbleSwap = m.let('bubble_swap', isRun.and(active.q.not()).and(is.fin.q.not()).and(shadowFull.q), 'the first tile is swapped in with an empty beat');
     const tileEnd = m.let('tile_end', fire.and(isLastBeat));
     const swap = m.let('swap', bubbleSwap.or(tileEnd.and(is.finalTile.not())));

@@ -26,6 +26,15 @@ export function peArrayWidths(c: PeArrayConfig): { PW: number; LW: number; ACCW:
   return { PW, LW: w.LW, ACCW: w.LW + ceilLog2(c.rows), CFGW: w.CFGW };
 }
 
+/**
+ * Cycles from a beat presented on a_in (cycle t) to its column sums on col_sum:
+ * they are in the bottom row's registers after the edge of cycle t + latency.
+ * The accelerator's beat-metadata delay line is sized from it.
+ */
+export function peArrayLatency(c: PeArrayConfig): number {
+  return c.rows;
+}
+
 export function checkPeArrayConfig(c: PeArrayConfig): void {
   checkIntRange('--rows', c.rows, 2, 64);
   checkIntRange('--cols', c.cols, 1, 64);

@@ -70,6 +70,18 @@ export function postArrayBufferShape(depth: number): { words: number; addrWidth:
   return { words, addrWidth: Math.log2(words) };
 }
 
+/** The unit's timing, which the controller and the result FIFO are sized from. */
+export interface PostArrayTiming {
+  /** cycles from a beat (its edge) to row_valid of the row it finishes */
+  latency: number;
+  /** the least distance in cycles between two beats with the same beat_addr (the controller spaces them) */
+  revisitGap: number;
+}
+
+export function postArrayTiming(_c: PostArrayConfig): PostArrayTiming {
+  return { latency: 1, revisitGap: 1 };
+}
+
 export function checkPostArrayConfig(c: PostArrayConfig): void {
   checkIntRange('post-array columns', c.cols, 1, 64);
   checkIntRange('post-array column-sum width', c.accWidth, 2, INT2FP_INTW_MAX);
