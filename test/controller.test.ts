@@ -6,7 +6,7 @@ import { expectCleanRtl, tmpDir } from './helpers.ts';
 /**
  * The control/status interface on its own: refused problems (a zero dimension,
  * K not a multiple of G) end with done and error and nothing issued; a good
- * problem passes the 16-cycle K check and asks for its first tile. Streams are
+ * problem passes the 17-cycle K check (16 quotient bits, then the decision) and asks for its first tile. Streams are
  * idle here (no tile ever loads), so every other output is at its idle value,
  * which the expectations spell out.
  */
@@ -37,9 +37,12 @@ function vectors(steps: Step[], expectFn: (t: number) => Status | null): CycleVe
         cmd_scales: 1n, // the load walker stands at the first K-tile of a group
         first_ktile: 1n,
         last_ktile: 0n, // 3 K-tiles per group, the walker is at the first
-        first_group: 1n,
-        last_group: e.k === cfg.group ? 1n : 0n, // compares with the latched K
-        last_beat: e.m === 1 ? 1n : 0n, // row 0 is the last row of a 1-row chunk
+        // the issue walker's position flags are set when a run starts (its counters are loaded
+        // with M, K, N then): before that first_group and last_group are 0; with M = 1 the
+        // chunk's last row is row 0, which is also the reset value of last_row
+        first_group: e.cmd_valid ? 1n : 0n,
+        last_group: e.cmd_valid && e.k === cfg.group ? 1n : 0n,
+        last_beat: 1n,
         beat_addr: 0n,
       },
     };
@@ -65,13 +68,13 @@ describe('controller status interface', () => {
       // 1. M = 0: refused at once
       cycles(1, { start: true, dims: [0, 24, 8] }, { busy: 0, done: 1, error: 1, cmd_valid: 0, k: 24, m: 0 });
       cycles(1, {}, { busy: 0, done: 1, error: 1, cmd_valid: 0, k: 24, m: 0 });
-      // 2. K = 30, not a multiple of G = 12: 16 cycles of checking, then refused
+      // 2. K = 30, not a multiple of G = 12: 16 cycles of checking and one of deciding, then refused
       cycles(1, { start: true, dims: [1, 30, 8] }, { busy: 1, done: 0, error: 0, cmd_valid: 0, k: 30, m: 1 });
-      cycles(15, {}, { busy: 1, done: 0, error: 0, cmd_valid: 0, k: 30, m: 1 });
+      cycles(16, {}, { busy: 1, done: 0, error: 0, cmd_valid: 0, k: 30, m: 1 });
       cycles(1, {}, { busy: 0, done: 1, error: 1, cmd_valid: 0, k: 30, m: 1 });
       // 3. K = 12 = G: checked, running, asking for the first tile (which never comes)
       cycles(1, { start: true, dims: [1, 12, 8] }, { busy: 1, done: 0, error: 0, cmd_valid: 0, k: 12, m: 1 });
-      cycles(15, {}, { busy: 1, done: 0, error: 0, cmd_valid: 0, k: 12, m: 1 });
+      cycles(16, {}, { busy: 1, done: 0, error: 0, cmd_valid: 0, k: 12, m: 1 });
       cycles(4, { start: true, dims: [0, 0, 0] }, { busy: 1, done: 0, error: 0, cmd_valid: 1, k: 12, m: 1 }); // start is ignored while busy
       const v = vectors(steps, (t) => exp[t] ?? null);
       const dir = tmpDir();

@@ -49,8 +49,11 @@ export function checkControllerConfig(c: ControllerConfig): void {
  * until no beat of the same row fired in the last V - 1 cycles: an M-chunk
  * shorter than V rows then takes V cycles per K-tile instead of its row count.
  * A start is checked first: M, K, N non-zero and K a multiple of GROUP (a
- * 16-step restoring remainder, since GROUP need not be a power of two). The
- * run state is a state machine (S_IDLE, S_CHECK, S_RUN); every other
+ * 16-step restoring remainder, since GROUP need not be a power of two, then
+ * one cycle that decides on the registered remainder). The walkers count
+ * down what is left of K, M and N, so that every "last tile" test compares a
+ * register with a constant (the timing of the beat-fire logic). The run state
+ * is a state machine (S_IDLE, S_CHECK, S_DECIDE, S_RUN); every other
  * register is a flop (`_q`) whose next value (`_d`) one always block gives.
  */
 export function controller(c: ControllerConfig): ModuleDef {
@@ -73,9 +76,6 @@ export function controller(c: ControllerConfig): ModuleDef {
     const TPG_LAST = m.localparam('TPG_LAST', TPG.minus(1), 'index of the last K-tile of a group');
     const DEPTH_LAST = m.localparam('DEPTH_LAST', DEPTH.minus(1), 'index of the last row of a full M-chunk');
     const CHK_FIRST = m.localparam('CHK_FIRST', DW.minus(1), 'the K check tests quotient bits CHK_FIRST down to 0');
-    const W = DW.plus(1); // one more bit for base + step comparisons
-    const K17 = (v: Expr) => v.zext(W);
-    const c17 = (d: Dim) => new ParamConst(d, W);
     const pc = (d: Dim) => new ParamConst(d, DW);
     const zero = Const.zero(DW);
     const one = lit(1, 1);
@@ -109,7 +109,12 @@ export function controller(c: ControllerConfig): ModuleDef {
     m.comment('---- Run state and status ----');
     const st = m.fsm(
       'state',
-      { S_IDLE: 'waiting for start', S_CHECK: 'checking K mod GROUP, one quotient bit per cycle', S_RUN: 'loading tiles and issuing beats' },
+      {
+        S_IDLE: 'waiting for start',
+        S_CHECK: 'checking K mod GROUP, one quotient bit per cycle',
+        S_DECIDE: 'the remainder is known: refuse or run',
+        S_RUN: 'loading tiles and issuing beats',
+      },
       { reset: 'S_IDLE', doc: 'run state' },
     );
     const mQ = m.reg('m_q', DW, { doc: 'latched M' });
@@ -128,23 +133,36 @@ export function controller(c: ControllerConfig): ModuleDef {
     const CHKW = bitsFor(DIM_BITS - 1);
     const rem = m.reg('rem', REMW, { doc: 'K reduced modulo GROUP, one quotient bit per cycle' });
     const chkBit = m.reg('chk_bit', CHKW, { doc: 'quotient bit under test, CHK_FIRST down to 0' });
-    const gShift = m.let('g_shift', new ParamConst(GROUP, REMW).shl(chkBit), 'GROUP << chk_bit');
+    const gShift = m.reg('g_shift', REMW, { doc: 'GROUP << chk_bit: shifted right once per cycle (no barrel shifter)' });
     const remNext = m.let('rem_next', mux(rem.ge(gShift), rem.minus(gShift), rem));
+    m.comment('The last quotient bit is tested in S_CHECK; S_DECIDE looks at the registered remainder.');
     const checkLast = m.let('check_last', isCheck.and(chkBit.eq(lit(0, CHKW))));
-    const badK = m.let('bad_k', checkLast.and(remNext.any()));
-    const runStart = m.let('run_start', checkLast.and(badK.not()), 'K is a multiple of GROUP: go');
+    const isDecide = m.let('is_decide', st.is('S_DECIDE'));
+    const badK = m.let('bad_k', isDecide.and(rem.any()), 'K is not a multiple of GROUP: refuse');
+    const runStart = m.let('run_start', isDecide.and(rem.any().not()), 'K is a multiple of GROUP: go');
     m.update(rem, mux(startFire, dimK.zext(REMW), remNext));
     m.update(chkBit, mux(startFire, new ParamConst(CHK_FIRST, CHKW), chkBit.minus(lit(1, CHKW))));
+    m.update(gShift, mux(startFire, new ParamConst(GROUP, REMW).shl(new ParamConst(CHK_FIRST, CHKW)), gShift.shr(lit(1, 1))));
     m.update(mQ, dimM, { enable: startFire });
     m.update(kQ, dimK, { enable: startFire });
     m.update(nQ, dimN, { enable: startFire });
 
-    m.comment('---- The two walkers over (N-tile, M-chunk, K-tile) ----');
+    m.comment(
+      '---- The two walkers over (N-tile, M-chunk, K-tile) ----\n' +
+        'Each counts down what is left (K - k, K - g, M - m0, N - n), so every "last" test compares a\n' +
+        'register with a constant, and a step subtracts a constant: no adder sits before a comparison.',
+    );
+    interface GroupPosition {
+      gLeft: Flop;
+      gFirst: Flop;
+      lastGroup: Signal;
+    }
     interface Walker {
-      n: Flop;
-      m0: Flop;
-      k: Flop;
-      g: Flop;
+      kLeft: Flop;
+      mLeft: Flop;
+      nLeft: Flop;
+      /** where the K-tile lies among the groups of K: the issue walker only (its beats carry the flags) */
+      grp: GroupPosition | null;
       tg: Flop;
       fin: Flop;
       lastK: Signal;
@@ -153,42 +171,65 @@ export function controller(c: ControllerConfig): ModuleDef {
       finalTile: Signal;
       groupEnd: Signal;
     }
-    const walker = (p: string, what: string): Walker => {
-      const n = m.flop(`${p}_n`, DW, { doc: `${what}: first output of the N-tile` });
-      const m0 = m.flop(`${p}_m0`, DW, { doc: `${what}: first row of the M-chunk` });
-      const k = m.flop(`${p}_k`, DW, { doc: `${what}: first input of the K-tile` });
-      const g = m.flop(`${p}_g`, DW, { doc: `${what}: first input of the group` });
+    const walker = (p: string, what: string, groups: boolean): Walker => {
+      const kLeft = m.flop(`${p}_k_left`, DW, { doc: `${what}: K - k, inputs from the K-tile on` });
+      const mLeft = m.flop(`${p}_m_left`, DW, { doc: `${what}: M - m0, rows from the M-chunk on` });
+      const nLeft = m.flop(`${p}_n_left`, DW, { doc: `${what}: N - n, outputs from the N-tile on` });
       const tg = m.flop(`${p}_tg`, tgBits, { doc: `${what}: K-tile within the group` });
       const fin = m.flop(`${p}_fin`, 1, { doc: `${what}: every tile done` });
-      const lastK = m.let(`${p}_last_k`, K17(k.q).plus(c17(ROWS)).eq(K17(kQ)));
-      const lastChunk = m.let(`${p}_last_chunk`, K17(m0.q).plus(c17(DEPTH)).ge(K17(mQ)));
-      const lastN = m.let(`${p}_last_n`, K17(n.q).plus(c17(COLS)).ge(K17(nQ)));
+      const lastK = m.let(`${p}_last_k`, kLeft.q.eq(pc(ROWS)));
+      const lastChunk = m.let(`${p}_last_chunk`, pc(DEPTH).ge(mLeft.q));
+      const lastN = m.let(`${p}_last_n`, pc(COLS).ge(nLeft.q));
       const finalTile = m.let(`${p}_final_tile`, lastK.and(lastChunk).and(lastN));
       const groupEnd = m.let(`${p}_group_end`, tg.q.eq(new ParamConst(TPG_LAST, tgBits)));
-      return { n, m0, k, g, tg, fin, lastK, lastChunk, lastN, finalTile, groupEnd };
+      let grp: GroupPosition | null = null;
+      if (groups) {
+        const gLeft = m.flop(`${p}_g_left`, DW, { doc: `${what}: K - g, inputs from the group on` });
+        const gFirst = m.flop(`${p}_g_first`, 1, { doc: `${what}: the group is the first of K` });
+        grp = { gLeft, gFirst, lastGroup: m.let(`${p}_last_group`, gLeft.q.eq(pc(GROUP))) };
+      }
+      return { kLeft, mLeft, nLeft, grp, tg, fin, lastK, lastChunk, lastN, finalTile, groupEnd };
     };
     /** A walker's next position: back to the start on `clear`; on `step`, the next K-tile, M-chunk or N-tile. */
-    const advance = (b: CombBuilder, w: Walker, step: Expr, clear: Expr): void => {
-      b.hold(w.n, w.m0, w.k, w.g, w.tg, w.fin);
+    const advance = (b: CombBuilder, w: Walker, step: Expr, clear: Expr, onChunk?: (next: 'first' | 'next') => void): void => {
+      const g = w.grp;
+      b.hold(w.kLeft, w.mLeft, w.nLeft, w.tg, w.fin, ...(g ? [g.gLeft, g.gFirst] : []));
       const tgZero = lit(0, tgBits);
       b.when(clear, () => {
-        for (const f of [w.n, w.m0, w.k, w.g]) b.set(f.d, zero);
+        b.set(w.kLeft.d, kQ);
+        b.set(w.mLeft.d, mQ);
+        b.set(w.nLeft.d, nQ);
+        if (g) {
+          b.set(g.gLeft.d, kQ);
+          b.set(g.gFirst.d, one);
+        }
         b.set(w.tg.d, tgZero);
         b.set(w.fin.d, off);
+        onChunk?.('first');
       }).elsewhen(step, () => {
         b.when(w.lastK, () => {
           b.comment('the last K-tile: the next M-chunk, or the next N-tile after the last chunk');
-          b.set(w.k.d, zero);
-          b.set(w.g.d, zero);
+          b.set(w.kLeft.d, kQ);
+          if (g) {
+            b.set(g.gLeft.d, kQ);
+            b.set(g.gFirst.d, one);
+          }
           b.set(w.tg.d, tgZero);
           b.when(w.lastChunk, () => {
-            b.set(w.m0.d, zero);
-            b.when(w.lastN, () => b.set(w.n.d, zero)).otherwise(() => b.set(w.n.d, w.n.q.plus(pc(COLS))));
-          }).otherwise(() => b.set(w.m0.d, w.m0.q.plus(pc(DEPTH))));
+            b.set(w.mLeft.d, mQ);
+            onChunk?.('first');
+            b.when(w.lastN, () => b.set(w.nLeft.d, nQ)).otherwise(() => b.set(w.nLeft.d, w.nLeft.q.minus(pc(COLS))));
+          }).otherwise(() => {
+            b.set(w.mLeft.d, w.mLeft.q.minus(pc(DEPTH)));
+            onChunk?.('next');
+          });
         }).otherwise(() => {
-          b.set(w.k.d, w.k.q.plus(pc(ROWS)));
+          b.set(w.kLeft.d, w.kLeft.q.minus(pc(ROWS)));
           b.when(w.groupEnd, () => {
-            b.set(w.g.d, w.g.q.plus(pc(GROUP)));
+            if (g) {
+              b.set(g.gLeft.d, g.gLeft.q.minus(pc(GROUP)));
+              b.set(g.gFirst.d, off);
+            }
             b.set(w.tg.d, tgZero);
           }).otherwise(() => b.set(w.tg.d, w.tg.q.plus(lit(1, tgBits))));
         });
@@ -196,8 +237,9 @@ export function controller(c: ControllerConfig): ModuleDef {
       });
     };
 
-    const ld = walker('l', 'load walker');
-    const is = walker('i', 'issue walker');
+    const ld = walker('l', 'load walker', false);
+    const is = walker('i', 'issue walker', true);
+    const isGrp = is.grp!;
     const shadowFull = m.flop('shadow_full', 1, { doc: "the array's shadow registers hold a loaded tile" });
     const cmdBusy = m.flop('cmd_busy', 1, { doc: 'the decode unit is loading a tile' });
     const active = m.flop('active', 1, { doc: 'the array computes with a tile of the issue walker' });
@@ -218,9 +260,28 @@ export function controller(c: ControllerConfig): ModuleDef {
     });
 
     m.comment('---- Issue side: beats, the tile swap on the last beat of a tile, result credits ----');
-    const chunkEnd = m.let('chunk_end', beatM.q.eq(new ParamConst(DEPTH_LAST, AW)), 'the last row of a full M-chunk');
-    const mEnd = m.let('m_end', K17(is.m0.q).plus(beatM.q.zext(W)).plus(lit(1, W)).eq(K17(mQ)), 'the last row of M');
-    const isLastBeat = m.let('is_last_beat', chunkEnd.or(mEnd), 'last row of the M-chunk');
+    m.comment(
+      'last_row: the last row index of the issue walker\'s M-chunk (DEPTH - 1, or fewer in the last chunk),\n' +
+        'set when the walker enters the chunk, from comparisons of registers with constants.',
+    );
+    const lastRow = m.flop('last_row', AW, { doc: "last row of the issue walker's M-chunk" });
+    const depthLast = new ParamConst(DEPTH_LAST, AW);
+    const TWO_CHUNKS = m.localparam('TWO_CHUNKS', DEPTH.times(2), 'rows of two full M-chunks');
+    // DEPTH is 2^AW (or 1 with AW = 1), so the low AW bits of M - 1 and of M - m0 - DEPTH - 1 are
+    // the low AW bits of M, M - m0 minus one (D = 1: every chunk is one row, row 0)
+    const lowMinus1 = (x: Signal, name: string, doc: string) =>
+      c.depth === 1 ? depthLast : m.let(name, x.slice(0, AW).minus(lit(1, AW)), doc);
+    const firstChunkLast = m.let(
+      'first_chunk_last',
+      mux(pc(DEPTH).ge(mQ), lowMinus1(mQ, 'm_last_lsbs', 'low AW bits of M - 1'), depthLast),
+      'last row of the first M-chunk: min(M, DEPTH) - 1',
+    );
+    const nextChunkLast = m.let(
+      'next_chunk_last',
+      mux(new ParamConst(TWO_CHUNKS, DW).ge(is.mLeft.q), lowMinus1(is.mLeft.q, 'm_rest_lsbs', 'low AW bits of M - m0 - DEPTH - 1'), depthLast),
+      'last row of the next M-chunk: min(M - m0 - DEPTH, DEPTH) - 1',
+    );
+    const isLastBeat = m.let('is_last_beat', beatM.q.eq(lastRow.q), 'last row of the M-chunk');
     const resultBeat = m.let('result_beat', is.lastK, 'beats of the last K-tile produce result rows');
     const creditOk = m.let('credit_ok', resultBeat.not().or(credit.q.any()));
     const swapOk = m.let('swap_ok', isLastBeat.not().or(is.finalTile).or(shadowFull.q), 'the last beat swaps: the next tile must be loaded');
@@ -257,7 +318,8 @@ export function controller(c: ControllerConfig): ModuleDef {
     const swap = m.let('swap', bubbleSwap.or(tileEnd.and(is.finalTile.not())));
     const take = m.let('take', fire.and(resultBeat), 'a result row is promised a FIFO slot');
     m.comb((b) => {
-      advance(b, is, tileEnd, runStart);
+      b.hold(lastRow);
+      advance(b, is, tileEnd, runStart, (next) => b.set(lastRow.d, next === 'first' ? firstChunkLast : nextChunkLast));
       b.hold(beatM, active);
       b.when(runStart.or(tileEnd), () => b.set(beatM.d, lit(0, AW))).elsewhen(fire, () => b.set(beatM.d, beatM.q.plus(lit(1, AW))));
       b.when(runStart, () => b.set(active.d, off))
@@ -288,14 +350,15 @@ export function controller(c: ControllerConfig): ModuleDef {
             b.set(errorF.d, zeroDim);
             b.when(zeroDim.not(), () => go('S_CHECK'));
           }),
-        S_CHECK: (go) =>
+        S_CHECK: (go) => b.when(checkLast, () => go('S_DECIDE')),
+        S_DECIDE: (go) =>
           b
             .when(badK, () => {
               go('S_IDLE');
               b.set(doneF.d, one);
               b.set(errorF.d, one);
             })
-            .elsewhen(runStart, () => go('S_RUN')),
+            .otherwise(() => go('S_RUN')),
         S_RUN: (go) =>
           b.when(finish, () => {
             go('S_IDLE');
@@ -313,8 +376,8 @@ export function controller(c: ControllerConfig): ModuleDef {
     m.assign(tileSwap, swap);
     m.assign(firstKtile, is.tg.q.eq(lit(0, tgBits)));
     m.assign(lastKtile, is.groupEnd);
-    m.assign(firstGroup, is.g.q.eq(zero));
-    m.assign(lastGroup, K17(is.g.q).plus(c17(GROUP)).eq(K17(kQ)));
+    m.assign(firstGroup, isGrp.gFirst.q);
+    m.assign(lastGroup, isGrp.lastGroup);
     m.assign(lastBeat, isLastBeat);
     m.assign(beatAddr, beatM.q);
   });
