@@ -98,10 +98,12 @@ export function resolveAccelConfig(o: AccelOptions): AccelConfig {
   const exponentOffset = postArrayExpOffset(o.wbits, o.abits, guardBits);
   const post: PostArrayConfig = { cols: o.cols, accWidth: w.ACCW, intWidth: INTW, depth: o.depth, expOffset: exponentOffset };
   const timing = { array: peArrayLatency(array), post: postArrayTiming(post) };
-  // Enough result slots for every row in flight between its beat's issue and the FIFO
-  // (metadata stage, array, post-array unit, FIFO input), so a consumer that pops
-  // every cycle never stalls the issue: the next power of two, at most 32.
-  const credits = Math.min(32, 1 << ceilLog2(timing.array + timing.post.latency + 3));
+  // Result slots: the next power of two above R + 4, at most 32 (the FIFO is flip-flops: 16 x C x 32
+  // bits at R = 8). A consumer that pops every cycle sees full speed only while the rows in flight
+  // between a beat's issue and the FIFO (array and post-array latency, timing above) fit in them: in
+  // the last K-tile of an M-chunk the issue may run at credits / latency. That is a fraction of the
+  // beats of one pass (1 / (K / R)), cheaper than doubling the FIFO (docs/PERFORMANCE.md).
+  const credits = Math.min(32, 1 << ceilLog2(o.rows + 4));
   return {
     ...o,
     msq,
