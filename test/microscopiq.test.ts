@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import {
   quantizeMicroScopiQ, dequantize, encodePacked, decodePacked, encodeRecordStream, BitReader, effectiveBits, ebwReport,
-  isButterflyRoutable, butterflySettings, resolveConfig, decodeOutlier, quantizeActivations, dequantizeActivations,
+  isButterflyRoutable, isRoutable, butterflySettings, resolveConfig, decodeOutlier, quantizeActivations, dequantizeActivations,
   referenceMatmul, floatReference, SLOT_INLIER, SLOT_OUTLIER, SLOT_PRUNED, type MsqLayer, type SlotPair, type MsqOptions,
 } from '../quant/microscopiq/index.ts';
 import { intRounder, roundInt } from '../quant/microscopiq/int-rounder.ts';
@@ -127,7 +127,7 @@ describe('quantizer: layout and values', () => {
       let outliers = 0;
       for (let u = 0; u < L.ublocks; u++) {
         const pairs = layerPairs(L, u);
-        if (cfg.recon === 'butterfly') expect(isButterflyRoutable(pairs, cfg.ublockSize)).toBe(true);
+        expect(isRoutable(pairs, cfg.ublockSize, cfg.recon)).toBe(true);
         outliers += pairs.length;
       }
       expect(outliers).toBe(L.stats.outliers);

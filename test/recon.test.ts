@@ -1,34 +1,35 @@
 import { describe, expect, it } from 'vitest';
-import { legalPairings, reconLanesButterfly, reconLanesCrossbar, reconLanesIdeal, isReachable, type ReconTopology } from '../quant/hwmodel/recon.ts';
+import { reconLanesCrossbar, reconLanesIdeal } from '../quant/hwmodel/recon.ts';
+import { RECON_TOPOLOGY_NAMES, reconTopologyModel, type ReconTopology } from '../quant/hwmodel/recon-topologies.ts';
 import { reconParams, reconWidths, type ReconConfig } from '../generator/blocks/recon-config.ts';
-import { reconCrossbar } from '../generator/blocks/recon-crossbar.ts';
-import { reconButterfly } from '../generator/blocks/recon-butterfly.ts';
+import { reconTopology } from '../generator/blocks/recon-topologies.ts';
 import { reconSlice } from '../generator/blocks/recon-slice.ts';
 import { writeCycleBench, runBench, type Simulator } from '../testbench/cycle-harness.ts';
-import { randomPairing, randomProduct, reconCases, reconNetworkVectors, settingsForPairing } from '../testbench/recon-vectors.ts';
+import { legalPairings, randomPairing, randomProduct, reconCases, reconNetworkVectors, settingsForPairing } from '../testbench/recon-vectors.ts';
 import { Rng } from '../testbench/rng.ts';
 import { expectCleanRtl, tmpDir } from './helpers.ts';
 
 const cfg = (lanes: number, wbits: number, topology: ReconTopology): ReconConfig => ({ lanes, wbits, abits: 8, guardBits: 3, shiftBits: 3, topology });
-const network = (c: ReconConfig) => (c.topology === 'crossbar' ? reconCrossbar(c) : reconButterfly(c));
+const network = (c: ReconConfig) => reconTopology(c.topology).network(c);
 
 describe('ReCoN models: both topologies compute the contract on every legal pairing', () => {
   for (const lanes of [4, 8, 16]) {
-    for (const topology of ['crossbar', 'butterfly'] as const) {
+    for (const topology of RECON_TOPOLOGY_NAMES) {
       it(`B=${lanes} ${topology}`, () => {
         const c = cfg(lanes, 4, topology);
         const p = reconParams(c);
         const pw = reconWidths(c).PW;
-        const rng = new Rng(lanes * 7 + (topology === 'crossbar' ? 1 : 2));
+        const model = reconTopologyModel(topology);
+        const rng = new Rng(lanes * 7 + 1 + RECON_TOPOLOGY_NAMES.indexOf(topology));
         let n = 0;
         // every pairing for B <= 8; a seeded sample for B = 16 (millions of pairings)
         const pairings = lanes <= 8 ? legalPairings(lanes, topology) : Array.from({ length: 3000 }, () => randomPairing(lanes, topology, rng));
         for (const pairs of pairings) {
-          for (const [o, q] of pairs) expect(isReachable(o, q, topology)).toBe(true);
+          for (const [o, q] of pairs) expect(model.reachable(o, q)).toBe(true);
           const prods = Array.from({ length: lanes }, () => randomProduct(rng, 4, 8));
           const settings = settingsForPairing(lanes, pairs, [rng.int(0, 7), rng.int(0, 7)]);
           const ideal = reconLanesIdeal(prods, settings, p);
-          const got = topology === 'crossbar' ? reconLanesCrossbar(prods, settings, p, pw) : reconLanesButterfly(prods, settings, p, pw);
+          const got = model.lanes(prods, settings, p, pw);
           expect(got).toEqual(ideal);
           n++;
         }

@@ -6,6 +6,7 @@ import { referenceMatmul } from '../quant/microscopiq/reference.ts';
 import type { MsqLayer } from '../quant/microscopiq/layer.ts';
 import { accelQuantizerOptions, type AccelConfig } from '../generator/accel-config.ts';
 import { accelWeightStream } from '../quant/hwmodel/accel-streams.ts';
+import { reconTopologyModel } from '../quant/hwmodel/recon-topologies.ts';
 import { InputError, checkIntRange } from '../common/errors.ts';
 
 export interface ProblemOptions {
@@ -95,7 +96,7 @@ export function outlierRateLimit(c: AccelConfig, N: number, K: number): OutlierR
     `fewer than G/(1 + ${k}²) = ${+bound.toFixed(3)} weights of a group can lie that far above its mean ` +
     `(the generator plants at most ${perGroup} per group, 5 % below the bound${partial}); ` +
     `a μB of B = ${c.ublock} would take up to ${c.ublock / 2} (each outlier needs a pruned partner slot` +
-    `${c.recon === 'butterfly' ? ' at a power-of-two lane distance for the butterfly' : ''}), so the group rule is the limit`;
+    `${reconTopologyModel(c.recon).partnerNote}), so the group rule is the limit`;
   return { limit, perGroup, k, reason };
 }
 

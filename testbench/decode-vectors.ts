@@ -1,5 +1,6 @@
 import { DecodeModel, WORD_BITS, type DecodeInputs, type DecodeParams } from '../quant/hwmodel/decode.ts';
 import { encodeLaneSetting, type ReconParams } from '../quant/hwmodel/recon.ts';
+import { reconTopologyModel } from '../quant/hwmodel/recon-topologies.ts';
 import type { DecodedTile } from '../quant/hwmodel/weight-stream.ts';
 import type { MsqConfig } from '../quant/microscopiq/config.ts';
 import { SLOT_INLIER, SLOT_OUTLIER, SLOT_PRUNED, type MsqLayer, type MsqStats } from '../quant/microscopiq/layer.ts';
@@ -163,33 +164,9 @@ export function packScales(codes: number[]): bigint {
 
 export type PairPlan = 'none' | 'full' | 'random';
 
+/** np random legal pairs (the topology record's testbench hook), sorted by outlier slot as a record stores them. */
 function randomPairs(B: number, np: number, recon: MsqConfig['recon'], rng: Rng): { o: number; p: number }[] {
-  const out: { o: number; p: number }[] = [];
-  if (np === B / 2 && recon === 'butterfly') {
-    // a perfect butterfly matching: every slot with its neighbour at one stage
-    const s = rng.int(0, Math.log2(B) - 1);
-    for (let i = 0; i < B; i++) {
-      if (i & (1 << s)) continue;
-      const j = i | (1 << s);
-      out.push(rng.int(0, 1) ? { o: i, p: j } : { o: j, p: i });
-    }
-  } else {
-    const free = Array.from({ length: B }, (_, i) => i);
-    for (let tries = 0; out.length < np && tries < 8 * B; tries++) {
-      const o = free[rng.int(0, free.length - 1)]!;
-      const opts = free.filter((q) => q !== o && (recon === 'crossbar' || ((o ^ q) & ((o ^ q) - 1)) === 0));
-      if (opts.length === 0) continue;
-      const q = opts[rng.int(0, opts.length - 1)]!;
-      out.push({ o, p: q });
-      free.splice(free.indexOf(o), 1);
-      free.splice(free.indexOf(q), 1);
-    }
-    if (out.length < np && np === B / 2) {
-      // crossbar: pair the remaining slots in order
-      while (free.length >= 2) out.push({ o: free.shift()!, p: free.shift()! });
-    }
-  }
-  return out.sort((a, b) => a.o - b.o);
+  return reconTopologyModel(recon).randomPairs(B, np, rng).sort((a, b) => a.o - b.o);
 }
 
 /**

@@ -1,4 +1,5 @@
-import { encodeSliceSettings, isReachable, legalPairings, reconLanesButterfly, reconLanesCrossbar, type LaneSetting, type ReconParams, type ReconTopology } from '../quant/hwmodel/recon.ts';
+import { encodeSliceSettings, type LaneSetting, type ReconParams } from '../quant/hwmodel/recon.ts';
+import { reconTopologyModel, type ReconTopology } from '../quant/hwmodel/recon-topologies.ts';
 import type { CycleVector } from './cycle-harness.ts';
 import { Rng } from './rng.ts';
 
@@ -54,13 +55,14 @@ export function reconCases(p: ReconParams, wbits: number, abits: number, topolog
  * pairing is out of reach (B = 16 has millions).
  */
 export function randomPairing(lanes: number, topology: ReconTopology, rng: Rng): [number, number][] {
+  const { reachable } = reconTopologyModel(topology);
   const want = rng.int(0, lanes / 2);
   const used = new Set<number>();
   const pairs: [number, number][] = [];
   for (let tries = 0; pairs.length < want && tries < 4 * lanes; tries++) {
     const o = rng.int(0, lanes - 1);
     if (used.has(o)) continue;
-    const options = Array.from({ length: lanes }, (_, q) => q).filter((q) => !used.has(q) && isReachable(o, q, topology));
+    const options = Array.from({ length: lanes }, (_, q) => q).filter((q) => !used.has(q) && q !== o && reachable(o, q));
     if (options.length === 0) continue;
     const q = options[rng.int(0, options.length - 1)]!;
     used.add(o).add(q);
@@ -73,8 +75,9 @@ export function randomPairing(lanes: number, topology: ReconTopology, rng: Rng):
 export function reconNetworkVectors(cases: ReconCase[], p: ReconParams, productWidth: number, laneWidthBits: number, topology: ReconTopology): CycleVector[] {
   const mask = (1n << BigInt(productWidth)) - 1n;
   const lmask = (1n << BigInt(laneWidthBits)) - 1n;
+  const model = reconTopologyModel(topology);
   return cases.map((c) => {
-    const lanes = topology === 'crossbar' ? reconLanesCrossbar(c.products, c.settings, p, productWidth) : reconLanesButterfly(c.products, c.settings, p, productWidth);
+    const lanes = model.lanes(c.products, c.settings, p, productWidth);
     return {
       inputs: {
         prods: c.products.reduce((acc, v, i) => acc | ((v & mask) << BigInt(i * productWidth)), 0n),
@@ -83,4 +86,24 @@ export function reconNetworkVectors(cases: ReconCase[], p: ReconParams, productW
       expect: { lanes: lanes.reduce((acc, v, i) => acc | ((v & lmask) << BigInt(i * laneWidthBits)), 0n) },
     };
   });
+}
+
+/**
+ * All legal pairings of a μB in a topology, as lists of (outlier, partner)
+ * lanes: every set of disjoint ordered pairs whose partner the outlier reaches
+ * (the record's rule). Used to test the slices exhaustively for small B.
+ */
+export function* legalPairings(lanes: number, topology: ReconTopology): Generator<[number, number][]> {
+  const { reachable } = reconTopologyModel(topology);
+  function* rec(start: number, used: number, acc: [number, number][]): Generator<[number, number][]> {
+    yield acc;
+    for (let o = start; o < lanes; o++) {
+      if (used & (1 << o)) continue;
+      for (let q = 0; q < lanes; q++) {
+        if (q === o || used & (1 << q) || !reachable(o, q)) continue;
+        yield* rec(o + 1, used | (1 << o) | (1 << q), [...acc, [o, q]]);
+      }
+    }
+  }
+  yield* rec(0, 0, []);
 }

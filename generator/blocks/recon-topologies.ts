@@ -4,11 +4,12 @@
  * what the rest of the hardware needs to know of it: the tag in module names
  * and how the decode unit turns a record's partner field into the partner
  * slot. Adding a topology = one record here and its network block (and the
- * record of the numerics layer, quant/hwmodel/recon.ts). Nothing else in
- * generator/ compares topology names.
+ * record of the numerics layer, quant/hwmodel/recon-topologies.ts, where the
+ * name type ReconTopology comes from). Nothing else in generator/ compares
+ * topology names.
  */
 import { InputError } from '../../common/errors.ts';
-import type { ReconTopology } from '../../quant/hwmodel/recon.ts';
+import type { ReconTopology } from '../../quant/hwmodel/recon-topologies.ts';
 import type { Dim } from '../dsl/dim.ts';
 import { lit, type Signal } from '../dsl/expr.ts';
 import type { ModuleDef, ScopeBuilder } from '../dsl/module.ts';

@@ -36,7 +36,8 @@ import { resolveConfig, type MsqConfig, type MsqOptions } from '../microscopiq/c
 import type { MsqLayer } from '../microscopiq/layer.ts';
 import { decodeOutlier } from '../microscopiq/outlier-code.ts';
 import { RecordFields, readRecord, recordLayout, type BitSource } from '../microscopiq/record.ts';
-import { laneSettingBits, MODE_CODE, type ReconTopology } from './recon.ts';
+import { laneSettingBits, MODE_CODE } from './recon.ts';
+import { reconTopologyModel, type ReconTopology } from './recon-topologies.ts';
 
 export const DECODE_UBLOCKS = [4, 8, 16] as const;
 export const DECODE_WBITS = [2, 4] as const;
@@ -93,7 +94,7 @@ export interface DecodeParams {
   shiftBits: number;
   /** log2 B: a slot index */
   slotBits: number;
-  /** partner field of a pair: crossbar log2 B, butterfly ceil(log2 log2 B) */
+  /** partner field of a pair: the topology's width (crossbar log2 B, butterfly ceil(log2 log2 B)) */
   partnerFieldBits: number;
   /** one pair entry: slotBits + partnerFieldBits */
   pairBits: number;
@@ -132,7 +133,7 @@ export function resolveDecode(c: DecodeConfig): DecodeParams {
   checkIntRange('--rows', c.rows, 2, 64);
   checkOneOf('--wbits', c.wbits, DECODE_WBITS);
   checkOneOf('--ublock', c.ublock, DECODE_UBLOCKS);
-  checkOneOf('--recon', c.topology, ['crossbar', 'butterfly'] as const);
+  reconTopologyModel(c.topology);
   checkIntRange('--cols', c.cols, c.ublock, 64);
   if (c.cols % c.ublock !== 0) throw new InputError(`--cols ${c.cols} is not a multiple of the μB size --ublock ${c.ublock}`);
   const msq = resolveConfig({ ...(c.quant ?? {}), inlier: c.wbits === 2 ? 'mxint2' : 'mxint4', ublockSize: c.ublock, recon: c.topology });
@@ -247,11 +248,11 @@ export function decodeRecordHw(p: DecodeParams, rec: bigint): HwRecord {
   const partnerOr = new Array<number>(B).fill(0);
   const shiftOr = new Array<number>(B).fill(0);
   const neg = (v: number): number => (-v) & ((1 << b) - 1);
+  const topology = reconTopologyModel(p.topology);
   for (let a = 0; a < np; a++) {
     const o = f.outlier[a]!;
-    const s = f.partnerField[a]!;
-    // butterfly: p = o XOR 2^s in log2 B bits (an out-of-range stage gives p = o)
-    const q = p.topology === 'crossbar' ? s : (o ^ ((1 << s) & (B - 1))) & (B - 1);
+    // the partner slot as the RTL forms it from the field (butterfly: o XOR 2^s in log2 B bits)
+    const q = topology.partnerSlotHw(o, f.partnerField[a]!, B);
     const d = decodeOutlier((code(o) << b) | code(q), f.X, p.msq);
     opOr[o]! |= d.sign ? neg(d.hi) : d.hi;
     isOut[o] = true;

@@ -1,4 +1,5 @@
-import { reconLanesButterfly, reconLanesCrossbar, type LaneSetting, type ReconParams, type ReconTopology } from './recon.ts';
+import type { LaneSetting, ReconParams } from './recon.ts';
+import { reconTopologyModel, type ReconTopology } from './recon-topologies.ts';
 
 /** What the array holds for one tile: a weight per PE and, with outlier support, a lane setting per PE. */
 export interface ArrayTile {
@@ -23,16 +24,17 @@ export interface ArrayModelParams {
  */
 export function arrayColumnSums(tile: ArrayTile, acts: bigint[], p: ArrayModelParams): bigint[] {
   const sums = new Array<bigint>(p.cols).fill(0n);
+  const topology = p.recon ? reconTopologyModel(p.recon.topology) : null;
   for (let r = 0; r < p.rows; r++) {
     const prods = tile.weights[r]!.map((w) => w * acts[r]!);
     let lanes = prods;
-    if (p.recon && tile.settings) {
+    if (p.recon && topology && tile.settings) {
       lanes = [];
       const B = p.recon.lanes;
       for (let u = 0; u < p.cols / B; u++) {
         const pp = prods.slice(u * B, (u + 1) * B);
         const ss = tile.settings[r]!.slice(u * B, (u + 1) * B);
-        lanes.push(...(p.recon.topology === 'crossbar' ? reconLanesCrossbar(pp, ss, p.recon, p.productWidth) : reconLanesButterfly(pp, ss, p.recon, p.productWidth)));
+        lanes.push(...topology.lanes(pp, ss, p.recon, p.productWidth));
       }
     }
     for (let c = 0; c < p.cols; c++) sums[c]! += lanes[c]!;

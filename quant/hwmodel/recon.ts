@@ -12,11 +12,13 @@
  *   crossbar : any lane of the μB;
  *   butterfly: lanes at distance 2^s (partner = lane XOR 2^s), merged by the 2x2
  *              switch of stage s. An unreachable partner contributes 0.
+ * Their records (name, reachability rule, which lane model below, ...) are in
+ * recon-topologies.ts.
  */
 import { wrapSigned } from '../../common/bits.ts';
 
+export type { ReconTopology } from './recon-topologies.ts';
 export type LaneMode = 'inlier' | 'outlier' | 'pruned';
-export type ReconTopology = 'crossbar' | 'butterfly';
 
 export interface LaneSetting {
   mode: LaneMode;
@@ -60,12 +62,6 @@ export function encodeLaneSetting(s: LaneSetting, p: ReconParams): bigint {
 export function encodeSliceSettings(settings: LaneSetting[], p: ReconParams): bigint {
   const w = BigInt(laneSettingBits(p));
   return settings.reduce((acc, s, i) => acc | (encodeLaneSetting(s, p) << (w * BigInt(i))), 0n);
-}
-
-export function isReachable(lane: number, partner: number, topology: ReconTopology): boolean {
-  if (topology === 'crossbar') return partner !== lane;
-  const d = lane ^ partner;
-  return d !== 0 && (d & (d - 1)) === 0;
 }
 
 /**
@@ -149,23 +145,4 @@ export function maxLaneShift(p: ReconParams): number {
 /** Width of a lane value: the merged width plus the largest shift. */
 export function laneWidth(productWidth: number, p: ReconParams): number {
   return mergedWidth(productWidth, p.splitBits) + maxLaneShift(p);
-}
-
-/**
- * All legal pairings of a μB in a topology, as settings with random-free
- * defaults (shift 0): every set of disjoint (outlier, pruned) ordered pairs whose
- * partner is reachable. Used to test the slices exhaustively for small B.
- */
-export function* legalPairings(lanes: number, topology: ReconTopology): Generator<[number, number][]> {
-  function* rec(start: number, used: number, acc: [number, number][]): Generator<[number, number][]> {
-    yield acc;
-    for (let o = start; o < lanes; o++) {
-      if (used & (1 << o)) continue;
-      for (let q = 0; q < lanes; q++) {
-        if (q === o || used & (1 << q) || !isReachable(o, q, topology)) continue;
-        yield* rec(o + 1, used | (1 << o) | (1 << q), [...acc, [o, q]]);
-      }
-    }
-  }
-  yield* rec(0, 0, []);
 }

@@ -18,8 +18,9 @@ import { BitReader, BitWriter } from '../microscopiq/bitstream.ts';
 import type { MsqConfig } from '../microscopiq/config.ts';
 import { SLOT_INLIER, SLOT_OUTLIER, SLOT_PRUNED, ublockIndex, type MsqLayer } from '../microscopiq/layer.ts';
 import { decodeOutlier } from '../microscopiq/outlier-code.ts';
-import { RecordFields, partnerSlot, readRecord, recordLayout, writeRecord, type PairCheck } from '../microscopiq/record.ts';
+import { RecordFields, readRecord, recordLayout, writeRecord, type PairCheck } from '../microscopiq/record.ts';
 import type { LaneSetting } from './recon.ts';
+import { reconTopologyModel } from './recon-topologies.ts';
 
 /** E8M0 code of an all-zero group (S = -126, docs/ARITHMETIC.md), used for columns beyond Np. */
 const ZERO_GROUP_SCALE_CODE = -126 + 127;
@@ -193,13 +194,14 @@ function parseTile(words: Uint32Array, cfg: TileDecodeConfig): DecodedTile & { r
   const signed = (v: number, w: number): bigint => BigInt(v >= 1 << (w - 1) ? v - (1 << w) : v);
   const lay = recordLayout(m, cfg.plain);
   const rec = new RecordFields(B);
+  const topology = reconTopologyModel(m.recon);
   const rows: TileRow[] = [];
   for (let r = 0; r < cfg.rows; r++) {
     const row: TileRow = { operands: [], settings: [] };
     for (let jj = 0; jj < cfg.cols / B; jj++) {
       const checkPair: PairCheck = {
         pair(a, o, f) {
-          const p = partnerSlot(m.recon, o, f);
+          const p = topology.partnerSlot(o, f);
           if (p >= B || p === o) throw new Error(`record of row ${r}, μB ${jj}: pair ${a} has no partner slot (field ${f})`);
         },
       };
@@ -209,7 +211,7 @@ function parseTile(words: Uint32Array, cfg: TileDecodeConfig): DecodedTile & { r
       const settings: LaneSetting[] = codes.map(() => INLIER);
       for (let a = 0; a < rec.np; a++) {
         const o = rec.outlier[a]!;
-        const p = partnerSlot(m.recon, o, rec.partnerField[a]!);
+        const p = topology.partnerSlot(o, rec.partnerField[a]!);
         // the outlier's 2b-bit code: upper half in its own slot, lower half in the partner's
         const d = decodeOutlier((codes[o]! << b) | codes[p]!, rec.X, m);
         const s = d.sign ? -1n : 1n;

@@ -21,15 +21,16 @@
  *  - the quantizer only emits codes with 0 <= shift <= maxShift.
  */
 import { InputError, checkIntRange, checkOneOf } from '../../common/errors.ts';
-import { ceilLog2 } from '../../common/bits.ts';
+import { DEFAULT_RECON_TOPOLOGY, RECON_TOPOLOGY_NAMES, reconTopologyModel, type ReconTopology } from '../hwmodel/recon-topologies.ts';
 import { elementFormat, type FpElementFormat, type IntElementFormat, type Rounding } from '../formats.ts';
 import { OUTLIER_NAMES, defaultOutlierFormat, outlierFormat, outlierFormatsForSlotBits, type OutlierName } from './outlier-formats.ts';
 
 export { OUTLIER_NAMES, type OutlierName } from './outlier-formats.ts';
 export const INLIER_NAMES = ['mxint2', 'mxint4'] as const;
 export type InlierName = (typeof INLIER_NAMES)[number];
-export const RECON_TOPOLOGIES = ['crossbar', 'butterfly'] as const;
-export type ReconTopology = (typeof RECON_TOPOLOGIES)[number];
+/** The ReCoN topologies: records in quant/hwmodel/recon-topologies.ts. */
+export const RECON_TOPOLOGIES = RECON_TOPOLOGY_NAMES;
+export type { ReconTopology } from '../hwmodel/recon-topologies.ts';
 export const UBLOCK_SIZES = [4, 8, 16] as const;
 
 /** The int element format of an inlier name (quant/formats.ts): mxint4 -> int4. */
@@ -88,7 +89,7 @@ export const DEFAULTS = {
   inlier: 'mxint4' as InlierName,
   groupSize: 64,
   ublockSize: 8,
-  recon: 'crossbar' as ReconTopology,
+  recon: DEFAULT_RECON_TOPOLOGY,
   stdDev: 3,
   rounding: 'nearest' as Rounding,
   damping: 0.1,
@@ -127,7 +128,7 @@ export interface MsqConfig {
   gptqBlock: number;
   /** Packed record field widths (bits); the pair count is unary (docs/FORMAT.md). */
   fields: {
-    /** The partner field: log2 B (crossbar slot index) or ceil(log2 log2 B) (butterfly stage). */
+    /** The partner field: its topology record's width, e.g. log2 B (crossbar slot index) or ceil(log2 log2 B) (butterfly stage). */
     partner: number;
   };
 }
@@ -151,7 +152,8 @@ export function resolveConfig(opts: MsqOptions = {}): MsqConfig {
   const outFmt: FpElementFormat = outRec.element;
   const groupSize = checkIntRange('--group-size', opts.groupSize ?? DEFAULTS.groupSize, 1, 4096);
   const ublockSize = checkOneOf('--block-size', opts.ublockSize ?? DEFAULTS.ublockSize, UBLOCK_SIZES);
-  const recon = checkOneOf('--recon', opts.recon ?? DEFAULTS.recon, RECON_TOPOLOGIES);
+  const topology = reconTopologyModel(opts.recon ?? DEFAULTS.recon);
+  const recon = topology.name;
   let rule: OutlierRule;
   if (opts.topFraction !== undefined) {
     if (opts.stdDev !== undefined) throw new InputError('--std-dev and --top-fraction are two outlier rules: give one of them');
@@ -221,7 +223,7 @@ export function resolveConfig(opts: MsqOptions = {}): MsqConfig {
     damping,
     gptqBlock,
     fields: {
-      partner: recon === 'crossbar' ? slotBits : ceilLog2(slotBits),
+      partner: topology.partnerFieldBits(slotBits),
     },
   };
 }

@@ -13,8 +13,8 @@ import { resolveConfig, type MsqConfig } from './config.ts';
 import { outlierFormat, outlierFormatById } from './outlier-formats.ts';
 import { BitReader, BitWriter } from './bitstream.ts';
 import { decodeOutlier, isOutlierNaN } from './outlier-code.ts';
-import { isRoutable, type SlotPair } from './pairing.ts';
-import { RecordFields, partnerSlot, readRecord, recordLayout, writeRecord, type PairCheck, type RecordLayout } from './record.ts';
+import { reconTopologyByHeaderId, reconTopologyModel, type ReconTopology, type ReconTopologyModel, type SlotPair } from '../hwmodel/recon-topologies.ts';
+import { RecordFields, readRecord, recordLayout, writeRecord, type PairCheck, type RecordLayout } from './record.ts';
 import { SLOT_INLIER, emptyStats, setPairSlots, type MsqLayer } from './layer.ts';
 
 export const MSQ_MAGIC = 'MSQ1';
@@ -45,7 +45,7 @@ export function encodePacked(layer: MsqLayer): Uint8Array {
   out[4] = MSQ_VERSION;
   out[5] = cfg.b;
   out[6] = outlierFormat(cfg.outlier).headerId;
-  out[7] = cfg.recon === 'crossbar' ? 0 : 1;
+  out[7] = reconTopologyModel(cfg.recon).headerId;
   out[8] = cfg.ublockSize;
   out[9] = cfg.xbits;
   out[10] = cfg.guardBits;
@@ -82,13 +82,14 @@ export function decodeHeader(bytes: Uint8Array): { cfg: MsqConfig; N: number; K:
   if (b !== 2 && b !== 4) corrupt(`inlier width ${b} is not 2 or 4`);
   const outlier = outlierFormatById(bytes[6]!)?.name;
   if (!outlier) corrupt(`outlier format id ${bytes[6]} is unknown`);
-  if (bytes[7]! > 1) corrupt(`ReCoN topology id ${bytes[7]} is unknown`);
+  const recon = reconTopologyByHeaderId(bytes[7]!)?.name;
+  if (!recon) corrupt(`ReCoN topology id ${bytes[7]} is unknown`);
   let cfg: MsqConfig;
   try {
     cfg = resolveConfig({
       inlier: b === 2 ? 'mxint2' : 'mxint4',
       outlier,
-      recon: bytes[7] === 0 ? 'crossbar' : 'butterfly',
+      recon,
       ublockSize: bytes[8]!,
       xbits: bytes[9]!,
       guardBits: bytes[10]!,
@@ -112,8 +113,8 @@ export function decodeHeader(bytes: Uint8Array): { cfg: MsqConfig; N: number; K:
  * Reads the record stream into the layer's arrays, one μB per call (so the hot
  * path is compiled as a function, not on the stack of one long loop). As a
  * PairCheck it refuses each pair the moment it is read, before the fields
- * after it: butterfly stage in range, pairs sorted, and with the last pair of
- * the μB, a routable pairing.
+ * after it: a partner field that names no slot (a butterfly stage out of
+ * range), pairs sorted, and with the last pair of the μB, a routable pairing.
  */
 class RecordsReader implements PairCheck {
   readonly pu: number[] = [];
@@ -124,6 +125,7 @@ class RecordsReader implements PairCheck {
   private readonly rec: RecordFields;
   private readonly pairBuf: SlotPair[] = [];
   private readonly signBit: number;
+  private readonly topology: ReconTopologyModel<ReconTopology>;
   /** The μB being read (for messages). */
   private u = 0;
 
@@ -136,15 +138,17 @@ class RecordsReader implements PairCheck {
     this.lay = recordLayout(cfg);
     this.rec = new RecordFields(cfg.ublockSize);
     this.signBit = 1 << (cfg.b - 1);
+    this.topology = reconTopologyModel(cfg.recon);
   }
 
   pair(a: number, o: number, f: number, np: number): void {
-    const { cfg, pairBuf } = this;
-    const p = partnerSlot(cfg.recon, o, f);
-    if (cfg.recon === 'butterfly' && f >= cfg.slotBits) corrupt(`μB ${this.u}: butterfly stage ${f} >= log2 B`);
+    const { cfg, pairBuf, topology } = this;
+    const p = topology.partnerSlot(o, f);
+    const bad = topology.partnerFieldError(f, cfg.slotBits);
+    if (bad !== undefined) corrupt(`μB ${this.u}: ${bad}`);
     if (a > 0 && o <= pairBuf[a - 1]!.outlier) corrupt(`μB ${this.u}: pairs are not sorted by outlier slot`);
     pairBuf.push({ outlier: o, partner: p });
-    if (a === np - 1 && !isRoutable(pairBuf, cfg.ublockSize, cfg.recon)) corrupt(`μB ${this.u}: pairing is not ${cfg.recon}-routable`);
+    if (a === np - 1 && !topology.routable(pairBuf, cfg.ublockSize)) corrupt(`μB ${this.u}: pairing is not ${cfg.recon}-routable`);
   }
 
   ublock(u: number): void {

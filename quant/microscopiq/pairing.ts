@@ -1,8 +1,8 @@
 /**
- * Pairing of outliers with pruned partner slots inside one μB, and the ReCoN
- * routability rules.
+ * Pairing of outliers with pruned partner slots inside one μB.
  *
- * Topologies (B lanes, B a power of two):
+ * Which pairings a topology can route is its record's rule
+ * (quant/hwmodel/recon-topologies.ts: `reachable`, `partners`, `routable`):
  *  - crossbar: any set of disjoint pairs {outlier o, partner p}, o != p.
  *  - butterfly: log2(B) stages; stage s has a 2×2 switch on every lane pair
  *    (i, i XOR 2^s) with settings pass / merge-into-lower / merge-into-upper.
@@ -19,63 +19,19 @@
  * The solver maximizes the total error reduction of a μB: keeping outlier o as
  * an FP outlier gains benefit[o] (its clipped-inlier error minus its outlier
  * error); pruning partner p costs cost[p] (its pruned error minus its inlier
- * error). Partners are non-outlier slots only. crossbar: greedy (best benefits
- * with cheapest costs), which is optimal because any pairing is legal.
- * butterfly: exact search over legal pairings (dynamic programming over the set
- * of used partners).
+ * error). Partners are non-outlier slots only. A topology where any pairing is
+ * legal (`anyPairing`, the crossbar): greedy (best benefits with cheapest
+ * costs), which is optimal then. Otherwise (the butterfly): exact search over
+ * legal pairings (dynamic programming over the set of used partners), trying
+ * each outlier's reachable partners in the record's order.
  */
-import type { ReconTopology } from './config.ts';
+import { butterflyStage, isButterflyRoutable, reconTopologyModel, type ReconTopology, type ReconTopologyModel, type SlotPair } from '../hwmodel/recon-topologies.ts';
 
-export interface SlotPair {
-  /** Slot index of the outlier in its μB (0..B-1). */
-  outlier: number;
-  /** Slot index of the pruned partner. */
-  partner: number;
-}
+export { butterflyStage, isButterflyRoutable, isCrossbarRoutable, type SlotPair } from '../hwmodel/recon-topologies.ts';
 
-function isPow2(x: number): boolean {
-  return x > 0 && (x & (x - 1)) === 0;
-}
-
-/**
- * True iff `pairs` can be routed by a B-lane butterfly ReCoN: every slot in
- * 0..B-1, all slots of all pairs distinct, and outlier XOR partner a power of
- * two for every pair. B must be a power of two (4, 8 or 16 in this project).
- */
-export function isButterflyRoutable(pairs: readonly SlotPair[], B: number): boolean {
-  if (!isPow2(B)) return false;
-  let used = 0n;
-  for (const { outlier: o, partner: p } of pairs) {
-    if (!Number.isInteger(o) || !Number.isInteger(p) || o < 0 || p < 0 || o >= B || p >= B) return false;
-    if (!isPow2(o ^ p)) return false;
-    const bo = 1n << BigInt(o);
-    const bp = 1n << BigInt(p);
-    if (used & bo || used & bp) return false;
-    used |= bo | bp;
-  }
-  return true;
-}
-
-/** True iff `pairs` is a legal crossbar pairing: slots in range, distinct, o != p. */
-export function isCrossbarRoutable(pairs: readonly SlotPair[], B: number): boolean {
-  let used = 0n;
-  for (const { outlier: o, partner: p } of pairs) {
-    if (!Number.isInteger(o) || !Number.isInteger(p) || o < 0 || p < 0 || o >= B || p >= B || o === p) return false;
-    const bo = 1n << BigInt(o);
-    const bp = 1n << BigInt(p);
-    if (used & bo || used & bp) return false;
-    used |= bo | bp;
-  }
-  return true;
-}
-
+/** True iff `pairs` is a legal pairing of a B-slot μB in topology `recon`. */
 export function isRoutable(pairs: readonly SlotPair[], B: number, recon: ReconTopology): boolean {
-  return recon === 'butterfly' ? isButterflyRoutable(pairs, B) : isCrossbarRoutable(pairs, B);
-}
-
-/** The butterfly stage at which a routable pair merges: log2(o XOR p). */
-export function butterflyStage(pair: SlotPair): number {
-  return 31 - Math.clz32(pair.outlier ^ pair.partner);
+  return reconTopologyModel(recon).routable(pairs, B);
 }
 
 /** Switch setting of one 2×2 butterfly switch. */
@@ -111,6 +67,8 @@ export function butterflySettings(pairs: readonly SlotPair[], B: number): Switch
 export class PairingSolver {
   readonly B: number;
   readonly recon: ReconTopology;
+  /** The topology's record (its legality rule). */
+  readonly topology: ReconTopologyModel<ReconTopology>;
   readonly benefit: Float64Array;
   readonly cost: Float64Array;
   candMask = 0;
@@ -119,21 +77,27 @@ export class PairingSolver {
   count = 0;
   private readonly cand: Int32Array;
   private readonly non: Int32Array;
-  private readonly stages: number;
+  /** The lanes lane o reaches, in the record's order: reach[reachStart[o] .. reachStart[o + 1] - 1]. */
+  private readonly reachStart: Int32Array;
+  private readonly reach: Int32Array;
   private memo = new Map<number, number>();
   private choice = new Map<number, number>();
   private nc = 0;
 
   constructor(B: number, recon: ReconTopology) {
     this.B = B;
-    this.recon = recon;
+    this.topology = reconTopologyModel(recon);
+    this.recon = this.topology.name;
     this.benefit = new Float64Array(B);
     this.cost = new Float64Array(B);
     this.pairO = new Uint8Array(B);
     this.pairP = new Uint8Array(B);
     this.cand = new Int32Array(B);
     this.non = new Int32Array(B);
-    this.stages = 31 - Math.clz32(B);
+    const lists = Array.from({ length: B }, (_, o) => this.topology.partners(o, B));
+    this.reachStart = new Int32Array(B + 1);
+    for (let o = 0; o < B; o++) this.reachStart[o + 1] = this.reachStart[o]! + lists[o]!.length;
+    this.reach = Int32Array.from(lists.flat());
   }
 
   solve(): number {
@@ -147,8 +111,8 @@ export class PairingSolver {
     }
     this.count = 0;
     if (nc === 0 || nn === 0) return 0;
-    if (this.recon === 'crossbar') this.greedy(nc, nn);
-    else this.exactButterfly(nc);
+    if (this.topology.anyPairing) this.greedy(nc, nn);
+    else this.exact(nc);
     this.sortPairs();
     return this.count;
   }
@@ -189,14 +153,14 @@ export class PairingSolver {
     this.count = n;
   }
 
-  private exactButterfly(nc: number): void {
+  private exact(nc: number): void {
     if (nc === 1) {
       // one candidate: its cheapest legal neighbour, if that pays off (same result as the search)
       const o = this.cand[0]!;
       let best = -1;
       let bestGain = 0;
-      for (let s = 0; s < this.stages; s++) {
-        const p = o ^ (1 << s);
+      for (let t = this.reachStart[o]!, end = this.reachStart[o + 1]!; t < end; t++) {
+        const p = this.reach[t]!;
         if ((this.candMask >> p) & 1) continue;
         const g = this.benefit[o]! - this.cost[p]!;
         if (g > bestGain) {
@@ -241,8 +205,8 @@ export class PairingSolver {
     const o = this.cand[i]!;
     let bestVal = this.best(i + 1, used);
     let bestP = -1;
-    for (let s = 0; s < this.stages; s++) {
-      const p = o ^ (1 << s);
+    for (let t = this.reachStart[o]!, end = this.reachStart[o + 1]!; t < end; t++) {
+      const p = this.reach[t]!;
       if ((this.candMask >> p) & 1 || (used >> p) & 1) continue;
       const g = this.benefit[o]! - this.cost[p]!;
       if (!(g > 0)) continue;

@@ -8,15 +8,18 @@
  * Fields, LSB first, in this order:
  *   count    NP ones then a zero (the zero is omitted when NP = B/2)
  *   X        xbits            only if NP > 0
- *   pairs    NP × { o: log2 B bits; partner: crossbar p (log2 B bits) |
- *                  butterfly stage s (ceil(log2 log2 B) bits), p = o XOR 2^s }
+ *   pairs    NP × { o: log2 B bits; partner: the topology's partner field
+ *                  (quant/hwmodel/recon-topologies.ts): crossbar p (log2 B
+ *                  bits) | butterfly stage s (ceil(log2 log2 B) bits),
+ *                  p = o XOR 2^s }
  *            sorted by o ascending
  *   codes    B × b bits, slot 0 first: inlier q (two's complement), outlier
  *            slot = upper b bits of its FP code, partner slot = lower b bits
  * A plain (no-outlier) build's record is the codes alone.
  */
+import { reconTopologyModel, type ReconTopology } from '../hwmodel/recon-topologies.ts';
 import type { BitWriter } from './bitstream.ts';
-import type { MsqConfig, ReconTopology } from './config.ts';
+import type { MsqConfig } from './config.ts';
 import type { MsqLayer } from './layer.ts';
 
 /** Writes the record of μB u to `w`. */
@@ -30,12 +33,13 @@ export function writeRecord(layer: MsqLayer, u: number, w: BitWriter): void {
   for (let a = 0; a < np; a++) w.write(1, 1);
   if (np < B / 2) w.write(0, 1);
   if (np > 0) {
+    const topology = reconTopologyModel(cfg.recon);
     w.write(layer.ubX[u]!, cfg.xbits);
     for (let a = p0; a < p0 + np; a++) {
       const o = layer.pairs.outlier[a]!;
       const p = layer.pairs.partner[a]!;
       w.write(o, cfg.slotBits);
-      w.write(cfg.recon === 'crossbar' ? p : 31 - Math.clz32(o ^ p), cfg.fields.partner);
+      w.write(topology.partnerField(o, p), cfg.fields.partner);
     }
   }
   const base = j * B * layer.Kp + k;
@@ -51,7 +55,7 @@ export interface RecordLayout {
   xbits: number;
   /** log2 B: an outlier slot. */
   slotBits: number;
-  /** The partner field: crossbar log2 B, butterfly ceil(log2 log2 B). */
+  /** The partner field: the topology's width (crossbar log2 B, butterfly ceil(log2 log2 B)). */
   partnerBits: number;
   /** false: a plain build's record (codes only, no count, X or pairs). */
   counted: boolean;
@@ -112,7 +116,7 @@ export function readRecord(src: BitSource, lay: RecordLayout, out: RecordFields,
   return out;
 }
 
-/** The partner slot a partner field names (crossbar: the slot; butterfly: the stage s, p = o XOR 2^s). */
+/** The partner slot a partner field names (the topology's record: crossbar the slot; butterfly the stage s, p = o XOR 2^s). */
 export function partnerSlot(recon: ReconTopology, o: number, f: number): number {
-  return recon === 'crossbar' ? f : o ^ (1 << f);
+  return reconTopologyModel(recon).partnerSlot(o, f);
 }

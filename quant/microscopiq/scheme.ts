@@ -18,7 +18,9 @@
  * inlier scale and comes out all NaN (reported as nonFinite). The hardware
  * layout refuses non-finite weights instead.
  *
- * Compare tokens: w2 | w4 (inlier width), bf | xb (butterfly / crossbar ReCoN),
+ * Compare tokens: w2 | w4 (inlier width), the spec tag of a ReCoN topology
+ * (bf | xb: butterfly / crossbar, quant/hwmodel/recon-topologies.ts; a label
+ * shows it when it is not the default),
  * cal (Hessian mode calibrated on compare's --activations: in-sample),
  * official (compat mode), g<G>, b<B>, sd<k>, x<xbits>, and the spec tag of an
  * outlier format (outlier-formats.ts; a label shows it when it is not the default).
@@ -26,6 +28,7 @@
 import { InputError } from '../../common/errors.ts';
 import type { NonFiniteBlocks, QuantizeOutcome, QuantizeRequest, SchemeFamily, SchemeOption } from '../schemes.ts';
 import { loadTensor } from '../tensor-input.ts';
+import { DEFAULT_RECON_TOPOLOGY, RECON_TOPOLOGY_MODELS, reconTopologyBySpecTag, reconTopologyModel } from '../hwmodel/recon-topologies.ts';
 import { INLIER_NAMES, RECON_TOPOLOGIES, inlierElement, type InlierName, type ReconTopology } from './config.ts';
 import {
   OUTLIER_NAMES, OUTLIER_SPEC_TAGS, defaultOutlierFormat, findOutlierFormat, officialDefaultOutlierFormat, outlierFormat, outlierFormatByTag,
@@ -59,7 +62,7 @@ const OPTIONS: readonly SchemeOption[] = [
   { flags: '--std-dev <k>', key: 'stdDev', description: 'MicroScopiQ outlier test |w| > mean + k·std of |w| per group (default 3; official compat: 2)', parse: num('--std-dev', false) },
   { flags: '--top-fraction <f>', key: 'topFraction', description: 'MicroScopiQ alternative outlier rule: the top fraction f of per-group z-scores', parse: num('--top-fraction', false) },
   { flags: '--group-size <G>', key: 'groupSize', description: 'MicroScopiQ inputs per E8M0 scale group, along K (default 64)', parse: num('--group-size', true) },
-  { flags: '--recon <topology>', key: 'recon', description: `MicroScopiQ ReCoN topology the pairing must suit: ${RECON_TOPOLOGIES.join(' | ')} (default crossbar)`, parse: oneOf('--recon', RECON_TOPOLOGIES) },
+  { flags: '--recon <topology>', key: 'recon', description: `MicroScopiQ ReCoN topology the pairing must suit: ${RECON_TOPOLOGIES.join(' | ')} (default ${DEFAULT_RECON_TOPOLOGY})`, parse: oneOf('--recon', RECON_TOPOLOGIES) },
   { flags: '--xbits <n>', key: 'xbits', description: 'MicroScopiQ width of the per-μB outlier exponent field X, 0..3 (default 2 for W2, 1 for W4)', parse: num('--xbits', true) },
   { flags: '--guard-bits <F>', key: 'guardBits', description: 'MicroScopiQ accumulator guard bits below the inlier LSB (default: derived, see docs/ARITHMETIC.md)', parse: num('--guard-bits', true) },
   { flags: '--max-shift <n>', key: 'maxShift', description: 'MicroScopiQ largest ReCoN merge shift (default: derived)', parse: num('--max-shift', true) },
@@ -70,12 +73,16 @@ const OPTIONS: readonly SchemeOption[] = [
   { flags: '--compat <mode>', key: 'compat', description: 'MicroScopiQ compatibility mode: official (bit-exact quantize_mx_outlier_v1 direct-cast)', parse: oneOf('--compat', ['official'] as const) },
 ];
 
+/** The ReCoN topologies' spec tags for messages, alphabetical (bf, xb). */
+const RECON_SPEC_TAGS = RECON_TOPOLOGY_MODELS.map((t) => t.specTag).sort().join(', ');
+
 const HW_ONLY = ['plainMxScale', 'topFraction', 'groupSize', 'recon', 'xbits', 'guardBits', 'maxShift', 'outlierExpOffset', 'calibration', 'damping'] as const;
 
 function label(o: Record<string, unknown>): string {
   if (o.compat === 'official') return `microscopiq-official-w${o.inlier === 'mxint4' ? 4 : 2}`;
   let s = `microscopiq-w${(o.inlier ?? 'mxint4') === 'mxint2' ? 2 : 4}`;
-  if (o.recon === 'butterfly') s += '+bf';
+  const recon = o.recon === undefined ? undefined : reconTopologyModel(String(o.recon));
+  if (recon !== undefined && recon.name !== DEFAULT_RECON_TOPOLOGY) s += `+${recon.specTag}`;
   const outlier = findOutlierFormat(o.outlier);
   if (outlier?.specTag !== undefined && !outlier.isDefault) s += `+${outlier.specTag}`;
   if (o.groupSize !== undefined) s += `+g${o.groupSize}`;
@@ -236,8 +243,7 @@ export const microscopiqFamily: SchemeFamily = {
       let m: RegExpExecArray | null;
       if (t === 'w2') out.inlier = 'mxint2';
       else if (t === 'w4') out.inlier = 'mxint4';
-      else if (t === 'bf') out.recon = 'butterfly';
-      else if (t === 'xb') out.recon = 'crossbar';
+      else if (reconTopologyBySpecTag(t)) out.recon = reconTopologyBySpecTag(t)!.name;
       else if (t === 'cal') out.calibrateOnActivations = true;
       else if (t === 'official') out.compat = 'official';
       else if (outlierFormatByTag(t)) out.outlier = outlierFormatByTag(t)!.name;
@@ -247,7 +253,7 @@ export const microscopiqFamily: SchemeFamily = {
       else if ((m = /^x(\d)$/.exec(t))) out.xbits = Number(m[1]);
       else {
         throw new InputError(
-          `${format}+${t}: unknown option '${t}': allowed are w2, w4, bf, xb, cal, official, ${OUTLIER_SPEC_TAGS.join(', ')}, g<G>, b<B>, sd<k>, x<xbits>`,
+          `${format}+${t}: unknown option '${t}': allowed are w2, w4, ${RECON_SPEC_TAGS}, cal, official, ${OUTLIER_SPEC_TAGS.join(', ')}, g<G>, b<B>, sd<k>, x<xbits>`,
         );
       }
     }

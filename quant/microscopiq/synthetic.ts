@@ -6,6 +6,7 @@
  * weights whose outliers under the quantizer's mean + k·std rule are exactly
  * the planted ones (msq vectors / msq sim --outlier-rate).
  */
+import { reconTopologyModel, type ReconTopology, type ReconTopologyModel } from '../hwmodel/recon-topologies.ts';
 import { groupStats, type GroupStats } from './group-stats.ts';
 
 /** mulberry32: small, fast, deterministic 32-bit generator; returns [0, 1). */
@@ -200,8 +201,8 @@ export interface PlantedWeightOptions {
   stdDev: number;
   /** B: outputs per μB (along N); a μB takes at most B/2 outliers (each prunes a partner slot). */
   ublockSize: number;
-  /** butterfly: the outliers of a μB must have distinct partner lanes at a power-of-two distance. */
-  recon: 'crossbar' | 'butterfly';
+  /** The outliers of a μB must have distinct partner lanes the topology reaches (butterfly: at a power-of-two distance). */
+  recon: ReconTopology;
   /** Degrees of freedom of the Student-t body. Default 5. */
   nu?: number;
   /** Overall scale. Default 0.02. */
@@ -217,17 +218,15 @@ export interface PlantedWeights {
 }
 
 /** True iff the outlier lanes of `mask` (B lanes) each get a distinct non-outlier partner lane allowed by the topology. */
-function ublockPairable(mask: number, B: number, recon: 'crossbar' | 'butterfly'): boolean {
+function ublockPairable(mask: number, B: number, topology: ReconTopologyModel): boolean {
   let count = 0;
   for (let i = 0; i < B; i++) count += (mask >> i) & 1;
   if (2 * count > B) return false;
-  if (recon === 'crossbar') return true;
-  // bipartite matching outlier lane -> free lane i XOR 2^s (augmenting paths; B <= 16)
-  const stages = 31 - Math.clz32(B);
+  if (topology.anyPairing) return true;
+  // bipartite matching outlier lane -> free lane it reaches (augmenting paths; B <= 16)
   const owner = new Int32Array(B).fill(-1);
   const tryLane = (o: number, seen: number[]): boolean => {
-    for (let s = 0; s < stages; s++) {
-      const p = o ^ (1 << s);
+    for (const p of topology.partners(o, B)) {
       if ((mask >> p) & 1 || seen[p]) continue;
       seen[p] = 1;
       if (owner[p]! < 0 || tryLane(owner[p]!, seen)) {
@@ -340,6 +339,7 @@ export function plantedOutlierWeights(N: number, K: number, seed: number, opts: 
 
   // Positions: per group, random inputs whose μB stays pairable; a group that finds
   // too few passes the rest to groups with room.
+  const topology = reconTopologyModel(opts.recon);
   const upc = Math.ceil(N / B);
   const ubMask = new Map<number, number>();
   const isOutlier = new Uint8Array(N * K);
@@ -355,7 +355,7 @@ export function plantedOutlierWeights(N: number, K: number, seed: number, opts: 
       if (isOutlier[n * K + k]) continue;
       const u = k * upc + Math.floor(n / B);
       const mask = (ubMask.get(u) ?? 0) | (1 << n % B);
-      if (!ublockPairable(mask, B, opts.recon)) continue;
+      if (!ublockPairable(mask, B, topology)) continue;
       ubMask.set(u, mask);
       isOutlier[n * K + k] = 1;
       got++;

@@ -146,6 +146,7 @@ export class UblockSolver {
   /** Counts why each candidate left without a pair (stats.clipped*). */
   private classifyUnpaired(candMask: number): void {
     const { solver, cfg } = this;
+    const topology = solver.topology;
     const stats = this.bld.stats;
     const B = cfg.ublockSize;
     let paired = 0;
@@ -157,8 +158,7 @@ export class UblockSolver {
       let anyGain = false;
       for (let p = 0; p < B; p++) {
         if ((candMask >> p) & 1) continue;
-        const x = i ^ p;
-        if (cfg.recon === 'butterfly' && (x & (x - 1)) !== 0) continue;
+        if (!topology.reachable(i, p)) continue;
         anyLegal = true;
         if (solver.benefit[i]! - solver.cost[p]! > 0) anyGain = true;
       }
