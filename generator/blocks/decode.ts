@@ -52,24 +52,31 @@ interface OutlierParams {
   SHIFT_C: Dim;
 }
 
-interface RecordNets {
-  rec: Signal;
-  ubOps: Signal;
-  ubCfg: Signal;
-  o: OutlierParams;
-  WBITS: Dim;
-  LANES: Dim;
-  FW: Dim;
-  CODEW: Dim;
+/** What the head of the bit buffer says about its record: length and layout (stage 1). */
+interface RecordLayout {
+  /** record length in bits */
+  recLen: Signal;
+  /** pair a exists (NP > a) */
+  pairValid: Signal;
+  /** X, then B/2 pair entries (entries a >= NP are not valid) */
+  pairFields: Signal;
+  /** the B slot codes, slot 0 in the LSBs */
+  codes: Signal;
+  /** one-hot pair count NP = n, n < B/2 (all clear: B/2 pairs) */
+  npIs: Signal;
+  /** REC_BITS_n: the length of a record with n pairs, n = 0..B/2 */
+  lengths: Dim[];
+  /** parameters: most pairs per record, bits of a pair entry */
+  PAIRS: Dim;
+  PAIRW: Dim;
 }
 
 /**
- * The head record of an outlier build: its layout from the unary pair count,
- * then per pair the outlier code's operands, partner and shift, then per slot
- * its operand and lane setting (ub_ops, ub_cfg). Returns the record length.
+ * Stage 1 of an outlier build: the record at the buffer head, its length and
+ * layout from the unary pair count (a multiplexer over NP = 0..B/2 of
+ * constant bit ranges).
  */
-function decodeRecordFields(m: ModuleBuilder, p: DecodeParams, n: RecordNets): Expr {
-  const { rec, ubOps, ubCfg, o, WBITS, LANES, FW, CODEW } = n;
+function recordLayout(m: ModuleBuilder, p: DecodeParams, rec: Signal, o: OutlierParams, FW: Dim, CODEW: Dim): RecordLayout {
   const HALF = p.lanes / 2;
   const PAIRS = m.param('PAIRS', HALF, 'most pairs per record: LANES / 2');
   const PAIRW = m.localparam('PAIRW', o.PB.plus(o.PFW), 'bits of a pair entry: slot and partner field');
@@ -114,6 +121,27 @@ function decodeRecordFields(m: ModuleBuilder, p: DecodeParams, n: RecordNets): E
       chain = chain ? chain.elsewhen(npIs.bit(np), arm) : b.when(npIs.bit(np), arm);
     }
   });
+  return { recLen, pairValid, pairFields, codes, npIs, lengths: len, PAIRS, PAIRW };
+}
+
+interface RecordNets {
+  /** stage-1 registers of the record: its layout */
+  layout: Pick<RecordLayout, 'pairValid' | 'pairFields' | 'codes' | 'PAIRS' | 'PAIRW'>;
+  ubOps: Signal;
+  ubCfg: Signal;
+  o: OutlierParams;
+  WBITS: Dim;
+  LANES: Dim;
+}
+
+/**
+ * Stage 2 of an outlier build: per pair the outlier code's operands, partner
+ * and shift, then per slot its operand and lane setting (ub_ops, ub_cfg), from
+ * the record registered by stage 1.
+ */
+function decodeRecordFields(m: ModuleBuilder, p: DecodeParams, n: RecordNets): void {
+  const { layout, ubOps, ubCfg, o, WBITS, LANES } = n;
+  const { pairValid, pairFields, codes, PAIRS, PAIRW } = layout;
   const xField = o.XBITS ? m.let('x_field', pairFields.slice(0, o.XBITS), "the μB's outlier exponent field X") : null;
   const pairList = o.XBITS ? m.let('pair_list', pairFields.slice(o.XBITS, PAIRS.times(PAIRW)), 'the B/2 pair entries') : pairFields;
   const PAIR = m.struct(
@@ -193,7 +221,6 @@ function decodeRecordFields(m: ModuleBuilder, p: DecodeParams, n: RecordNets): E
     s.assign(ubOps.lane(gi, WBITS), mux(isOut.or(isPru), pairOp, code));
     CFG.assign(s, ubCfg, { mode: concat(isPru, isOut), partner, shift }, gi);
   });
-  return recLen;
 }
 
 /**
@@ -227,7 +254,7 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
     const WBITS = m.param('WBITS', p.wbits, 'slot code and operand width b');
     const LANES = m.param('LANES', B, 'μB size B: slots per record');
     const RECMAX = m.param('RECMAX', p.recordMax, p.outliers ? 'longest record (B/2 pairs) in bits' : 'record bits: LANES * WBITS');
-    const BUFW = m.param('BUFW', p.bufBits, 'bit buffer: RECMAX rounded up to words, plus one word');
+    const BUFW = m.param('BUFW', p.bufBits, 'bit buffer: RECMAX rounded up to words, plus two words');
     const FW = m.param('FW', p.fillBits, 'width of the fill count (0..BUFW)');
     const o = p.outliers
       ? {
@@ -260,8 +287,20 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
     const scaleReady = m.input('scale_ready', 1, { doc: 'the consumer takes scale_data' });
     const tileLoaded = m.output('tile_loaded', 1, { doc: "one cycle, with the tile's last w_row_load" });
 
+    m.comment(
+      [
+        'Three steps: a word register takes the stream; stage 1 (the bit buffer) finds the record at its head,',
+        'its length and layout, and drops it; stage 2 decodes the registered record into B operands and lane',
+        'settings and gathers the rows. Only stage 1 loops (the next head depends on this length), so its',
+        'shifts are multiplexers over constant distances (the record lengths, a word) and one 5-bit shift',
+        '(the padding at the end of a tile, in a cycle of its own).',
+      ].join('\n'),
+    );
+    const wQ = m.reg('w_q', WORDW, { doc: 'the word taken from the stream, not yet in the buffer' });
+    const wQv = m.reg('w_qv', 1, { doc: 'w_q holds a word' });
     const bitbuf = m.reg('bitbuf', BUFW, { doc: 'stream bits not yet decoded; bit 0 is the next stream bit' });
     const fill = m.reg('fill', FW, { doc: 'valid bits in bitbuf (bits above are zero)' });
+    const padQ = m.reg('pad_q', 1, { doc: "this cycle drops the padding after a tile's last record" });
     const pendV = m.reg('pend_v', 1, { doc: 'a command waits (one-entry queue)' });
     const pendS = m.reg('pend_s', 1, { doc: 'the waiting command has scales' });
     const phase = m.fsm(
@@ -277,35 +316,28 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
     const rowLoadQ = m.reg('row_load_q', ROWS, { doc: 'w_row_load' });
     const tileLoadedQ = m.reg('tile_loaded_q', 1, { doc: 'tile_loaded' });
 
-    m.comment('---- One record at the buffer head: its B operands and (outlier builds) B lane settings ----');
+    m.comment('---- Stage 1: the record at the buffer head, its length and (outlier builds) layout ----');
     const rec = m.let('rec', bitbuf.slice(0, RECMAX), 'the longest record that can start at the head');
     const CODEW = LANES.times(WBITS);
-    const ubOps = m.wire('ub_ops', CODEW, { doc: "the head record's B operands" });
-    const ubCfg = o ? m.wire('ub_cfg', LANES.times(o.CFGW), { doc: "the head record's B lane settings" }) : null;
-    let recLen: Expr;
-    if (!o || !ubCfg) {
-      m.comment('Plain build: a record is its B codes, and each code is the operand.');
-      m.assign(ubOps, rec);
-      recLen = new ParamConst(RECMAX, FW);
-    } else {
-      recLen = decodeRecordFields(m, p, { rec, ubOps, ubCfg, o, WBITS, LANES, FW, CODEW });
-    }
+    const layout = o ? recordLayout(m, p, rec, o, FW, CODEW) : null;
+    const recLen: Expr = layout ? layout.recLen : new ParamConst(RECMAX, FW);
+    if (!layout) m.comment('Plain build: a record is its B codes, and each code is the operand.');
 
-    m.comment('---- Buffer, tile phases and commands ----');
+    m.comment('---- Stage 1: buffer, tile phases and commands ----');
     const ubCnt = p.ublocks > 1 ? m.reg('ub_cnt', ceilLog2(p.ublocks), { doc: `μB of the row being gathered (of COLS / LANES = ${p.ublocks})` }) : null;
     const scaleCnt = p.scaleWords > 1 ? m.reg('scale_cnt', ceilLog2(p.scaleWords), { doc: `scale words taken so far (of COLS / 4 = ${p.scaleWords})` }) : null;
 
-    const TAKE_MAX = m.localparam('TAKE_MAX', BUFW.minus(WORDW), 'largest fill at which a word is still taken');
+    const TAKE_MAX = m.localparam('TAKE_MAX', BUFW.minus(WORDW), 'largest fill at which a word enters the buffer');
     const WORD_LSBS = m.localparam('WORD_LSBS', Dim.of(ceilLog2(WORD_BITS)), 'log2(WORDW): bit position within a word');
     const word = new ParamConst(WORDW, FW);
     const idle = m.let('idle', phase.is('S_IDLE'), 'no tile is being decoded');
     const inScales = m.let('in_scales', phase.is('S_SCALES'), 'the tile is still in its scale words');
     const inRecords = m.let('in_records', phase.is('S_RECORDS'), 'the tile is in its records');
     const cmdFire = m.let('cmd_fire', cmdValid.and(pendV.not()));
-    const scaleGo = m.let('scale_go', inScales.and(scaleV.not()).and(fill.ge(word)), 'take one scale word (the previous scale set must be gone)');
-    const recGo = m.let('rec_go', inRecords.and(fill.ge(recLen)), 'the whole head record is buffered: decode it');
+    const scaleGo = m.let('scale_go', inScales.and(padQ.not()).and(scaleV.not()).and(fill.ge(word)), 'take one scale word (the previous scale set must be gone)');
+    const recGo = m.let('rec_go', inRecords.and(padQ.not()).and(fill.ge(recLen)), 'the whole head record is buffered: take it');
     const ubLastW = ubCnt ? m.let('ub_last', ubCnt.eq(lit(p.ublocks - 1, ubCnt.width)), "the row's last μB") : null;
-    const rowDone = m.let('row_done', ubLastW ? recGo.and(ubLastW) : recGo, 'a full row goes out');
+    const rowDone = m.let('row_done', ubLastW ? recGo.and(ubLastW) : recGo, 'a full row is taken');
     const tileDone = m.let('tile_done', rowDone.and(rowOh.bit(ROWS.minus(1))), "the tile's last record");
     const start = m.let('start', pendV.and(idle.or(tileDone)), 'the queued tile starts next cycle');
     const scaleLast = scaleCnt ? m.let('scale_last', scaleCnt.eq(lit(p.scaleWords - 1, scaleCnt.width))) : null;
@@ -321,21 +353,55 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
           .elsewhen(tileDone, () => go('S_IDLE')),
     });
 
-    const stepBits = m.let('step_bits', mux(scaleGo, word, mux(recGo, recLen, Const.zero(FW))), 'bits decoded this cycle');
-    const left = m.let('left', fill.minus(stepBits), 'bits left after this step');
-    m.comment("The tile's last record also drops the padding: the tile began on a word and words arrive\nwhole, so the bits left in the current word are the padding.");
-    const leftKept = m.let(
-      'left_kept',
-      mux(tileDone, concat(left.slice(WORD_LSBS, FW.minus(WORD_LSBS)), Const.zero(WORD_LSBS)), left),
-      'bits kept (padding dropped at the end of a tile)',
+    m.comment(
+      'The word register drains into the buffer when a whole word fits above the bits held now (a test\n' +
+        'of registers only): w_ready and the insertion point come from flip-flops. The cycle that drops the\n' +
+        'padding takes no word, so its shift starts from the buffer itself.',
     );
-    const consume = m.let('consume', fill.minus(leftKept), 'head bits dropped this cycle');
-    m.comment('Room is judged after this cycle\'s step (a function of registers only, not of any input):\nwith records of 32 bits or more a word is taken every cycle.');
-    const canTake = m.let('can_take', new ParamConst(TAKE_MAX, FW).ge(leftKept), 'a whole word fits above the kept bits');
+    const drain = m.let('drain', wQv.and(padQ.not()).and(new ParamConst(TAKE_MAX, FW).ge(fill)), 'w_q enters the buffer this cycle (not while the padding is dropped)');
+    const canTake = m.let('can_take', wQv.not().or(drain), 'the word register is free or drains');
     const wTake = m.let('w_take', wValid.and(canTake));
-    const incoming = m.let('incoming', mux(wTake, wData.zext(BUFW).shl(leftKept), Const.zero(BUFW)), 'the new word, placed right above the kept bits');
-    m.update(bitbuf, bitbuf.shr(consume).or(incoming));
-    m.update(fill, leftKept.plus(mux(wTake, word, Const.zero(FW))));
+    m.update(wQ, wData, { enable: wTake });
+    m.update(wQv, wTake.or(wQv.and(drain.not())));
+    m.comment(
+      'The insertion shifter has its own copy of fill (its selects drive every bit of the buffer; with the\n' +
+        'record logic on the same net the fan-out alone would cost a nanosecond). It is stored inverted, so\n' +
+        'synthesis does not merge the two registers.',
+    );
+    const fillPosN = m.reg('fill_pos_n', FW, { doc: 'NOT fill: the insertion point, a copy for the shifter' });
+    const merged = m.let('merged', bitbuf.or(mux(drain, wQ.zext(BUFW).shl(fillPosN.not()), Const.zero(BUFW))), 'the buffer with w_q placed above its bits');
+
+    m.comment(
+      "Bits dropped this cycle: the padding (fill mod WORDW: the tile began on a word and words arrive\n" +
+        'whole), a scale word, or the head record: its length is one of the REC_BITS constants.',
+    );
+    const padBits = m.let('pad_bits', fill.slice(0, WORD_LSBS), 'the padding: bits left in the current word');
+    const stepBits = m.let('step_bits', mux(padQ, padBits.zext(FW), mux(scaleGo, word, mux(recGo, recLen, Const.zero(FW)))), 'bits dropped this cycle');
+    let recDropped: Expr = merged.shr(new ParamConst(RECMAX, FW));
+    if (layout) {
+      const dropped = m.logic('rec_dropped', BUFW, { doc: 'the buffer without the head record: a shift by one of the REC_BITS' });
+      const half = p.lanes / 2;
+      m.comb((b) => {
+        b.default(dropped, merged.shr(new ParamConst(layout.lengths[half]!, FW)));
+        let chain: When | null = null;
+        for (let np = 0; np < half; np++) {
+          const arm = () => b.set(dropped, merged.shr(new ParamConst(layout.lengths[np]!, FW)));
+          chain = chain ? chain.elsewhen(layout.npIs.bit(np), arm) : b.when(layout.npIs.bit(np), arm);
+        }
+      });
+      recDropped = dropped;
+    }
+    const shifted = m.let('shifted', mux(padQ, bitbuf.shr(padBits), mux(scaleGo, merged.shr(word), mux(recGo, recDropped, merged))), 'the buffer after this cycle');
+    m.update(bitbuf, shifted);
+    const fillNext = m.let('fill_next', fill.minus(stepBits).plus(mux(drain, word, Const.zero(FW))), 'fill after this cycle');
+    m.update(fill, fillNext);
+    m.update(fillPosN, fillNext.not(), { reset: (1n << BigInt(p.fillBits)) - 1n });
+    m.comment("After a tile's last record, the bits left in its last word are padding: drop them next cycle.");
+    const recLenLsbs = layout
+      ? layout.recLen.slice(0, WORD_LSBS)
+      : new ParamConst(m.localparam('REC_LSBS', Dim.of(p.recordMax % WORD_BITS), 'RECMAX modulo WORDW'), WORD_LSBS);
+    const leftLsbs = m.let('left_lsbs', padBits.minus(recLenLsbs), 'bits left after the head record, modulo WORDW');
+    m.update(padQ, tileDone.and(leftLsbs.any()));
 
     m.update(pendV, cmdFire.or(pendV.and(start.not())));
     m.update(pendS, cmdScales, { enable: cmdFire });
@@ -346,29 +412,54 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
     if (scaleCnt && scaleLast) m.update(scaleCnt, mux(scaleLast, Const.zero(scaleCnt.width), scaleCnt.plus(lit(1, scaleCnt.width))), { enable: scaleGo });
     m.update(scaleV, scaleDone.or(scaleV.and(scaleReady.not())));
 
-    m.comment('---- Rows: COLS / LANES - 1 μBs in a shift register, the last one joins them on output ----');
+    m.comment('---- Stage 1 to 2: the taken record (its layout), with the row it completes ----');
     if (ubCnt && ubLastW) m.update(ubCnt, mux(ubLastW, Const.zero(ubCnt.width), ubCnt.plus(lit(1, ubCnt.width))), { enable: recGo });
+    m.update(rowOh, concat(rowOh.slice(0, ROWS.minus(1)), rowOh.bit(ROWS.minus(1))), { enable: rowDone, reset: 1 });
+    const recV = ubCnt ? m.reg('rec_v', 1, { doc: 'stage 2 holds a record (it shifts into the row)' }) : null;
+    const recLoad = m.reg('rec_load', ROWS, { doc: 'one-hot: the row this record completes (zero if it does not)' });
+    const recLast = m.reg('rec_last', 1, { doc: "the record is its tile's last" });
+    if (recV) m.update(recV, recGo);
+    m.update(recLoad, mux(rowDone, rowOh, Const.zero(ROWS)));
+    m.update(recLast, tileDone);
+    const ubOps = m.wire('ub_ops', CODEW, { doc: "stage 2's record: its B operands" });
+    const ubCfg = o ? m.wire('ub_cfg', LANES.times(o.CFGW), { doc: "stage 2's record: its B lane settings" }) : null;
+    if (!layout || !o || !ubCfg) {
+      const recCodes = m.reg('rec_codes', CODEW, { doc: 'the record: B codes' });
+      m.update(recCodes, rec, { enable: recGo });
+      m.assign(ubOps, recCodes);
+    } else {
+      const recCodes = m.reg('rec_codes', CODEW, { doc: "the record's B slot codes" });
+      const recFields = m.reg('rec_fields', layout.pairFields.width, { doc: 'its X and pair entries' });
+      const recPairs = m.reg('rec_pairs', layout.pairValid.width, { doc: 'its pairs that exist' });
+      m.update(recCodes, layout.codes, { enable: recGo });
+      m.update(recFields, layout.pairFields, { enable: recGo });
+      m.update(recPairs, layout.pairValid, { enable: recGo });
+      m.comment('---- Stage 2: the registered record to B operands and B lane settings ----');
+      decodeRecordFields(m, p, { layout: { pairValid: recPairs, pairFields: recFields, codes: recCodes, PAIRS: layout.PAIRS, PAIRW: layout.PAIRW }, ubOps, ubCfg, o, WBITS, LANES });
+    }
+
+    m.comment('---- Stage 2: rows. COLS / LANES - 1 μBs in a shift register, the last one joins them on output ----');
+    const recRowDone = m.let('rec_row_done', recLoad.any(), 'the record completes a row');
     let rowOps: Expr = ubOps;
     let rowCfg: Expr | null = ubCfg;
-    if (ubCnt) {
+    if (recV) {
       // COLS - LANES slots: every μB of a row but the last; the newest enters at the top
       const older = COLS.minus(LANES);
       const accOps = m.reg('acc_ops', older.times(WBITS), { doc: 'earlier μBs of the row, oldest in the LSBs' });
-      m.update(accOps, p.ublocks > 2 ? concat(ubOps, accOps.slice(CODEW, older.minus(LANES).times(WBITS))) : ubOps, { enable: recGo });
+      m.update(accOps, p.ublocks > 2 ? concat(ubOps, accOps.slice(CODEW, older.minus(LANES).times(WBITS))) : ubOps, { enable: recV });
       rowOps = concat(ubOps, accOps);
       if (o && ubCfg) {
         const accCfg = m.reg('acc_cfg', older.times(o.CFGW), { doc: 'their lane settings' });
-        m.update(accCfg, p.ublocks > 2 ? concat(ubCfg, accCfg.slice(LANES.times(o.CFGW), older.minus(LANES).times(o.CFGW))) : ubCfg, { enable: recGo });
+        m.update(accCfg, p.ublocks > 2 ? concat(ubCfg, accCfg.slice(LANES.times(o.CFGW), older.minus(LANES).times(o.CFGW))) : ubCfg, { enable: recV });
         rowCfg = concat(ubCfg, accCfg);
       }
     }
-    m.update(rowOpsQ, rowOps, { enable: rowDone });
-    if (rowCfgQ && rowCfg) m.update(rowCfgQ, rowCfg, { enable: rowDone });
-    m.update(rowOh, concat(rowOh.slice(0, ROWS.minus(1)), rowOh.bit(ROWS.minus(1))), { enable: rowDone, reset: 1 });
-    m.update(rowLoadQ, mux(rowDone, rowOh, Const.zero(ROWS)));
-    m.update(tileLoadedQ, tileDone);
+    m.update(rowOpsQ, rowOps, { enable: recRowDone });
+    if (rowCfgQ && rowCfg) m.update(rowCfgQ, rowCfg, { enable: recRowDone });
+    m.update(rowLoadQ, recLoad);
+    m.update(tileLoadedQ, recLast);
 
-    m.comment('---- Outputs: registers only ----');
+    m.comment('---- Outputs: registers only, but w_ready (from the word register and the fill count) ----');
     m.assign(wReady, canTake);
     m.assign(cmdReady, pendV.not());
     m.assign(wRowData, rowOpsQ);

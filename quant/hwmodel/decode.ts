@@ -7,19 +7,21 @@
  * outlier builds, the C ReCoN lane settings (quant/hwmodel/recon.ts encoding).
  *
  * Microarchitecture, mirrored here register by register:
- *  - a bit buffer `buf` of BUFW bits holding `fill` valid bits, LSB = the next
- *    stream bit. A 32-bit word is accepted (w_ready) when it fits above the
- *    bits kept after this cycle's step (kept <= BUFW - 32); it lands at bit
- *    position `kept`. w_ready is a function of the registers only.
- *  - per cycle at most one step: a scale word (32 bits) during the scale phase
- *    of a tile, or one μB record when fill >= its length (the length is known
- *    from the unary count at the buffer head, so one record per cycle).
- *  - the last record of a tile also drops the tile's padding: the remaining
- *    fill is rounded down to a multiple of 32 (every tile starts on a word, so
- *    the bits left in the current word are exactly the padding).
- *  - a row shift register collects C/B - 1 μBs; the row's last μB goes with
- *    them straight into the output registers, which pulse w_row_load one cycle
- *    later. tile_loaded pulses with the tile's last row.
+ *  - a word register `wq` takes the stream (w_ready: it is free or drains this
+ *    cycle); it drains into the bit buffer when a whole word fits above the
+ *    bits held now (fill <= BUFW - 32), landing at bit position `fill`.
+ *  - stage 1, a bit buffer `buf` of BUFW bits holding `fill` valid bits, LSB =
+ *    the next stream bit. Per cycle at most one step: a scale word (32 bits)
+ *    during the scale phase of a tile, or one μB record when fill >= its length
+ *    (known from the unary count at the buffer head: one record per cycle).
+ *  - after a tile's last record, if bits of its last word are left, the next
+ *    cycle drops them (fill mod 32: every tile starts on a word, so these are
+ *    exactly the padding) and takes no step and no word.
+ *  - stage 2 holds the taken record (decoded here at once: the RTL decodes the
+ *    registered record bits, the same function) with the row it completes; a
+ *    row shift register collects C/B - 1 μBs, the row's last μB goes with them
+ *    into the output registers, which pulse w_row_load. tile_loaded pulses with
+ *    the tile's last row.
  *  - commands queue in a one-entry register (cmd_ready = queue empty); a queued
  *    tile starts in the cycle after the previous tile's last record, or at once
  *    when idle.
@@ -145,11 +147,14 @@ export function resolveDecode(c: DecodeConfig): DecodeParams {
   const shiftBits = shiftFieldBits(msq.maxShift, msq.guardBits);
   // NP = B/2: B/2 count bits (no terminating zero), X, B/2 pairs, B codes.
   const recordMax = c.outliers ? B / 2 + msq.xbits + (B / 2) * pairBits + B * b : B * b;
-  // One word of room above the longest record. A word is refused only when the
-  // bits kept after this cycle exceed BUFW - 32 >= recordMax, so next cycle a
-  // record is decoded: short records go at one per cycle. Records of 32 bits or
-  // more never leave more than BUFW - 32 bits, so a word is taken every cycle.
-  const bufBits = WORD_BITS * Math.ceil(recordMax / WORD_BITS) + WORD_BITS;
+  // Two words of room above the longest record (rounded up to words). The word
+  // register drains into the buffer when fill <= BUFW - 32 (judged on registers,
+  // before this cycle's step, so that the insertion is off the record loop);
+  // BUFW - 32 >= recordMax + 32, so a buffer that cannot take a word holds a
+  // whole record, decoded this cycle: short records go at one per cycle, and
+  // records of 32 bits or more never leave more than BUFW - 32 bits after a
+  // cycle that drained and decoded, so words flow at one per cycle.
+  const bufBits = WORD_BITS * Math.ceil(recordMax / WORD_BITS) + 2 * WORD_BITS;
   if (MODE_CODE.inlier !== 0 || MODE_CODE.outlier !== 1 || MODE_CODE.pruned !== 2) {
     throw new Error('internal: the decode unit builds the mode field as {pruned, outlier}');
   }
@@ -288,8 +293,13 @@ export interface DecodeInputs extends Record<string, bigint> {
 export type DecodeOutputs = Record<string, bigint>;
 
 interface State {
+  /** the word register (w_q) and its valid bit */
+  wq: bigint;
+  wqv: boolean;
   buf: bigint;
   fill: number;
+  /** this cycle drops the padding after a tile's last record */
+  pad: boolean;
   pendV: boolean;
   pendS: boolean;
   tileAct: boolean;
@@ -300,6 +310,12 @@ interface State {
   ubCnt: number;
   /** index of the one-hot row register's set bit */
   row: number;
+  /** stage 2: the taken record (decoded), whether it shifts into the row, the row it completes, tile end */
+  recV: boolean;
+  recOps: bigint;
+  recCfg: bigint;
+  recLoad: bigint;
+  recLast: boolean;
   accOps: bigint;
   accCfg: bigint;
   rowOps: bigint;
@@ -310,7 +326,7 @@ interface State {
 
 function resetState(): State {
   return {
-    buf: 0n, fill: 0, pendV: false, pendS: false, tileAct: false, inScales: false, scaleCnt: 0, scaleQ: 0n, scaleValid: false,
+    wq: 0n, wqv: false, buf: 0n, fill: 0, pad: false, recV: false, recOps: 0n, recCfg: 0n, recLoad: 0n, recLast: false, pendV: false, pendS: false, tileAct: false, inScales: false, scaleCnt: 0, scaleQ: 0n, scaleValid: false,
     ubCnt: 0, row: 0, accOps: 0n, accCfg: 0n, rowOps: 0n, rowCfg: 0n, rowLoad: 0n, tileLoaded: false,
   };
 }
@@ -336,15 +352,14 @@ export class DecodeModel {
     const p = this.p;
     const s = this.s;
     const rec = decodeRecordHw(p, s.buf & mask(p.recordMax));
-    const scaleGo = s.tileAct && s.inScales && !s.scaleValid && s.fill >= WORD_BITS;
-    const recGo = s.tileAct && !s.inScales && s.fill >= rec.len;
+    const scaleGo = s.tileAct && s.inScales && !s.pad && !s.scaleValid && s.fill >= WORD_BITS;
+    const recGo = s.tileAct && !s.inScales && !s.pad && s.fill >= rec.len;
     const ubLast = s.ubCnt === p.ublocks - 1;
     const rowDone = recGo && ubLast;
     const tileDone = rowDone && s.row === p.rows - 1;
-    const left = s.fill - (scaleGo ? WORD_BITS : recGo ? rec.len : 0);
-    // the tile's last record also drops the padding to the word boundary
-    const leftKept = tileDone ? left & ~(WORD_BITS - 1) : left;
-    return { rec, scaleGo, recGo, ubLast, rowDone, tileDone, leftKept, wReady: leftKept <= p.bufBits - WORD_BITS };
+    // the word register drains when a whole word fits above the bits held now
+    const drain = s.wqv && !s.pad && s.fill <= p.bufBits - WORD_BITS;
+    return { rec, scaleGo, recGo, ubLast, rowDone, tileDone, drain, wReady: !s.wqv || drain };
   }
 
   /** w_ready before the edge. */
@@ -384,19 +399,23 @@ export class DecodeModel {
       this.s = resetState();
       return none;
     }
-    const { rec, scaleGo, recGo, ubLast, rowDone, tileDone, leftKept, wReady } = this.comb();
+    const { rec, scaleGo, recGo, ubLast, rowDone, tileDone, drain, wReady } = this.comb();
     const cmdReady = this.cmdReady;
     const start = s.pendV && (!s.tileAct || tileDone);
     const scaleLast = s.scaleCnt === p.scaleWords - 1;
     const cmdFire = inp.cmd_valid === 1n && cmdReady;
     const wTake = inp.w_valid === 1n && wReady;
 
-    const consume = s.fill - leftKept;
-    let buf = s.buf >> BigInt(consume);
-    if (wTake) buf |= (inp.w_data & mask(WORD_BITS)) << BigInt(leftKept);
+    // stage 1: the buffer drops the padding, a scale word or the head record; w_q enters above its bits
+    const stepBits = s.pad ? s.fill % WORD_BITS : scaleGo ? WORD_BITS : recGo ? rec.len : 0;
+    const merged = drain ? s.buf | (s.wq << BigInt(s.fill)) : s.buf;
     const n: State = { ...s };
-    n.buf = buf & mask(p.bufBits);
-    n.fill = leftKept + (wTake ? WORD_BITS : 0);
+    n.buf = (merged >> BigInt(stepBits)) & mask(p.bufBits);
+    n.fill = s.fill - stepBits + (drain ? WORD_BITS : 0);
+    // the tile began on a word and words arrive whole: the bits left in the last word are padding
+    n.pad = tileDone && (s.fill - rec.len) % WORD_BITS !== 0;
+    if (wTake) n.wq = inp.w_data & mask(WORD_BITS);
+    n.wqv = wTake || (s.wqv && !drain);
     n.pendV = cmdFire || (s.pendV && !start);
     if (cmdFire) n.pendS = inp.cmd_scales === 1n;
     n.tileAct = start || (s.tileAct && !tileDone);
@@ -409,25 +428,28 @@ export class DecodeModel {
     n.scaleValid = (scaleGo && scaleLast) || (s.scaleValid && inp.scale_ready !== 1n);
     const ubW = BigInt(p.lanes * p.wbits);
     const ubC = BigInt(p.lanes * p.cfgBits);
+    const accW = BigInt((p.ublocks - 1) * p.lanes * p.wbits);
+    const accC = BigInt((p.ublocks - 1) * p.lanes * p.cfgBits);
     if (recGo) {
       n.ubCnt = ubLast ? 0 : s.ubCnt + 1;
-      if (p.ublocks > 1) {
-        // shift register: the newest μB enters at the top
-        const accW = BigInt((p.ublocks - 1) * p.lanes * p.wbits);
-        const accC = BigInt((p.ublocks - 1) * p.lanes * p.cfgBits);
-        n.accOps = (rec.ops << (accW - ubW)) | (s.accOps >> ubW);
-        n.accCfg = (rec.cfg << (accC - ubC)) | (s.accCfg >> ubC);
-      }
+      n.recOps = rec.ops;
+      n.recCfg = rec.cfg;
     }
-    if (rowDone) {
-      const accW = BigInt((p.ublocks - 1) * p.lanes * p.wbits);
-      const accC = BigInt((p.ublocks - 1) * p.lanes * p.cfgBits);
-      n.rowOps = (rec.ops << accW) | s.accOps;
-      n.rowCfg = p.outliers ? (rec.cfg << accC) | s.accCfg : 0n;
-      n.row = (s.row + 1) % p.rows;
+    if (rowDone) n.row = (s.row + 1) % p.rows;
+    n.recV = recGo;
+    n.recLoad = rowDone ? 1n << BigInt(s.row) : 0n;
+    n.recLast = tileDone;
+    // stage 2: the registered record shifts into the row (the newest μB enters at the top) or completes it
+    if (s.recV && p.ublocks > 1) {
+      n.accOps = (s.recOps << (accW - ubW)) | (s.accOps >> ubW);
+      n.accCfg = (s.recCfg << (accC - ubC)) | (s.accCfg >> ubC);
     }
-    n.rowLoad = rowDone ? 1n << BigInt(s.row) : 0n;
-    n.tileLoaded = tileDone;
+    if (s.recLoad !== 0n) {
+      n.rowOps = (s.recOps << accW) | s.accOps;
+      n.rowCfg = p.outliers ? (s.recCfg << accC) | s.accCfg : 0n;
+    }
+    n.rowLoad = s.recLoad;
+    n.tileLoaded = s.recLast;
     this.s = n;
     return { wordTaken: wTake, cmdTaken: cmdFire, scaleTaken: s.scaleValid && inp.scale_ready === 1n, recordDecoded: recGo };
   }
