@@ -10,7 +10,7 @@ import { benchDefaults, runBench } from '../../perf/bench.ts';
 import { benchMarkdown } from '../../perf/bench-format.ts';
 import { resolveAccelConfig } from '../../generator/accel-config.ts';
 import { sweepOptions } from '../../perf/bench.ts';
-import { reconTopology } from '../../generator/blocks/recon-topologies.ts';
+import { RECON_TOPOLOGY_BLOCKS, reconTopology } from '../../generator/blocks/recon-topologies.ts';
 import { parseIntFlag } from '../parse.ts';
 
 interface BenchFlags {
@@ -35,7 +35,7 @@ export function registerBench(program: Command): void {
     .option('--jobs <n>', 'syntheses and simulations at a time (default 2)')
     .option('--sizes <list>', 'arrays RxC, comma-separated (default 4x8,8x8,16x16,32x32; --quick 4x8)')
     .option('--wbits <list>', 'weight bits, comma-separated (default 2,4; --quick 2)')
-    .option('--recon <list>', 'ReCoN topologies (default crossbar,butterfly)')
+    .option('--recon <list>', `ReCoN topologies (default ${RECON_TOPOLOGY_BLOCKS.map((t) => t.name).join(',')})`)
     .option('--simulator <name>', 'simulator of the throughput runs: verilator or icarus (default verilator; --quick icarus)')
     .option('--work <dir>', 'build folder; an existing one must be empty or an earlier msq work folder (default build/bench or build/bench-quick)')
     .option('--resume', 'reuse syntheses and simulations already in the build folder (same sources, configuration and problem)')

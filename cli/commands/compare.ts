@@ -4,6 +4,7 @@
  * on stdout and an SVG plot of SQNR against EBW.
  */
 import type { Command } from 'commander';
+import { DEFAULT_RECON_TOPOLOGY, RECON_TOPOLOGY_MODELS } from '../../quant/hwmodel/recon-topologies.ts';
 import { InputError } from '../../common/errors.ts';
 import { checkOutputFile, writeFileAtomically } from '../../common/output-path.ts';
 import { allFormatNames } from '../../quant/schemes.ts';
@@ -12,6 +13,11 @@ import { sqnrPlotSvg } from '../../quant/plot.ts';
 import { loadTensor } from '../../quant/tensor-input.ts';
 import { parseCommonFlags, type CommonQuantFlags } from './quantize.ts';
 import { ROUNDINGS } from '../../quant/formats.ts';
+
+/** The ReCoN topology options of a MicroScopiQ spec, from the registry (the default needs none). */
+const topologyOpts = RECON_TOPOLOGY_MODELS.filter((t) => t.name !== DEFAULT_RECON_TOPOLOGY)
+  .map((t) => `${t.specTag} (${t.name})`)
+  .join(', ');
 
 export function registerCompare(program: Command): void {
   program
@@ -23,7 +29,7 @@ export function registerCompare(program: Command): void {
       '--formats <list>',
       `comma-separated format specs NAME[+opt...]; NAME one of ${allFormatNames().join(', ')}; ` +
         'NxFP opts: nm1..nm3 (NanoMantissa bits), am (Adaptive Microexponent), cr (Code Recycling), e.g. nxfp4+nm2+am+cr; ' +
-        'MicroScopiQ opts: w2|w4, bf (butterfly), cal (Hessian mode calibrated on --activations, in-sample), official, g<G>, b<B>, sd<k>, x<bits>, e4m3; ' +
+        `MicroScopiQ opts: w2|w4, ${topologyOpts}, cal (Hessian mode calibrated on --activations, in-sample), official, g<G>, b<B>, sd<k>, x<bits>, e4m3; ` +
         `default: ${DEFAULT_COMPARE_SPECS.join(',')} (with --activations also microscopiq+w4+cal,microscopiq+w2+cal)`,
     )
     .option('--block-size <n>', 'elements per block sharing one scale (default 32; microscopiq: μB size, default 8)')
