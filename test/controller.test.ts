@@ -37,12 +37,11 @@ function vectors(steps: Step[], expectFn: (t: number) => Status | null): CycleVe
         cmd_scales: 1n, // the load walker stands at the first K-tile of a group
         first_ktile: 1n,
         last_ktile: 0n, // 3 K-tiles per group, the walker is at the first
-        // the issue walker's position flags are set when a run starts (its counters are loaded
-        // with M, K, N then): before that first_group and last_group are 0; with M = 1 the
-        // chunk's last row is row 0, which is also the reset value of last_row
+        // the issue walker's position flags are registers set when a run starts (its counters are
+        // loaded with M, K, N then): before that they are 0; with M = 1 row 0 is the last beat
         first_group: e.cmd_valid ? 1n : 0n,
         last_group: e.cmd_valid && e.k === cfg.group ? 1n : 0n,
-        last_beat: 1n,
+        last_beat: e.cmd_valid && e.m === 1 ? 1n : 0n,
         beat_addr: 0n,
       },
     };

@@ -165,21 +165,45 @@ export function controller(c: ControllerConfig): ModuleDef {
       grp: GroupPosition | null;
       tg: Flop;
       fin: Flop;
+      lastKF: Flop;
+      lastChunkF: Flop;
+      lastNF: Flop;
       lastK: Signal;
       lastChunk: Signal;
       lastN: Signal;
       finalTile: Signal;
       groupEnd: Signal;
+      /** the tile after this one is the last K-tile, the chunk after this one the last, the N-tile after this one the last */
+      nextLastK: Signal;
+      nextLastChunk: Signal;
+      nextLastN: Signal;
     }
+    m.comment(
+      'The "last" flags of a walker are registers too, set as it moves: for its first tile from M, K and N,\n' +
+        'for the next from what is left (two tiles, chunks or N-tiles or fewer), so that the beat-fire logic\n' +
+        'reads flip-flops only.',
+    );
+    const TWO_TILES = m.localparam('TWO_TILES', ROWS.times(2), 'inputs of two K-tiles');
+    const TWO_NTILES = m.localparam('TWO_NTILES', COLS.times(2), 'outputs of two N-tiles');
+    const TWO_CHUNKS = m.localparam('TWO_CHUNKS', DEPTH.times(2), 'rows of two full M-chunks');
+    const kOne = m.let('k_one_tile', kQ.eq(pc(ROWS)), 'K is one K-tile');
+    const mOne = m.let('m_one_chunk', pc(DEPTH).ge(mQ), 'M fits one M-chunk');
+    const nOne = m.let('n_one_tile', pc(COLS).ge(nQ), 'N fits one N-tile');
     const walker = (p: string, what: string, groups: boolean): Walker => {
       const kLeft = m.flop(`${p}_k_left`, DW, { doc: `${what}: K - k, inputs from the K-tile on` });
       const mLeft = m.flop(`${p}_m_left`, DW, { doc: `${what}: M - m0, rows from the M-chunk on` });
       const nLeft = m.flop(`${p}_n_left`, DW, { doc: `${what}: N - n, outputs from the N-tile on` });
       const tg = m.flop(`${p}_tg`, tgBits, { doc: `${what}: K-tile within the group` });
       const fin = m.flop(`${p}_fin`, 1, { doc: `${what}: every tile done` });
-      const lastK = m.let(`${p}_last_k`, kLeft.q.eq(pc(ROWS)));
-      const lastChunk = m.let(`${p}_last_chunk`, pc(DEPTH).ge(mLeft.q));
-      const lastN = m.let(`${p}_last_n`, pc(COLS).ge(nLeft.q));
+      const lastKF = m.flop(`${p}_last_k`, 1, { doc: `${what}: the K-tile is the last of K (K - k = ROWS)` });
+      const lastChunkF = m.flop(`${p}_last_chunk`, 1, { doc: `${what}: the M-chunk is the last (M - m0 <= DEPTH)` });
+      const lastNF = m.flop(`${p}_last_n`, 1, { doc: `${what}: the N-tile is the last (N - n <= COLS)` });
+      const lastK = lastKF.q;
+      const lastChunk = lastChunkF.q;
+      const lastN = lastNF.q;
+      const nextLastK = m.let(`${p}_next_last_k`, kLeft.q.eq(new ParamConst(TWO_TILES, DW)), 'the next K-tile is the last');
+      const nextLastChunk = m.let(`${p}_next_last_chunk`, new ParamConst(TWO_CHUNKS, DW).ge(mLeft.q), 'the next M-chunk is the last');
+      const nextLastN = m.let(`${p}_next_last_n`, new ParamConst(TWO_NTILES, DW).ge(nLeft.q), 'the next N-tile is the last');
       const finalTile = m.let(`${p}_final_tile`, lastK.and(lastChunk).and(lastN));
       const groupEnd = m.let(`${p}_group_end`, tg.q.eq(new ParamConst(TPG_LAST, tgBits)));
       let grp: GroupPosition | null = null;
@@ -188,17 +212,20 @@ export function controller(c: ControllerConfig): ModuleDef {
         const gFirst = m.flop(`${p}_g_first`, 1, { doc: `${what}: the group is the first of K` });
         grp = { gLeft, gFirst, lastGroup: m.let(`${p}_last_group`, gLeft.q.eq(pc(GROUP))) };
       }
-      return { kLeft, mLeft, nLeft, grp, tg, fin, lastK, lastChunk, lastN, finalTile, groupEnd };
+      return { kLeft, mLeft, nLeft, grp, tg, fin, lastKF, lastChunkF, lastNF, lastK, lastChunk, lastN, finalTile, groupEnd, nextLastK, nextLastChunk, nextLastN };
     };
     /** A walker's next position: back to the start on `clear`; on `step`, the next K-tile, M-chunk or N-tile. */
     const advance = (b: CombBuilder, w: Walker, step: Expr, clear: Expr, onChunk?: (next: 'first' | 'next') => void): void => {
       const g = w.grp;
-      b.hold(w.kLeft, w.mLeft, w.nLeft, w.tg, w.fin, ...(g ? [g.gLeft, g.gFirst] : []));
+      b.hold(w.kLeft, w.mLeft, w.nLeft, w.tg, w.fin, w.lastKF, w.lastChunkF, w.lastNF, ...(g ? [g.gLeft, g.gFirst] : []));
       const tgZero = lit(0, tgBits);
       b.when(clear, () => {
         b.set(w.kLeft.d, kQ);
         b.set(w.mLeft.d, mQ);
         b.set(w.nLeft.d, nQ);
+        b.set(w.lastKF.d, kOne);
+        b.set(w.lastChunkF.d, mOne);
+        b.set(w.lastNF.d, nOne);
         if (g) {
           b.set(g.gLeft.d, kQ);
           b.set(g.gFirst.d, one);
@@ -210,6 +237,7 @@ export function controller(c: ControllerConfig): ModuleDef {
         b.when(w.lastK, () => {
           b.comment('the last K-tile: the next M-chunk, or the next N-tile after the last chunk');
           b.set(w.kLeft.d, kQ);
+          b.set(w.lastKF.d, kOne);
           if (g) {
             b.set(g.gLeft.d, kQ);
             b.set(g.gFirst.d, one);
@@ -217,14 +245,23 @@ export function controller(c: ControllerConfig): ModuleDef {
           b.set(w.tg.d, tgZero);
           b.when(w.lastChunk, () => {
             b.set(w.mLeft.d, mQ);
+            b.set(w.lastChunkF.d, mOne);
             onChunk?.('first');
-            b.when(w.lastN, () => b.set(w.nLeft.d, nQ)).otherwise(() => b.set(w.nLeft.d, w.nLeft.q.minus(pc(COLS))));
+            b.when(w.lastN, () => {
+              b.set(w.nLeft.d, nQ);
+              b.set(w.lastNF.d, nOne);
+            }).otherwise(() => {
+              b.set(w.nLeft.d, w.nLeft.q.minus(pc(COLS)));
+              b.set(w.lastNF.d, w.nextLastN);
+            });
           }).otherwise(() => {
             b.set(w.mLeft.d, w.mLeft.q.minus(pc(DEPTH)));
+            b.set(w.lastChunkF.d, w.nextLastChunk);
             onChunk?.('next');
           });
         }).otherwise(() => {
           b.set(w.kLeft.d, w.kLeft.q.minus(pc(ROWS)));
+          b.set(w.lastKF.d, w.nextLastK);
           b.when(w.groupEnd, () => {
             if (g) {
               b.set(g.gLeft.d, g.gLeft.q.minus(pc(GROUP)));
@@ -266,22 +303,28 @@ export function controller(c: ControllerConfig): ModuleDef {
     );
     const lastRow = m.flop('last_row', AW, { doc: "last row of the issue walker's M-chunk" });
     const depthLast = new ParamConst(DEPTH_LAST, AW);
-    const TWO_CHUNKS = m.localparam('TWO_CHUNKS', DEPTH.times(2), 'rows of two full M-chunks');
     // DEPTH is 2^AW (or 1 with AW = 1), so the low AW bits of M - 1 and of M - m0 - DEPTH - 1 are
     // the low AW bits of M, M - m0 minus one (D = 1: every chunk is one row, row 0)
     const lowMinus1 = (x: Signal, name: string, doc: string) =>
       c.depth === 1 ? depthLast : m.let(name, x.slice(0, AW).minus(lit(1, AW)), doc);
     const firstChunkLast = m.let(
       'first_chunk_last',
-      mux(pc(DEPTH).ge(mQ), lowMinus1(mQ, 'm_last_lsbs', 'low AW bits of M - 1'), depthLast),
+      mux(mOne, lowMinus1(mQ, 'm_last_lsbs', 'low AW bits of M - 1'), depthLast),
       'last row of the first M-chunk: min(M, DEPTH) - 1',
     );
     const nextChunkLast = m.let(
       'next_chunk_last',
-      mux(new ParamConst(TWO_CHUNKS, DW).ge(is.mLeft.q), lowMinus1(is.mLeft.q, 'm_rest_lsbs', 'low AW bits of M - m0 - DEPTH - 1'), depthLast),
+      mux(is.nextLastChunk, lowMinus1(is.mLeft.q, 'm_rest_lsbs', 'low AW bits of M - m0 - DEPTH - 1'), depthLast),
       'last row of the next M-chunk: min(M - m0 - DEPTH, DEPTH) - 1',
     );
-    const isLastBeat = m.let('is_last_beat', beatM.q.eq(lastRow.q), 'last row of the M-chunk');
+    m.comment(
+      'is_last_beat: the next beat is the last row of its M-chunk, a register: set for the first beat of a\n' +
+        'pass when its last row is row 0, then when the row after the beat that fires is last_row.',
+    );
+    const lastBeatF = m.flop('is_last_beat', 1, { doc: 'the next beat is the last row of its M-chunk' });
+    const isLastBeat = lastBeatF.q;
+    const zeroRow = lit(0, AW);
+    const beatAfterIsLast = m.let('beat_after_is_last', beatM.q.plus(lit(1, AW)).eq(lastRow.q), 'the row after this beat is the last');
     const resultBeat = m.let('result_beat', is.lastK, 'beats of the last K-tile produce result rows');
     const creditOk = m.let('credit_ok', resultBeat.not().or(credit.q.any()));
     const swapOk = m.let('swap_ok', isLastBeat.not().or(is.finalTile).or(shadowFull.q), 'the last beat swaps: the next tile must be loaded');
@@ -318,8 +361,17 @@ export function controller(c: ControllerConfig): ModuleDef {
     const swap = m.let('swap', bubbleSwap.or(tileEnd.and(is.finalTile.not())));
     const take = m.let('take', fire.and(resultBeat), 'a result row is promised a FIFO slot');
     m.comb((b) => {
-      b.hold(lastRow);
+      b.hold(lastRow, lastBeatF);
       advance(b, is, tileEnd, runStart, (next) => b.set(lastRow.d, next === 'first' ? firstChunkLast : nextChunkLast));
+      b.comment('a new pass starts at row 0: it is the last row when its chunk has one row');
+      b.when(runStart, () => b.set(lastBeatF.d, firstChunkLast.eq(zeroRow)))
+        .elsewhen(tileEnd, () =>
+          b
+            .when(is.lastK.and(is.lastChunk), () => b.set(lastBeatF.d, firstChunkLast.eq(zeroRow)))
+            .elsewhen(is.lastK, () => b.set(lastBeatF.d, nextChunkLast.eq(zeroRow)))
+            .otherwise(() => b.set(lastBeatF.d, lastRow.q.eq(zeroRow))),
+        )
+        .elsewhen(fire, () => b.set(lastBeatF.d, beatAfterIsLast));
       b.hold(beatM, active);
       b.when(runStart.or(tileEnd), () => b.set(beatM.d, lit(0, AW))).elsewhen(fire, () => b.set(beatM.d, beatM.q.plus(lit(1, AW))));
       b.when(runStart, () => b.set(active.d, off))
