@@ -19,7 +19,7 @@ export function registerGenerate(program: Command): void {
     .option('--out <dir>', 'output folder, written atomically; an existing one is replaced only when it is empty or an earlier msq generation (default rtl-out/<top>)')
     .action(async (opts: AccelFlagValues & { top: string; accWidth?: string; out?: string }) => {
       const top = checkOneOf('--top', opts.top, BUILD_TOPS) as BuildTopName;
-      if (top !== 'pe') refuseFlags(cmd, ['--acc-width'], `to --top ${top} (it derives its widths from the configuration); it is a flag of --top pe`);
+      if (top !== 'pe') refuseFlags(cmd, ['--acc-width'], `to ${top === 'accelerator' ? 'the accelerator' : `--top ${top}`} (it derives its widths from the configuration); it is a flag of --top pe`);
       else refuseFlags(cmd, ACCEL_FLAGS.filter((f) => !PE_FLAGS.includes(f)), `to --top pe: the standalone PE takes ${PE_FLAGS.join(', ')} and --acc-width`);
       const out = opts.out ?? `rtl-out/${top}`;
       checkOutputFolder('--out', out);
