@@ -95,7 +95,9 @@ export function yosysScript(o: YosysScriptOptions): string {
     // register wires (the Q of every flip-flop after proc) name their flip-flops, not a port that aliases them
     "select -set msq_regs t:$*dff* %co:+[Q] w:* %i",
     'setattr -set keep 1 @msq_regs',
-    `synth -top ${o.top} -flatten`,
+    // no FSM extraction: it recodes state registers (and Yosys takes a memory's write enable for
+    // one) into unnamed flip-flops, and every path must start and end at an RTL register name
+    `synth -top ${o.top} -flatten -nofsm`,
     // sync reset and enable become logic around plain D flip-flops, which every library has
     'dfflegalize -cell $_DFF_P_ 01',
     'splitnets',
