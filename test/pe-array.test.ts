@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { peArray, peArrayWidths, type PeArrayConfig } from '../generator/blocks/pe-array.ts';
+import { peArray, peArrayLatency, peArrayWidths, type PeArrayConfig } from '../generator/blocks/pe-array.ts';
 import { reconParams, reconWidths } from '../generator/blocks/recon-config.ts';
 import { writeCycleBench, runBench, type Simulator } from '../testbench/cycle-harness.ts';
 import { arrayStreamVectors, randomTile, type ArrayBench } from '../testbench/pe-array-vectors.ts';
@@ -19,6 +19,7 @@ function bench(c: PeArrayConfig): ArrayBench {
     wbits: c.wbits,
     abits: c.abits,
     accWidth: w.ACCW,
+    latency: peArrayLatency(c),
     laneSettingBits: c.recon ? reconWidths(c.recon).CFGW : 0,
     model: { rows: c.rows, cols: c.cols, productWidth: w.PW, recon: c.recon ? { ...reconParams(c.recon), topology: c.recon.topology } : null },
   };

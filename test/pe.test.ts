@@ -5,7 +5,7 @@ import { pe, type PeConfig } from '../generator/blocks/pe.ts';
 import { elaborate } from '../generator/dsl/elaborate.ts';
 import { renderDesign } from '../generator/dsl/render.ts';
 import { writeCycleBench, runBench, type Simulator } from '../testbench/cycle-harness.ts';
-import { peSweepVectors, checkPeCyclesIndependently } from '../testbench/pe-vectors.ts';
+import { peSweepVectors, checkPeCyclesIndependently, peLaneVectors, checkLaneCyclesIndependently } from '../testbench/pe-vectors.ts';
 import { verilatorLint, icarusCompile, yosysSynth } from '../testbench/tools.ts';
 import { tmpDir } from './helpers.ts';
 
@@ -55,6 +55,28 @@ describe('PE simulation: every operand pair through the ports', () => {
       it(`w${wbits}a8 on ${sim}: all ${vectors.length} cycles match`, () => {
         const dir = tmpDir();
         const { files } = writeCycleBench(pe({ ...cfg, addend: 'self' }), vectors, dir);
+        const r = runBench(dir, files, sim);
+        expect(r.mismatches).toEqual([]);
+        expect(r.failed).toBe(0);
+        expect(r.passed).toBe(vectors.length);
+      });
+    }
+  }
+});
+
+describe('PE with the ReCoN lane as addend: lane register, then the adder', () => {
+  for (const wbits of [2, 4]) {
+    const cfg = { wbits, abits: 8, accWidth: wbits === 4 ? 25 : 21, laneWidth: wbits === 4 ? 22 : 18 };
+    const vectors = peLaneVectors(cfg, 600, 31 + wbits);
+
+    it(`w${wbits}a8 lane: golden cycles agree with psum_out(t) = psum_in(t) + lane_in(t-1)`, () => {
+      expect(checkLaneCyclesIndependently(cfg, vectors)).toEqual([]);
+    });
+
+    for (const sim of ['verilator', 'icarus'] as Simulator[]) {
+      it(`w${wbits}a8 lane on ${sim}: all ${vectors.length} cycles match the cycle model`, () => {
+        const dir = tmpDir();
+        const { files } = writeCycleBench(pe({ ...cfg, addend: 'lane' }), vectors, dir);
         const r = runBench(dir, files, sim);
         expect(r.mismatches).toEqual([]);
         expect(r.failed).toBe(0);

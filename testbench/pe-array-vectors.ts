@@ -12,6 +12,8 @@ export interface ArrayBench {
   model: ArrayModelParams;
   laneSettingBits: number;
   accWidth: number;
+  /** cycles from a beat on a_in to its column sums (peArrayLatency) */
+  latency: number;
 }
 
 /** A random tile: random weights, and per row and μB a random legal pairing with random shifts. */
@@ -41,8 +43,8 @@ function pack(values: bigint[], width: number): bigint {
  * the first tile is loaded row by row and swapped in with an idle beat; then each
  * tile's beats stream while the next tile loads (rows in increasing order, with
  * random gaps), and the tile's last beat carries tile_swap. Idle beats (zero
- * activations) are sprinkled in. Expected column sums: those of the beat ROWS
- * cycles earlier, from the exact model; zero for idle beats.
+ * activations) are sprinkled in. Expected column sums: those of the beat
+ * `latency` cycles earlier, from the exact model; zero for idle beats.
  */
 export function arrayStreamVectors(b: ArrayBench, tiles: ArrayTile[], beatsPerTile: number, seed: number): CycleVector[] {
   const rng = new Rng(seed);
@@ -103,11 +105,11 @@ export function arrayStreamVectors(b: ArrayBench, tiles: ArrayTile[], beatsPerTi
       cycles.push(c);
     }
   }
-  for (let k = 0; k < b.rows + 2; k++) cycles.push(idle());
+  for (let k = 0; k < b.latency + 2; k++) cycles.push(idle());
 
-  // Outputs lag the beats by ROWS cycles; after reset everything is zero.
+  // Outputs lag the beats by the array's latency; after reset everything is zero.
   return cycles.map((c, t) => {
-    const src = t - b.rows;
+    const src = t - b.latency;
     const sums = src >= 0 && cycles[src]!.inputs.rst_n === 1n ? cycles[src]!.sums! : zeroSums;
     return { inputs: c.inputs, expect: { col_sum: pack(sums, b.accWidth) } };
   });

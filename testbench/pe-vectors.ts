@@ -1,6 +1,7 @@
 import { wrapSigned } from '../common/bits.ts';
 import { PeModel, type PeInputs } from '../quant/hwmodel/pe.ts';
 import type { CycleVector } from './cycle-harness.ts';
+import { Rng } from './rng.ts';
 
 export interface PeSweep {
   wbits: number;
@@ -83,6 +84,62 @@ export function checkPeCyclesIndependently(c: PeSweep, cycles: PeCycle[]): strin
       const want = wrapSigned(cy.inputs.psum_in! + cycles[t - 1]!.expect!.prod_out!, c.accWidth);
       if (cy.expect!.psum_out !== want) errors.push(`cycle ${t}: psum ${cy.expect!.psum_out} != ${want}`);
     }
+  }
+  return errors;
+}
+
+export interface PeLaneStream extends PeSweep {
+  laneWidth: number;
+}
+
+/**
+ * A random stream for the PE whose addend is the ReCoN lane (addend = lane):
+ * reset, then random activations, lane values and partial sums (the lane and
+ * accumulator extremes among them), with weight loads and swaps at random
+ * cycles and a reset in the middle. Golden outputs from the cycle model.
+ */
+export function peLaneVectors(c: PeLaneStream, cycles: number, seed: number): CycleVector[] {
+  const model = new PeModel({ ...c, addend: 'lane' });
+  const rng = new Rng(seed);
+  const pick = (bits: number): bigint => {
+    const max = (1n << BigInt(bits - 1)) - 1n;
+    const r = rng.float();
+    if (r < 0.1) return -max - 1n;
+    if (r < 0.2) return max;
+    return BigInt(rng.int(-Number(max) - 1, Number(max)));
+  };
+  const out: CycleVector[] = [];
+  const push = (inp: Partial<PeInputs>): void => {
+    const full: PeInputs = { rst_n: 1n, w_load: 0n, w_in: 0n, w_swap: 0n, a_in: 0n, psum_in: 0n, lane_in: 0n, ...inp };
+    out.push({ inputs: { ...full }, expect: { ...model.step(full) } });
+  };
+  push({ rst_n: 0n, a_in: pick(c.abits), lane_in: pick(c.laneWidth), psum_in: pick(c.accWidth) });
+  for (let t = 0; t < cycles; t++) {
+    const load = rng.float() < 0.2;
+    push({
+      rst_n: t === Math.floor(cycles / 2) ? 0n : 1n,
+      w_load: load ? 1n : 0n,
+      w_in: load ? pick(c.wbits) : 0n,
+      w_swap: rng.float() < 0.15 ? 1n : 0n,
+      a_in: pick(c.abits),
+      lane_in: pick(c.laneWidth),
+      psum_in: pick(c.accWidth),
+    });
+  }
+  return out;
+}
+
+/**
+ * Checks the lane PE's golden psum_out against the rule psum_out(t) =
+ * psum_in(t) + lane_in(t - 1), wrapped (outputs after the edge of cycle t):
+ * the lane value waits one cycle in lane_q.
+ */
+export function checkLaneCyclesIndependently(c: PeLaneStream, cycles: CycleVector[]): string[] {
+  const errors: string[] = [];
+  for (let t = 1; t < cycles.length; t++) {
+    if (cycles[t]!.inputs.rst_n === 0n || cycles[t - 1]!.inputs.rst_n === 0n) continue;
+    const want = wrapSigned(cycles[t]!.inputs.psum_in! + wrapSigned(cycles[t - 1]!.inputs.lane_in!, c.laneWidth), c.accWidth);
+    if (cycles[t]!.expect!.psum_out !== want) errors.push(`cycle ${t}: psum ${cycles[t]!.expect!.psum_out} != ${want}`);
   }
   return errors;
 }

@@ -3,10 +3,11 @@ import { Const, concat, type Expr } from '../dsl/expr.ts';
 import { Idx } from '../dsl/index.ts';
 import { checkIntRange, InputError } from '../../common/errors.ts';
 import { ceilLog2 } from '../../common/bits.ts';
-import { pe, peProductWidth } from './pe.ts';
-import { reconSlice } from './recon-slice.ts';
+import { pe, peLatency, peProductWidth } from './pe.ts';
+import { reconSlice, reconSliceLatency } from './recon-slice.ts';
 import { reconTopology } from './recon-topologies.ts';
 import { checkReconConfig, reconSuffix, reconWidths, type ReconConfig } from './recon-config.ts';
+import type { ReconNetworkConfig } from './recon-lane.ts';
 
 export interface PeArrayConfig {
   rows: number;
@@ -30,9 +31,19 @@ export function peArrayWidths(c: PeArrayConfig): { PW: number; LW: number; ACCW:
  * Cycles from a beat presented on a_in (cycle t) to its column sums on col_sum:
  * they are in the bottom row's registers after the edge of cycle t + latency.
  * The accelerator's beat-metadata delay line is sized from it.
+ *   1 (input registers) + ROWS - 1 (the activation skew) + the PE's latency - 1
+ *   (its product register overlaps the skew stage of the row below) + the
+ *   register stages of the ReCoN network (between product and lane register):
+ * ROWS + 1 for the plain array, ROWS + 2 + network stages with ReCoN.
  */
 export function peArrayLatency(c: PeArrayConfig): number {
-  return c.rows;
+  const network = c.recon ? reconSliceLatency(sliceConfig(c.recon)) : 0;
+  return 1 + (c.rows - 1) + peLatency({ addend: c.recon ? 'lane' : 'self' }) - 1 + network;
+}
+
+/** The array's ReCoN slices have pipelined networks. */
+function sliceConfig(r: ReconConfig): ReconNetworkConfig {
+  return { ...r, pipelined: true };
 }
 
 export function checkPeArrayConfig(c: PeArrayConfig): void {
@@ -54,11 +65,18 @@ export function peArrayModuleName(c: PeArrayConfig): string {
 /**
  * The weight-stationary PE array. PE(r, c) holds the weight of input k0 + r and
  * output n0 + c. Timing (cycle t = the cycle a beat is presented):
- *  - a beat carries one activation per row; row r sees it r cycles later (skew),
- *    so the partial sums flowing down the columns meet the right products;
+ *  - every input is registered once at the boundary (a_in, tile_swap and the
+ *    row-load ports alike, so their relative timing is as presented): the
+ *    logic that drives them ends at these registers;
+ *  - a beat carries one activation per row; row r multiplies it in cycle
+ *    t + 1 + r (skew), so the partial sums flowing down the columns meet the
+ *    right products;
  *  - within a row every PE sees the same activation in the same cycle, so the
- *    row's ReCoN slices merge products of the same beat;
- *  - the column sums of beat t leave the bottom row after the edge of cycle t + R.
+ *    row's ReCoN slices merge products of the same beat; the slices' networks
+ *    have register stages of their own (reconSliceLatency) and the PEs register
+ *    the lane values before adding them (network and adder in separate cycles);
+ *  - the column sums of beat t leave the bottom row after the edge of cycle
+ *    t + peArrayLatency (R + 1 plain, R + 2 + network stages with ReCoN).
  * Weights and ReCoN settings are double buffered: a row is loaded with
  * w_row_load[r] while the array computes; `tile_swap` presented with the last
  * beat of a tile makes every row switch to its loaded weights right after that
@@ -72,7 +90,7 @@ export function peArray(c: PeArrayConfig): ModuleDef {
   checkPeArrayConfig(c);
   const w = peArrayWidths(c);
   const peDef = pe({ wbits: c.wbits, abits: c.abits, accWidth: w.ACCW, addend: c.recon ? 'lane' : 'self', laneWidth: c.recon ? w.LW : undefined, productOut: !!c.recon });
-  const slice = c.recon ? reconSlice(c.recon) : null;
+  const slice = c.recon ? reconSlice(sliceConfig(c.recon)) : null;
   const doc = c.recon
     ? `${c.rows}x${c.cols} weight-stationary PE array with ${c.recon.topology} ReCoN slices (μB = ${c.recon.lanes} lanes)`
     : `${c.rows}x${c.cols} weight-stationary PE array (plain MX-INT, no outlier support)`;
@@ -95,15 +113,30 @@ export function peArray(c: PeArrayConfig): ModuleDef {
     const wRowLoad = m.input('w_row_load', ROWS, { doc: 'one-hot: load the row data into that row (shadow copy)' });
     const aIn = m.input('a_in', ROWS.times(ABITS), { doc: 'activations of one beat, row 0 in the LSBs' });
     const tileSwap = m.input('tile_swap', 1, { doc: 'with the last beat of a tile: switch to the loaded weights after it' });
-    const colSum = m.output('col_sum', COLS.times(ACCW), { doc: 'column sums of the beat presented ROWS cycles earlier' });
+    const colSum = m.output('col_sum', COLS.times(ACCW), { doc: `column sums of the beat presented ${peArrayLatency(c)} cycles earlier` });
 
     m.comment(
-      '---- Activation skew: row r sees the beat r cycles late ----\n' +
+      '---- Input registers: every input once, so all keep their relative timing ----\n' +
+        'The controller and decode logic that drives the array ends here; the array adds one cycle of latency.',
+    );
+    const aInQ = m.reg('a_in_q', ROWS.times(ABITS), { doc: 'a_in, registered' });
+    const tileSwapQ = m.reg('tile_swap_q', 1, { doc: 'tile_swap, registered' });
+    const wRowDataQ = m.reg('w_row_data_q', COLS.times(WBITS), { doc: 'w_row_data, registered' });
+    const cfgRowDataQ = cfgRowData && CFGW ? m.reg('cfg_row_data_q', COLS.times(CFGW), { doc: 'cfg_row_data, registered' }) : null;
+    const wRowLoadQ = m.reg('w_row_load_q', ROWS, { doc: 'w_row_load, registered' });
+    m.update(aInQ, aIn);
+    m.update(tileSwapQ, tileSwap);
+    m.update(wRowDataQ, wRowData);
+    if (cfgRowData && cfgRowDataQ) m.update(cfgRowDataQ, cfgRowData);
+    m.update(wRowLoadQ, wRowLoad);
+
+    m.comment(
+      '---- Activation skew: row r sees the beat r cycles after row 0 ----\n' +
         'skew_j holds the activations of rows j..ROWS-1 delayed j cycles; each stage drops the row it has\nserved, so the registers form a triangle.',
     );
     const aRow = m.wire('a_row', ROWS.times(ABITS), { doc: 'activation each row multiplies this cycle' });
-    m.assign(aRow.slice(0, ABITS), aIn.slice(0, ABITS));
-    let prev = aIn;
+    m.assign(aRow.slice(0, ABITS), aInQ.slice(0, ABITS));
+    let prev = aInQ;
     for (let j = 1; j < c.rows; j++) {
       const width = ROWS.minus(j).times(ABITS);
       const reg = m.reg(`skew_${j}`, width, { doc: `activations of rows ${j}..${c.rows - 1}, delayed ${j} cycle${j > 1 ? 's' : ''}` });
@@ -113,14 +146,16 @@ export function peArray(c: PeArrayConfig): ModuleDef {
     }
 
     m.comment(
-      '---- Swap timing: bit j of swap_pipe is tile_swap delayed j + 1 cycles ----\n' +
-        'Weights of row r swap r cycles after tile_swap, its ReCoN settings r + 1 cycles after (the plain\narray needs only the first ROWS - 1 delays).',
+      '---- Swap timing: bit j of swap_pipe is tile_swap_q delayed j + 1 cycles ----\n' +
+        'Weights of row r swap r cycles after tile_swap_q, its ReCoN settings r + 1 cycles after, right after the\n' +
+        "last beat's products entered the network, whose registers carry the settings along (the plain array\n" +
+        'needs only the first ROWS - 1 delays).',
     );
     const depth = c.recon ? ROWS : ROWS.minus(1);
-    const swapPipe = m.reg('swap_pipe', depth, { doc: `tile_swap delayed 1..${depth.value} cycles` });
-    m.update(swapPipe, depth.value === 1 ? tileSwap : concat(swapPipe.slice(0, depth.minus(1)), tileSwap));
-    const wSwap = m.wire('w_swap', ROWS, { doc: 'row r switches weights r cycles after tile_swap' });
-    m.assign(wSwap, concat(swapPipe.slice(0, ROWS.minus(1)), tileSwap));
+    const swapPipe = m.reg('swap_pipe', depth, { doc: `tile_swap_q delayed 1..${depth.value} cycles` });
+    m.update(swapPipe, depth.value === 1 ? tileSwapQ : concat(swapPipe.slice(0, depth.minus(1)), tileSwapQ));
+    const wSwap = m.wire('w_swap', ROWS, { doc: 'row r switches weights r cycles after tile_swap_q' });
+    m.assign(wSwap, concat(swapPipe.slice(0, ROWS.minus(1)), tileSwapQ));
 
     m.comment(
       '---- The grid: partial sums enter row 0 as zero and leave row ROWS - 1 ----\n' +
@@ -139,8 +174,8 @@ export function peArray(c: PeArrayConfig): ModuleDef {
         const conns: Record<string, Expr> = {
           clk,
           rst_n: rstN,
-          w_load: wRowLoad.bit(r),
-          w_in: wRowData.lane(col, WBITS).asSigned(),
+          w_load: wRowLoadQ.bit(r),
+          w_in: wRowDataQ.lane(col, WBITS).asSigned(),
           w_swap: wSwap.bit(r),
           a_in: aRow.lane(r, ABITS).asSigned(),
           psum_in: psum.at(r, col),
@@ -153,7 +188,7 @@ export function peArray(c: PeArrayConfig): ModuleDef {
         }
         cell.instance('u_pe', peDef, conns, params);
       });
-      if (slice && LANES && LW && CFGW && cfgRowData && UBLOCKS && prod && lane && PW) {
+      if (slice && LANES && LW && CFGW && cfgRowDataQ && UBLOCKS && prod && lane && PW) {
         row.comment("One ReCoN slice per μB: it takes and returns its μB's lanes as flat buses, lane 0 in the LSBs.");
         row.generate('g_ublock', 'u', UBLOCKS, (u, ub) => {
           const prods = ub.wire('prods', LANES.times(PW), { doc: 'products of this μB, lane 0 in the LSBs' });
@@ -166,8 +201,8 @@ export function peArray(c: PeArrayConfig): ModuleDef {
           ub.instance('u_recon', slice, {
             clk,
             rst_n: rstN,
-            cfg_in: cfgRowData.slice(Idx.of(u).times(LANES).times(CFGW), LANES.times(CFGW)),
-            cfg_load: wRowLoad.bit(r),
+            cfg_in: cfgRowDataQ.slice(Idx.of(u).times(LANES).times(CFGW), LANES.times(CFGW)),
+            cfg_load: wRowLoadQ.bit(r),
             cfg_swap: swapPipe.bit(r),
             prods,
             lanes: lanesOut,

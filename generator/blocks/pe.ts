@@ -1,4 +1,6 @@
-import { defineModule, type ModuleDef } from '../dsl/module.ts';
+import { defineModule, type ModuleBuilder, type ModuleDef } from '../dsl/module.ts';
+import { Const, concat, mux, type Expr, type Signal } from '../dsl/expr.ts';
+import type { Dim } from '../dsl/dim.ts';
 import { InputError, checkIntRange, checkOneOf } from '../../common/errors.ts';
 
 export const PE_WBITS = [2, 4] as const;
@@ -49,17 +51,35 @@ export function peModuleName(c: PeConfig): string {
 }
 
 /**
+ * Cycles from a_in to the partial sum it contributes to: the product register,
+ * then (addend = lane) the lane register, then the partial-sum register.
+ */
+export function peLatency(c: Pick<PeConfig, 'addend'>): number {
+  return c.addend === 'lane' ? 3 : 2;
+}
+
+/**
  * The multi-precision INT processing element of a weight-stationary array.
  *
  *   w_load  : w_in is written to the shadow weight register
  *   w_swap  : the shadow weight becomes the active weight (double buffering:
  *             the next tile's weights load while this tile computes)
- *   cycle t : a_in presented            -> prod_q = w_active * a_in at t+1
- *   cycle t+1: psum_in presented         -> psum_out = psum_in + addend at t+2
+ *   cycle t : a_in presented            -> prod_q = weight * a_in at t+1
+ * addend = self (a plain array):
+ *   cycle t+1: psum_in presented         -> psum_out = psum_in + prod_q at t+2
+ * addend = lane (an array with ReCoN):
+ *   cycle t+1: lane_in presented (the row's ReCoN slice, from prod_q) -> lane_q at t+2
+ *   cycle t+2: psum_in presented         -> psum_out = psum_in + lane_q at t+3
  *
+ * The multiplier is radix-4 Booth with the weight recoded once, when it
+ * becomes active: w_active holds WBITS / 2 digits in {-2..2} as select bits, so
+ * the product is WBITS / 2 partial products (activation, twice it or 0,
+ * negated) instead of WBITS rows.
  * The product is registered so the ReCoN slice between multiplier and adder
- * starts from a flop. The partial sum wraps modulo 2^ACCW; the array generator
- * sizes ACCW so that no legal GEMM tile overflows.
+ * starts from a flop; the lane value is registered so the slice's network and
+ * the adder are separate cycles (each fits a 4 ns clock in SKY130 HD). The
+ * partial sum wraps modulo 2^ACCW; the array generator sizes ACCW so that no
+ * legal GEMM tile overflows.
  */
 export function pe(c: PeConfig): ModuleDef {
   checkPeConfig(c);
@@ -81,21 +101,78 @@ export function pe(c: PeConfig): ModuleDef {
     const prodOut = c.productOut === false ? null : m.output('prod_out', PW, { signed: true, doc: 'registered product, to the row ReCoN slice' });
     const psumOut = m.output('psum_out', ACCW, { signed: true, doc: 'registered partial sum, to the PE below' });
 
+    const DIGITS = c.wbits / 2;
     const wShadow = m.reg('w_shadow', WBITS, { signed: true, doc: 'weight being loaded for the next tile' });
-    const wActive = m.reg('w_active', WBITS, { signed: true, doc: 'weight used by the multiplier' });
+    const wActive = m.reg('w_active', 3 * DIGITS, { doc: 'weight used by the multiplier: Booth digits {neg, two, one}, digit 0 in the LSBs' });
     const prodQ = m.reg('prod_q', PW, { signed: true });
+    const laneQ = LANEW ? m.reg('lane_q', LANEW, { signed: true, doc: 'lane value of the previous cycle' }) : null;
     const psumQ = m.reg('psum_q', ACCW, { signed: true });
 
-    m.comment('Double-buffered weight: the next tile loads into w_shadow while w_active computes.');
+    m.comment('Double-buffered weight: the next tile loads into w_shadow while w_active computes; the swap recodes it.');
     m.update(wShadow, wIn, { enable: wLoad });
-    m.update(wActive, wShadow, { enable: wSwap });
+    m.update(wActive, boothRecode(m, wShadow, DIGITS), { enable: wSwap });
     m.comment('Full-precision product, registered (the ReCoN slice starts from this flop).');
-    m.update(prodQ, wActive.times(aIn));
-    const addend = laneIn ?? prodQ;
-    m.comment(laneIn ? 'Accumulate the ReCoN lane value; the sum wraps modulo 2^ACCW.' : 'Accumulate the own product; the sum wraps modulo 2^ACCW.');
+    m.update(prodQ, boothProduct(m, wActive, aIn, DIGITS, ABITS, PW));
+    if (laneIn && laneQ) {
+      m.comment('Lane value, registered: the ReCoN network and the adder below are separate cycles.');
+      m.update(laneQ, laneIn);
+    }
+    const addend = laneQ ?? prodQ;
+    m.comment(laneQ ? 'Accumulate the registered lane value; the sum wraps modulo 2^ACCW.' : 'Accumulate the own product; the sum wraps modulo 2^ACCW.');
     m.update(psumQ, psumIn.plus(addend.sext(ACCW)));
 
     if (prodOut) m.assign(prodOut, prodQ);
     m.assign(psumOut, psumQ);
   });
+}
+
+/**
+ * Radix-4 Booth recoding of a signed weight: digit k = -2 w[2k+1] + w[2k] +
+ * w[2k-1] (w[-1] = 0), as select bits {neg, two, one} per digit (digit 0 in
+ * the LSBs): |digit| = 1, |digit| = 2, negative. Zero is all clear.
+ */
+function boothRecode(m: ModuleBuilder, w: Signal, digits: number): Expr {
+  const parts: Expr[] = [];
+  for (let k = 0; k < digits; k++) {
+    const b2 = w.bit(2 * k + 1);
+    const b1 = w.bit(2 * k);
+    let digit: Expr;
+    if (k === 0) {
+      // w[-1] = 0: -2 b2 + b1
+      digit = concat(b2, b2.and(b1.not()), b1);
+    } else {
+      const b0 = w.bit(2 * k - 1);
+      const two = b2.and(b1.not()).and(b0.not()).or(b2.not().and(b1).and(b0));
+      digit = concat(b2.and(b1.and(b0).not()), two, b1.xor(b0));
+    }
+    parts.push(m.let(`booth_${k}`, digit, `Booth digit ${k} of w_shadow: {neg, two, one}`));
+  }
+  return concat(...parts.reverse());
+}
+
+/**
+ * w * a from the Booth digits: partial product k is a, 2a or 0 (ABITS + 2
+ * bits), inverted when the digit is negative; the +1 of each negation joins
+ * the sum as a correction bit at position 2k. The sum wraps at PW bits, which
+ * holds every product of a WBITS x ABITS signed pair.
+ */
+function boothProduct(m: ModuleBuilder, sel: Signal, a: Signal, digits: number, ABITS: Dim, PW: Dim): Expr {
+  const PPW = ABITS.plus(2);
+  const a1 = m.let('a_x1', a.sext(PPW), 'the activation, sign-extended');
+  const a2 = m.let('a_x2', a.sext(ABITS.plus(1)).shlGrow(1), 'twice the activation');
+  let sum: Expr | null = null;
+  const corr: Expr[] = [];
+  for (let k = 0; k < digits; k++) {
+    const one = sel.bit(3 * k);
+    const two = sel.bit(3 * k + 1);
+    const neg = sel.bit(3 * k + 2);
+    const mag = m.let(`mag_${k}`, mux(one, a1, mux(two, a2, Const.zero(PPW, true))), `|digit ${k}| times the activation`);
+    const pp = m.let(`pp_${k}`, mux(neg, mag.not(), mag), `partial product of digit ${k}, before the +1 of a negation`);
+    const term = k === 0 ? pp.sext(PW) : pp.sext(PW.minus(2 * k)).shlGrow(2 * k);
+    sum = sum === null ? term : sum.plus(term);
+    corr.unshift(neg);
+    if (k < digits - 1) corr.unshift(Const.zero(1));
+  }
+  const correction = m.let('booth_corr', concat(Const.zero(PW.minus(2 * digits - 1)), ...corr).asSigned(), 'the +1 of every negated partial product');
+  return sum!.plus(correction);
 }
