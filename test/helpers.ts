@@ -19,8 +19,8 @@ export function tmpDir(prefix = 'msq-test-'): string {
 }
 
 /** Runs the installed `msq` entry point (bin/msq.mjs) as a user would. */
-export function runMsq(args: string[], cwd = repoRoot): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(repoRoot, 'bin/msq.mjs'), ...args], { cwd, encoding: 'utf8', timeout: 600_000 });
+export function runMsq(args: string[], cwd = repoRoot, timeoutMs = 600_000): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(repoRoot, 'bin/msq.mjs'), ...args], { cwd, encoding: 'utf8', timeout: timeoutMs });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -42,7 +42,8 @@ describe.skipIf(!haveLibrary)('msq signoff on SKY130 HD', () => {
   it('2x4 W2 B=4 D=4 accelerator: the JSON has every key with sane values and the critical path names RTL registers', () => {
     const json = join(dir, 'a.json');
     const work = join(dir, 'w-accel');
-    const r = runMsq(['signoff', '--rows', '2', '--cols', '4', '--wbits', '2', '--ublock', '4', '--depth', '4', '--json', json, '--work', work]);
+    // about 2 minutes on an idle 2-core machine, 9 on a loaded one: the spawn and the test get 15
+    const r = runMsq(['signoff', '--rows', '2', '--cols', '4', '--wbits', '2', '--ublock', '4', '--depth', '4', '--json', json, '--work', work], undefined, 900_000);
     expect(r.status, r.stderr.slice(-3000)).toBe(0);
     const s = JSON.parse(readFileSync(json, 'utf8')) as SignoffReport;
     for (const k of ['fmax_mhz', 'wns_ns', 'period_ns', 'area_um2', 'area_um2_by_block', 'critical_path', 'power_mw', 'library', 'config', 'tools', 'worst_paths', 'block_paths', 'seconds']) expect(s, k).toHaveProperty(k);
@@ -88,7 +89,7 @@ describe.skipIf(!haveLibrary)('msq signoff on SKY130 HD', () => {
     expect(r.stderr).toMatch(/msq signoff: \[[0-9.]+ s\] yosys: done in [0-9.]+ s/);
     expect(r.stderr).toMatch(/msq signoff: \[[0-9.]+ s\] sta: done in [0-9.]+ s/);
     expect(existsSync(join(work, `${s.top}.netlist.v`))).toBe(true);
-  });
+  }, 900_000);
 
   it('an impossible period with --check exits 1 with the slack and the path (PE alone)', () => {
     const r = runMsq(['signoff', '--top', 'pe', '--period', '0.05', '--check', '--json', join(dir, 'pe-fail.json'), '--work', join(dir, 'w-pe-fail')]);
