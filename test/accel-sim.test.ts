@@ -44,7 +44,7 @@ describe('msq sim: the CI matrix on both simulators', () => {
         expect(closing(r.stdout)).toEqual({ passed: 2 * words, failed: 0 });
         expect(r.stdout).toMatch(/^run 0: \d+ cycles, utilization/m);
         expect(r.status).toBe(0);
-      });
+      }, 600_000); // the 16x16 build on Verilator: 220 s on the loaded 2-core machine
     }
   }
 });
