@@ -1,6 +1,6 @@
-import { defineModule, type ModuleBuilder, type ModuleDef } from '../dsl/module.ts';
+import { defineModule, type ModuleDef } from '../dsl/module.ts';
 import { lit, type Expr, type Signal } from '../dsl/expr.ts';
-import { checkReconConfig, reconSuffix, reconWidths, type ReconConfig } from './recon-config.ts';
+import { checkReconConfig, reconSuffix, reconWidths } from './recon-config.ts';
 import { reconNetworkPorts } from './recon-crossbar.ts';
 import { isPipelined, laneControls, laneFlags, laneOutput, laneShift, type ReconNetworkConfig } from './recon-lane.ts';
 import { reconSwitch } from './recon-switch.ts';
@@ -81,11 +81,11 @@ export function butterflyCuts(lanes: number): number[] {
 /**
  * The butterfly with registers: it holds the active settings itself, decoded
  * at the swap into per-stage merge flags (bit s * LANES + i: "lane i is an
- * outlier whose partner is lane i XOR 2^s") and the lanes' mode and shift
- * fields, so no decode sits in front of the first switch. Before each switch
- * stage of butterflyCuts it registers the lane values with the merge flags of
- * the stages still to come and the mode and shift fields, so every stage sees
- * the settings of the beat whose values it switches.
+ * outlier whose partner is lane i XOR 2^s") and the lanes' output controls
+ * (keep, shift amount), so no decode sits in front of a switch or the shift.
+ * Before each switch stage of butterflyCuts it registers the lane values with
+ * the merge flags of the stages still to come and the output controls, so
+ * every stage sees the settings of the beat whose values it switches.
  */
 function pipelinedButterfly(c: ReconNetworkConfig): ModuleDef {
   const w = reconWidths(c);
@@ -117,6 +117,7 @@ function pipelinedButterfly(c: ReconNetworkConfig): ModuleDef {
       s.assign(amount.lane(gi, p.SHW), ctl.amount);
       s.assign(stageIn.lane(gi, p.MW), p.prods.lane(gi, p.PW).asSigned().sext(p.MW));
     });
+    m.comment('Merge flags: lane i merges at stage s when it is an outlier whose partner is lane i XOR 2^s.');
     const merges = m.wire('merges', p.LANES.times(stages), { doc: 'bit s * LANES + i: lane i merges at stage s (next tile)' });
     for (let st = 0; st < stages; st++) {
       for (let i = 0; i < c.lanes; i++) {
@@ -137,18 +138,17 @@ function pipelinedButterfly(c: ReconNetworkConfig): ModuleDef {
     // What the stages from `base` on read: values, merge flags (stages base..), output controls.
     let cur: { base: number; values: Signal; merges: Signal; keep: Signal; amount: Signal } = { base: 0, values: stageIn, merges: merges0, keep: keep0, amount: amount0 };
     const cutAt = (b: number, values: Signal): void => {
-      const what = b < stages ? `switch stage ${b}` : 'the output shift';
-      m.comment(`---- Register stage before ${what}: values with the settings they go with ----`);
+      m.comment(`---- Register stage before switch stage ${b}: values with the settings they go with ----`);
       const left = stages - b;
-      const vq = m.reg(`stage_${b}_q`, p.LANES.times(p.MW), { doc: `values entering ${what}` });
-      const mq = left > 0 ? m.reg(`merges_${b}_q`, p.LANES.times(left), { doc: `their merge flags of stages ${b}..${stages - 1}` }) : null;
+      const vq = m.reg(`stage_${b}_q`, p.LANES.times(p.MW), { doc: `values entering stage ${b}` });
+      const mq = m.reg(`merges_${b}_q`, p.LANES.times(left), { doc: `their merge flags of stage${left > 1 ? `s ${b}..${stages - 1}` : ` ${b}`}` });
       const keepQ = m.reg(`keep_${b}_q`, p.LANES, { doc: 'their output controls: keep' });
       const amountQ = m.reg(`amount_${b}_q`, p.LANES.times(p.SHW), { doc: 'their output controls: left shift' });
       m.update(vq, values);
-      if (mq) m.update(mq, cur.merges.slice(p.LANES.times(b - cur.base), p.LANES.times(left)));
+      m.update(mq, cur.merges.slice(p.LANES.times(b - cur.base), p.LANES.times(left)));
       m.update(keepQ, cur.keep, { reset: keepReset });
       m.update(amountQ, cur.amount, { reset: amountReset });
-      cur = { base: b, values: vq, merges: mq ?? cur.merges, keep: keepQ, amount: amountQ };
+      cur = { base: b, values: vq, merges: mq, keep: keepQ, amount: amountQ };
     };
 
     let values: Signal = stageIn;
@@ -157,7 +157,7 @@ function pipelinedButterfly(c: ReconNetworkConfig): ModuleDef {
         cutAt(st, values);
         values = cur.values;
       }
-      m.comment(`---- Switch stage ${st}: lanes at distance ${1 << st}; a switch merges when one lane is an outlier whose partner is the other ----`);
+      m.comment(`---- Switch stage ${st}: lanes at distance ${1 << st} ----`);
       const next = m.wire(`stage_${st + 1}`, p.LANES.times(p.MW), { doc: `values after switch stage ${st}` });
       const dist = 1 << st;
       const flag = (lane: number): Expr => cur.merges.bit((st - cur.base) * c.lanes + lane);
@@ -174,10 +174,6 @@ function pipelinedButterfly(c: ReconNetworkConfig): ModuleDef {
         }, { MW: p.MW, SPLIT: p.SPLIT });
       }
       values = next;
-    }
-    if (cuts.includes(stages)) {
-      cutAt(stages, values);
-      values = cur.values;
     }
 
     m.comment('---- The output stage of every lane: inlier << F, merged outlier << shift, pruned 0 ----');

@@ -2,7 +2,7 @@ import { defineModule, type ModuleDef, type ModuleBuilder, type ScopeBuilder } f
 import { mux, type Expr } from '../dsl/expr.ts';
 import type { Genvar } from '../dsl/index.ts';
 import { MODE_CODE } from '../../quant/hwmodel/recon.ts';
-import { checkReconConfig, laneSettingLayout, LANE_MODE_BITS, reconSuffix, reconWidths, type ReconConfig } from './recon-config.ts';
+import { checkReconConfig, laneSettingLayout, LANE_MODE_BITS, reconSuffix, reconWidths } from './recon-config.ts';
 import { isPipelined, laneFlags, laneOutput, type ReconNetworkConfig } from './recon-lane.ts';
 
 /**
