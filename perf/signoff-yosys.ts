@@ -95,9 +95,11 @@ export function yosysScript(o: YosysScriptOptions): string {
     // register wires (the Q of every flip-flop after proc) name their flip-flops, not a port that aliases them
     "select -set msq_regs t:$*dff* %co:+[Q] w:* %i",
     'setattr -set keep 1 @msq_regs',
-    // no FSM extraction: it recodes state registers (and Yosys takes a memory's write enable for
-    // one) into unnamed flip-flops, and every path must start and end at an RTL register name
-    `synth -top ${o.top} -flatten -nofsm`,
+    // every path must start and end at an RTL register name, so two passes that make new
+    // unnamed flip-flops are off: FSM extraction (-nofsm: it recodes state registers, and takes a
+    // memory's write enable for one) and merging flip-flops into memory read ports (-nordff: the
+    // result FIFO's read pointer became a second, unnamed address register inside its memory)
+    `synth -top ${o.top} -flatten -nofsm -nordff`,
     // sync reset and enable become logic around plain D flip-flops, which every library has
     'dfflegalize -cell $_DFF_P_ 01',
     'splitnets',

@@ -37,6 +37,32 @@ function ramDemo(depth: number, width: number): ModuleDef {
   });
 }
 
+/**
+ * A RAM with one write port, one asynchronous read and two registered read
+ * ports: read-first with an enable, and write-first (transparent).
+ */
+function ramSyncDemo(depth: number, width: number): ModuleDef {
+  const aw = Math.log2(depth);
+  return defineModule(`ram_sync_demo_d${depth}_w${width}`, 'registered read ports demo', { depth, width }, (m) => {
+    const W = m.param('W', width, 'word width');
+    const DEPTH = m.param('DEPTH', depth, 'words');
+    m.clock();
+    m.resetN();
+    const waddr = m.input('waddr', aw);
+    const wdata = m.input('wdata', W);
+    const we = m.input('we', 1);
+    const raddr = m.input('raddr', aw, { doc: 'asynchronous read' });
+    const saddr = m.input('saddr', aw, { doc: 'read-first registered read' });
+    const re = m.input('re', 1);
+    const taddr = m.input('taddr', aw, { doc: 'write-first registered read' });
+    const mem = m.memory('mem', W, DEPTH, { doc: 'the words' });
+    mem.write(waddr, wdata, we);
+    m.assign(m.output('rdata', W), mem.read(raddr));
+    m.assign(m.output('sdata', W), mem.readRegistered(m, 'sdata_q', saddr, { enable: re }));
+    m.assign(m.output('tdata', W), mem.readRegistered(m, 'tdata_q', taddr, { transparent: true, doc: 'the word at taddr, new data on a collision' }));
+  });
+}
+
 describe('DSL memories: elaboration checks', () => {
   const build = (f: Parameters<typeof defineModule>[3]): ModuleDef => defineModule('bad_mem', '', {}, f);
 
@@ -110,6 +136,34 @@ describe('DSL memories: elaboration checks', () => {
     expect(() => elaborate(unread)).toThrow(/bad_mem: memory mem is never read/);
   });
 
+  it('registered reads: the address is checked; a transparent port needs the write port first; the register needs clock and reset', () => {
+    expect(() =>
+      build((m) => {
+        m.clock();
+        m.resetN();
+        const mem = m.memory('mem', 8, 16);
+        mem.write(m.input('a', 4), m.input('d', 8));
+        mem.readRegistered(m, 'rd_q', m.input('r', 3));
+      }),
+    ).toThrow(/bad_mem\.mem: registered read address bad_mem\.r \[3 bits\] must be unsigned and 4 bits/);
+    expect(() =>
+      build((m) => {
+        m.clock();
+        m.resetN();
+        const mem = m.memory('mem', 8, 4);
+        mem.readRegistered(m, 'rd_q', m.input('r', 2), { transparent: true });
+      }),
+    ).toThrow(/bad_mem\.mem: a transparent read port needs the write port declared first/);
+    expect(() =>
+      build((m) => {
+        m.clock();
+        const mem = m.memory('mem', 8, 4);
+        mem.write(m.input('a', 2), m.input('d', 8));
+        mem.readRegistered(m, 'rd_q', m.input('r', 2));
+      }),
+    ).toThrow(/declare clock\(\) and resetN\(\) before register rd_q/);
+  });
+
   it('needs the module clock first and a fresh name; a read cannot be assigned to', () => {
     expect(() => build((m) => void m.memory('mem', 8, 4))).toThrow(/declare clock\(\) before memory mem/);
     expect(() =>
@@ -143,6 +197,33 @@ describe('DSL memories: rendering and the three tools', () => {
       m.assign(m.output('y', 4), mem.read(m.input('r', 1)));
     });
     expect(renderModule(noEnable)).toMatch(/always @\(posedge clk\) begin\n {4}mem\[a\] <= d;\n {2}end/);
+  });
+
+  it('renders a registered read as a clocked register of the word: read-first, or write-first with the write data', () => {
+    const text = renderModule(ramSyncDemo(8, 12));
+    expect(text).toContain('reg  [W - 1:0] sdata_q;');
+    expect(text).toMatch(/\/\/ registered read port of mem: the word at saddr is in sdata_q the cycle after the edge \(read-first/);
+    expect(text).toMatch(/always @\(posedge clk\) begin\n {4}if \(!rst_n\) begin\n {6}sdata_q <= \{W\{1'b0\}\};\n {4}end else if \(re\) begin\n {6}sdata_q <= mem\[saddr\];/);
+    expect(text).toMatch(/the word at taddr is in tdata_q the cycle after the edge \(write-first:/);
+    expect(text).toContain('tdata_q <= (we & (waddr == taddr)) ? wdata : mem[taddr];');
+    expect(text).toContain('assign rdata = mem[raddr];');
+  });
+
+  it('Yosys merges the registered reads into the memory: synchronous ports, one transparent, next to the asynchronous one', () => {
+    const dir = tmpDir();
+    const files = renderDesign(elaborate(ramSyncDemo(8, 12)));
+    for (const f of files) writeFileSync(join(dir, f.path), f.text);
+    const r = run('yosys', ['-p', `read_verilog ${files.map((f) => f.path).join(' ')}; proc; opt; memory -nomap; dump t:$mem_v2`], dir);
+    expect(r.ok, r.output).toBe(true);
+    expect(r.output).toMatch(/parameter \\WR_PORTS 1\b/);
+    expect(r.output).toMatch(/parameter \\RD_PORTS 3\b/);
+    const clk = /parameter \\RD_CLK_ENABLE 3'([01]{3})\b/.exec(r.output)?.[1];
+    expect([...clk!].filter((x) => x === '1')).toHaveLength(2); // two synchronous read ports
+    const trans = /parameter \\RD_TRANSPARENCY_MASK 3'([01]{3})\b/.exec(r.output)?.[1];
+    expect([...trans!].filter((x) => x === '1')).toHaveLength(1); // one of them write-first
+    const ys = yosysSynth(files.map((f) => f.path), files.at(-1)!.path.replace(/\.v$/, ''), dir);
+    expect(ys.ok, ys.output.slice(-2000)).toBe(true);
+    expect(ys.latches).toBe(0);
   });
 
   for (const [depth, width] of [
@@ -218,6 +299,58 @@ describe('DSL memories: simulated semantics match a TS model on Verilator and Ic
       expect(r.failed).toBe(0);
       expect(r.passed).toBe(checked);
     });
+  }
+
+  // Registered reads: per cycle, the edge loads sdata_q (when re) with the old word and
+  // tdata_q with the new one on a collision; an unwritten word or a reset makes them X / 0.
+  {
+    const rng = new Rng(47);
+    const mem: (bigint | undefined)[] = new Array(depth).fill(undefined);
+    let s: bigint | undefined = 0n;
+    let t: bigint | undefined = 0n;
+    const svec: CycleVector[] = [];
+    let collisions = 0;
+    let held = 0;
+    for (let c = 0; c < 400; c++) {
+      const rstN = c === 0 || rng.float() < 0.03 ? 0n : 1n;
+      const waddr = rng.int(0, depth - 1);
+      const wdata = BigInt(rng.int(0, 4095));
+      const we = rng.float() < 0.5 ? 1n : 0n;
+      const raddr = rng.int(0, depth - 1);
+      const saddr = rng.float() < 0.4 ? waddr : rng.int(0, depth - 1);
+      const re = rng.float() < 0.7 ? 1n : 0n;
+      const taddr = rng.float() < 0.4 ? waddr : rng.int(0, depth - 1);
+      if (rstN === 0n) {
+        s = 0n;
+        t = 0n;
+      } else {
+        if (re) s = mem[saddr];
+        else held++;
+        t = we && waddr === taddr ? wdata : mem[taddr];
+        if (we && waddr === taddr) collisions++;
+      }
+      if (we) mem[waddr] = wdata;
+      const r = mem[raddr];
+      const known = r !== undefined && s !== undefined && t !== undefined;
+      svec.push({
+        inputs: { rst_n: rstN, waddr: BigInt(waddr), wdata, we, raddr: BigInt(raddr), saddr: BigInt(saddr), re, taddr: BigInt(taddr) },
+        expect: known ? { rdata: r, sdata: s!, tdata: t! } : null,
+      });
+    }
+    const sChecked = svec.filter((v) => v.expect).length;
+    for (const sim of ['verilator', 'icarus'] as Simulator[]) {
+      it(`registered reads on ${sim}: ${svec.length} cycles, ${sChecked} checked, ${collisions} same-edge collisions`, () => {
+        expect(sChecked).toBeGreaterThan(250);
+        expect(collisions).toBeGreaterThan(40);
+        expect(held).toBeGreaterThan(40);
+        const dir = tmpDir();
+        const { files } = writeCycleBench(ramSyncDemo(depth, 12), svec, dir);
+        const r = runBench(dir, files, sim);
+        expect(r.mismatches).toEqual([]);
+        expect(r.failed).toBe(0);
+        expect(r.passed).toBe(sChecked);
+      });
+    }
   }
 
   it('a write without enable and a literal address also elaborate', () => {

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import type { ModuleDef } from '../generator/dsl/module.ts';
 import { elaborate } from '../generator/dsl/elaborate.ts';
 import { renderDesign } from '../generator/dsl/render.ts';
-import { intToFp32, intToFp32ModuleName, checkIntToFp32Config, type IntToFp32Config } from '../generator/blocks/int-to-fp32.ts';
-import { fp32Add, FP32_ADD_MODULE } from '../generator/blocks/fp32-add.ts';
+import { intToFp32, intToFp32ModuleName, checkIntToFp32Config, INT2FP_STAGES, type IntToFp32Config } from '../generator/blocks/int-to-fp32.ts';
+import { fp32Add, fp32AddModuleName, FP32_ADD_MODULE, FP32_ADD_STAGES } from '../generator/blocks/fp32-add.ts';
 import {
   intToFp32Bits,
   intToFp32BitsExact,
@@ -24,6 +24,9 @@ import {
   fp32AddDirectedCases,
   fp32AddRandomCases,
   fp32AddVectors,
+  pipelineVectors,
+  INT2FP_LATENCY,
+  FP32_ADD_LATENCY,
 } from '../testbench/fp32-vectors.ts';
 import { writeCycleBench, runBench, parseSimOutput, type CycleVector, type Simulator, type SimResult } from '../testbench/cycle-harness.ts';
 import { verilatorLint, icarusCompile, yosysSynth, run } from '../testbench/tools.ts';
@@ -128,6 +131,45 @@ describe('FP32 units: configuration and RTL checks', () => {
     expect(() => checkIntToFp32Config({ intWidth: 24, expWidth: 12 })).toThrow(/allowed integers 2\.\.11/);
   });
 
+  it('both units are pipelines: a section comment per stage, named stage registers, the result registered', () => {
+    expect(INT2FP_STAGES).toBe(5);
+    expect(FP32_ADD_STAGES).toBe(6);
+    expect(INT2FP_LATENCY).toBe(INT2FP_STAGES);
+    expect(FP32_ADD_LATENCY).toBe(FP32_ADD_STAGES);
+    for (const [def, stages, regs] of [
+      [intToFp32({ intWidth: 27, expWidth: 10 }), INT2FP_STAGES, ['s1_value_q', 's1_below_q', 's1_e_top_q', 's2_mag_q', 's2_stop_q', 's3_lsh_q', 's3_win_q', 's4_sig_q', 's4_e_base_q', 'result_q']],
+      [fp32Add(), FP32_ADD_STAGES, ['s1_big_sig_q', 's1_small_sig_q', 's1_shift_q', 's1_rev_q', 's2_gen_q', 's2_prop_q', 's3_sum_q', 's4_lsh_q', 's5_sig_q', 's5_e_base_q', 'result_q']],
+    ] as const) {
+      const text = renderDesign(elaborate(def)).at(-1)!.text;
+      for (let k = 1; k <= stages; k++) expect(text).toMatch(new RegExp(`// ---- stage ${k}: `));
+      expect(text).not.toMatch(new RegExp(`// ---- stage ${stages + 1}: `));
+      for (const r of regs) expect(text).toMatch(new RegExp(`\\breg  (signed )?(\\[[^\\]]+\\] )?${r};`));
+      expect(text).toContain('assign result = result_q;');
+      expect(def.clock?.name).toBe('clk');
+      expect(def.reset?.name).toBe('rst_n');
+    }
+  });
+
+  it('the stage split is a choice of cuts between the steps: other splits get their own module names', () => {
+    expect(intToFp32ModuleName({ intWidth: 27, expWidth: 10, cuts: ['below', 'magnitude', 'lzc', 'normalize'] })).toBe('msq_int2fp32_i27_e10');
+    expect(intToFp32ModuleName({ intWidth: 27, expWidth: 10, cuts: ['magnitude', 'normalize'] })).toBe('msq_int2fp32_i27_e10_c01010');
+    expect(fp32AddModuleName({ cuts: ['order', 'add'] })).toBe('msq_fp32_add_c101000');
+    const two = renderDesign(elaborate(fp32Add({ cuts: ['add'] }))).at(-1)!.text;
+    expect(two).toMatch(/\/\/ ---- stage 1: specials, unpack, order by exponent, exponent difference; align the smaller/);
+    expect(two).toMatch(/\/\/ ---- stage 2: leading zeros/);
+    expect(() => fp32Add({ cuts: ['round'] })).toThrow(/no cut after the last step round/);
+  });
+
+  it('pipeline vectors: results the latency later, a reset turns what is in flight into +0', () => {
+    const v = pipelineVectors(
+      [1n, 2n, 3n, 4n, 5n, 6n].map((r) => ({ inputs: { x: r }, result: r })).flatMap((s, i) => (i === 3 ? [{ inputs: { x: 0n }, reset: true as const }, s] : [s])),
+      3,
+    );
+    // cycle 0 is the stream's own reset; results 2 cycles after their vector; the reset before case 4 clears cases 2 and 3
+    expect(v.map((x) => x.inputs.rst_n)).toEqual([0n, 1n, 1n, 1n, 0n, 1n, 1n, 1n]);
+    expect(v.map((x) => x.expect!.result)).toEqual([0n, 0n, 0n, 1n, 0n, 0n, 0n, 4n]);
+  });
+
   const full: ModuleDef[] = [intToFp32({ intWidth: 24, expWidth: 10 }), intToFp32({ intWidth: 48, expWidth: 10 }), intToFp32({ intWidth: 32, expWidth: 8 }), fp32Add()];
   for (const def of full) {
     it(`${def.name}: verilator -Wall, iverilog, yosys check -assert without latches`, () => {
@@ -176,9 +218,9 @@ function corruptExpectation(dir: string, victim: number): void {
 }
 
 function simulate(def: ModuleDef, vectors: CycleVector[], sim: Simulator, victim: number): void {
-  // the units are combinational: no clock or reset port, and the harness drives them all the same
-  expect(def.clock).toBeNull();
-  expect(def.reset).toBeNull();
+  // pipelines clocked by the harness; rst_n is an input of each vector
+  expect(def.clock).not.toBeNull();
+  expect(def.reset).not.toBeNull();
   const dir = tmpDir();
   const { files } = writeCycleBench(def, vectors, dir);
   const r = runBench(dir, files, sim);
@@ -207,20 +249,23 @@ describe('FP32 units in simulation against the TS model', () => {
     { c: { intWidth: 53, expWidth: 11 }, sims: ['icarus'], seed: 4 },
     { c: { intWidth: 2, expWidth: 2 }, sims: ['icarus'], seed: 5 },
   ];
+  // A reset cycle now and then (between the directed cases and in the random ones) checks that
+  // it clears every stage: what is in flight comes out as +0.
+  const resets = [40, 41, 700, 1601, 2500];
   for (const { c, sims, seed } of i2f) {
     const directed = intToFp32DirectedCases(c);
-    const vectors = intToFp32Vectors([...directed, ...intToFp32RandomCases(c, 3000, seed)]);
+    const vectors = intToFp32Vectors([...directed, ...intToFp32RandomCases(c, 3000, seed)], resets);
     for (const sim of sims) {
-      it(`${intToFp32ModuleName(c)} on ${sim}: ${directed.length} directed + 3000 random cases match; a corrupted expectation is reported`, () => {
+      it(`${intToFp32ModuleName(c)} on ${sim}: ${directed.length} directed + 3000 random cases, one per cycle, match ${INT2FP_LATENCY} cycles later; resets; a corrupted expectation is reported`, () => {
         simulate(intToFp32(c), vectors, sim, 17);
       });
     }
   }
 
   const directed = fp32AddDirectedCases();
-  const addVectors = fp32AddVectors([...directed, ...fp32AddRandomCases(4000, 42)]);
+  const addVectors = fp32AddVectors([...directed, ...fp32AddRandomCases(4000, 42)], resets);
   for (const sim of ['verilator', 'icarus'] as Simulator[]) {
-    it(`msq_fp32_add on ${sim}: ${directed.length} directed + 4000 random cases match; a corrupted expectation is reported`, () => {
+    it(`msq_fp32_add on ${sim}: ${directed.length} directed + 4000 random cases, one per cycle, match ${FP32_ADD_LATENCY} cycles later; resets; a corrupted expectation is reported`, () => {
       simulate(fp32Add(), addVectors, sim, 1234);
     });
   }

@@ -7,9 +7,12 @@ import {
   postArrayIntWidth,
   postArrayExpOffset,
   checkPostArrayConfig,
+  postArrayTiming,
   type PostArrayConfig,
 } from '../generator/blocks/post-array.ts';
-import { PostArrayModel, type PostArrayBeat } from '../quant/hwmodel/post-array.ts';
+import { INT2FP_STAGES } from '../generator/blocks/int-to-fp32.ts';
+import { FP32_ADD_STAGES } from '../generator/blocks/fp32-add.ts';
+import { PostArrayModel, POST_ARRAY_STAGES, postArrayModelTiming, type PostArrayBeat } from '../quant/hwmodel/post-array.ts';
 import { randomPass, passReference, postArrayVectors, type PassShape, type PostArrayPass, type PostArrayRun } from '../testbench/post-array-vectors.ts';
 import { writeCycleBench, runBench, parseSimOutput, type CycleVector, type Simulator, type SimResult } from '../testbench/cycle-harness.ts';
 import { run } from '../testbench/tools.ts';
@@ -106,6 +109,7 @@ const cases: Case[] = [
       { rows: 1, ktilesPerGroup: 4, groups: 3, regimes: ['normal'] }, // one row: the same address back to back
       { rows: 8, ktilesPerGroup: 4, groups: 2, regimes: ['subnormal'] },
       { rows: 3, ktilesPerGroup: 1, groups: 4, regimes: ['overflow'], resetBefore: true },
+      { rows: 5, ktilesPerGroup: 2, groups: 3, regimes: ALL, abortAfter: 27 }, // reset with the last K-tile's beats in flight
       { rows: 5, ktilesPerGroup: 2, groups: 3, regimes: ALL },
       { rows: 1, ktilesPerGroup: 3, groups: 5, regimes: ['overflow', 'subnormal'] },
       { rows: 2, ktilesPerGroup: 1, groups: 1, regimes: ['any'] },
@@ -121,9 +125,10 @@ const cases: Case[] = [
     layer.cfg,
     [
       { rows: 4, ktilesPerGroup: 4, groups: 2, regimes: ALL },
+      { rows: 1, ktilesPerGroup: 2, groups: 3, regimes: ['overflow', 'subnormal'], abortAfter: 5 },
       { rows: 1, ktilesPerGroup: 2, groups: 3, regimes: ['overflow', 'subnormal'] },
     ],
-    [0.3, 1, 0.1],
+    [0.3, 1, 0.03],
     202,
     layer.passes,
   ),
@@ -134,6 +139,7 @@ const cases: Case[] = [
       { rows: 1, ktilesPerGroup: 8, groups: 2, regimes: ALL },
       { rows: 1, ktilesPerGroup: 1, groups: 6, regimes: ['overflow', 'subnormal', 'normal'] },
       { rows: 1, ktilesPerGroup: 5, groups: 3, regimes: ['subnormal'], resetBefore: true },
+      { rows: 1, ktilesPerGroup: 2, groups: 3, regimes: ['any'], abortAfter: 4 },
       { rows: 1, ktilesPerGroup: 2, groups: 1, regimes: ['any'] },
       { rows: 1, ktilesPerGroup: 1, groups: 1, regimes: ['underflow'] },
     ],
@@ -172,8 +178,11 @@ describe('post-array model', () => {
     for (const c of cases) {
       for (const [i, pass] of c.passes.entries()) {
         const ref = passReference(pass, c.cfg.expOffset);
-        expect(c.run.rowsPerPass[i]!.map((r) => r.map(hex)), `${c.label} pass ${i}`).toEqual(ref.map((r) => r.map(hex)));
-        rows += ref.length;
+        const got = c.run.rowsPerPass[i]!;
+        // an aborted pass output the rows finished before its reset: the first ones
+        const want = pass.abortAfter === undefined ? ref : ref.slice(0, got.length);
+        expect(got.map((r) => r.map(hex)), `${c.label} pass ${i}`).toEqual(want.map((r) => r.map(hex)));
+        rows += got.length;
       }
     }
     expect(rows).toBeGreaterThan(50);
@@ -225,11 +234,13 @@ describe('post-array model', () => {
     expect(all.filter((b) => b === 0x7fc00000).length).toBeGreaterThan(0); // Inf - Inf across groups
     for (const c of cases) {
       const s = c.run.stats;
+      expect(s.gapStalls, c.label).toBeGreaterThan(0);
+      expect(s.exactGap, c.label).toBeGreaterThan(0); // beats of one row exactly revisitGap apart
+      expect(s.dropped, c.label).toBeGreaterThan(0); // resets with beats in flight
       expect(s.backpressured, c.label).toBeGreaterThan(0);
       expect(s.lateScaleStalls, c.label).toBeGreaterThan(0);
       expect(s.bubbles, c.label).toBeGreaterThan(0);
       expect(c.run.vectors.some((v) => v.expect!.scale_ready === 0n), c.label).toBe(true);
-      expect(c.run.model.pushes).toBe(c.run.model.pops);
     }
     expect(cases[0]!.run.stats.resets).toBeGreaterThanOrEqual(3);
   });
@@ -241,38 +252,87 @@ describe('post-array model', () => {
     expect(smooth.rowsPerPass).toEqual(c.run.rowsPerPass);
   });
 
-  it('keeps rows in flight apart: beats of one row back to back, and interleaved rows', () => {
+  it('has the RTL\'s pipeline: latency 3 + 5 + 6 = 14 cycles, rows revisited every 7 cycles', () => {
+    expect(POST_ARRAY_STAGES).toEqual({ convert: INT2FP_STAGES, add: FP32_ADD_STAGES });
+    for (const c of cases) {
+      expect(postArrayTiming(c.cfg)).toEqual(postArrayModelTiming());
+      expect(c.run.model.latency).toBe(postArrayTiming(c.cfg).latency);
+      expect(c.run.model.revisitGap).toBe(postArrayTiming(c.cfg).revisitGap);
+    }
+    expect(postArrayTiming(cases[0]!.cfg)).toEqual({ latency: 3 + INT2FP_STAGES + FP32_ADD_STAGES, revisitGap: FP32_ADD_STAGES + 1 });
+    expect(postArrayTiming(cases[0]!.cfg)).toEqual({ latency: 14, revisitGap: 7 });
+  });
+
+  it('keeps rows in flight apart: one row every revisitGap cycles, rows interleaved, results after the latency', () => {
     const p = { cols: 1, accWidth: 8, intWidth: 10, depth: 2, expOffset: 254 };
     const model = new PostArrayModel(p);
+    const V = model.revisitGap;
     const beat = (addr: number, kt: number, s: bigint, first: boolean, last: boolean, lastBeat = true): PostArrayBeat => ({
       addr, firstKtile: kt === 0, lastKtile: kt === 2, firstGroup: first, lastGroup: last, lastBeat, sx: 127, colSum: [s],
     });
+    const idle = (n: number): void => {
+      for (let k = 0; k < n; k++) model.step({ rstN: true, beat: null, scale: null });
+    };
     model.step({ rstN: false, beat: null, scale: null });
     model.step({ rstN: true, beat: null, scale: [127] }); // E = 127 + 127 - 254 = 0
     model.step({ rstN: true, beat: null, scale: [128] }); // next group: E = 1
     expect(model.outputs.scaleReady).toBe(false);
-    // group 0: rows 0 and 1 interleaved; row 1 = -(row 0)
+    // group 0: rows 0 and 1 interleaved, each row every V cycles; row 1 = -(row 0)
     for (let kt = 0; kt < 3; kt++) {
       model.step({ rstN: true, beat: beat(0, kt, BigInt(10 + kt), true, false, false), scale: null });
       model.step({ rstN: true, beat: beat(1, kt, BigInt(-10 - kt), true, false), scale: [129] }); // refused until the pop
+      idle(V - 2);
     }
     expect(model.scaleCount).toBe(1);
-    // group 1: one row only, same address back to back
-    for (let kt = 0; kt < 3; kt++) model.step({ rstN: true, beat: beat(0, kt, 100n, false, true), scale: null });
+    // group 1: one row only, exactly V cycles apart; a beat closer than that is a protocol error
+    const t0 = model.rows.length;
+    for (let kt = 0; kt < 3; kt++) {
+      model.step({ rstN: true, beat: beat(0, kt, 100n, false, true), scale: null });
+      if (kt === 0) expect(() => model.step({ rstN: true, beat: beat(0, 1, 100n, false, true), scale: null })).toThrow(new RegExp(`row 0 1 cycle\\(s\\) after the previous one; the revisit gap is ${V}`));
+      idle(V - 1);
+    }
+    expect(model.rows.length).toBe(t0);
+    let waited = 0;
+    while (!model.outputs.rowValid) {
+      idle(1);
+      waited++;
+    }
+    expect(waited + V - 1 + 1).toBe(model.latency); // the beat's edge, then latency - 1 more edges
     expect(model.rows.map((r) => [r.addr, r.data.map(hex)])).toEqual([[0, [hex(0x441e4000)]]]); // 33 + 300·2 = 633
+  });
+
+  it('a reset drops the beats in flight; the rows history and the FIFO start over, the buffers keep their words', () => {
+    const p = { cols: 1, accWidth: 8, intWidth: 10, depth: 2, expOffset: 254 };
+    const model = new PostArrayModel(p);
+    const b: PostArrayBeat = { addr: 0, firstKtile: true, lastKtile: true, firstGroup: true, lastGroup: true, lastBeat: true, sx: 127, colSum: [3n] };
+    model.step({ rstN: false, beat: null, scale: null });
+    model.step({ rstN: true, beat: null, scale: [127] });
+    model.step({ rstN: true, beat: b, scale: null });
+    expect(model.inFlight).toBe(1);
+    model.step({ rstN: false, beat: null, scale: null });
+    expect(model.inFlight).toBe(0);
+    expect(model.scaleCount).toBe(0);
+    model.step({ rstN: true, beat: null, scale: [128] });
+    model.step({ rstN: true, beat: b, scale: null }); // 2 cycles after the dropped beat of row 0: allowed
+    for (let k = 0; k < model.latency - 1; k++) model.step({ rstN: true, beat: null, scale: null });
+    expect(model.rows.map((r) => r.data.map(hex))).toEqual([[hex(0x40c00000)]]); // 3 * 2^1, the dropped beat wrote nothing
   });
 
   it('refuses what the hardware leaves undefined', () => {
     const p = { cols: 2, accWidth: 6, intWidth: 8, depth: 4, expOffset: 256 };
     const b: PostArrayBeat = { addr: 0, firstKtile: false, lastKtile: false, firstGroup: true, lastGroup: true, lastBeat: true, sx: 128, colSum: [1n, 2n] };
     const fresh = (): PostArrayModel => new PostArrayModel(p);
+    const drain = (x: PostArrayModel): void => {
+      for (let k = 0; k < x.latency; k++) x.step({ rstN: true, beat: null, scale: null });
+    };
     expect(() => fresh().step({ rstN: true, beat: b, scale: null })).toThrow(/row 0 continues a group but its integer accumulators were never written/);
     expect(() => fresh().step({ rstN: true, beat: { ...b, firstKtile: true, lastKtile: true }, scale: null })).toThrow(/empty scale FIFO/);
     expect(() => fresh().step({ rstN: true, beat: { ...b, firstKtile: true, colSum: [32n, 0n] }, scale: null })).toThrow(/column sum 32 does not fit 6 signed bits/);
     expect(() => fresh().step({ rstN: true, beat: { ...b, firstKtile: true, addr: 4 }, scale: null })).toThrow(/beat_addr 4 outside 0\.\.3/);
     const m = fresh();
     m.step({ rstN: true, beat: null, scale: [1, 2] });
-    expect(() => m.step({ rstN: true, beat: { ...b, firstKtile: true, lastKtile: true, firstGroup: false }, scale: null })).toThrow(/binary32 accumulators were never written/);
+    m.step({ rstN: true, beat: { ...b, firstKtile: true, lastKtile: true, firstGroup: false }, scale: null });
+    expect(() => drain(m)).toThrow(/binary32 accumulators were never written/); // found as the beat reads fbuf (edge 4)
     expect(() => fresh().step({ rstN: true, beat: null, scale: [1, 256] })).toThrow(/not 2 codes 0\.\.255/);
   });
 });
@@ -281,9 +341,20 @@ describe('post-array RTL is clean in all three tools', () => {
   for (const c of cases) {
     it(c.label, () => {
       const { dir, files: names, texts, top: topName } = expectCleanRtl(postArray(c.cfg));
-      // both row buffers are inferred as memories (one write port, one asynchronous read each)
-      const mem = run('yosys', ['-q', '-p', `read_verilog ${names.join(' ')}; hierarchy -top ${topName}; proc; opt; memory -nomap; select -assert-count 2 ${topName}/t:$mem_v2`], dir);
+      // both row buffers are inferred as memories, each with one write port and one synchronous
+      // (registered) read port: ibuf read-first, fbuf write-first (a block RAM's ports)
+      const mem = run('yosys', ['-p', `read_verilog ${names.join(' ')}; hierarchy -top ${topName}; proc; opt; memory -nomap; select -assert-count 2 ${topName}/t:$mem_v2; dump ${topName}/t:$mem_v2`], dir);
       expect(mem.ok, mem.output).toBe(true);
+      const cells = mem.output.split(/\n\s*cell \$mem_v2 /).slice(1);
+      const param = (cell: string, p: string): string | undefined => new RegExp(`parameter \\\\${p} (\\S+)`).exec(cell)?.[1];
+      const byName = Object.fromEntries(cells.map((cell) => [/^\\(\w+)/.exec(cell)![1]!, cell]));
+      expect(Object.keys(byName).sort()).toEqual(['fbuf', 'ibuf']);
+      for (const [name, transparent] of [['ibuf', "1'0"], ['fbuf', "1'1"]] as const) {
+        expect(param(byName[name]!, 'RD_PORTS'), name).toBe('1');
+        expect(param(byName[name]!, 'WR_PORTS'), name).toBe('1');
+        expect(param(byName[name]!, 'RD_CLK_ENABLE'), name).toBe("1'1");
+        expect(param(byName[name]!, 'RD_TRANSPARENCY_MASK'), name).toBe(transparent);
+      }
       const top = texts.at(-1)!;
       expect(top).toContain('for (c = 0; c < COLS; c = c + 1) begin : g_col');
       expect(top).toMatch(/reg {2}\[COLS \* INTW - 1:0\] ibuf \[0:DEPTH - 1\];/);

@@ -17,8 +17,14 @@ export interface PostArrayPass {
   scales: number[][];
   /** activation scale codes S_x + 127, sx[m][g] */
   sx: number[][];
-  /** reset the unit (rst_n low) before this pass */
+  /** reset the unit (rst_n low) before this pass, once the previous passes' beats have left the pipeline */
   resetBefore?: boolean;
+  /**
+   * reset the unit right after this many beats of the pass, with beats in
+   * flight: they are dropped, the rest of the pass is not sent (its rows are
+   * those finished before the reset)
+   */
+  abortAfter?: number;
 }
 
 /**
@@ -37,6 +43,7 @@ export interface PassShape {
   /** per-group exponent regimes are drawn from this list */
   regimes: ScaleRegime[];
   resetBefore?: boolean;
+  abortAfter?: number;
 }
 
 function randomColSum(rng: Rng, accWidth: number): bigint {
@@ -79,6 +86,7 @@ export function randomPass(p: PostArrayModelParams, shape: PassShape, rng: Rng):
     ktilesPerGroup: shape.ktilesPerGroup,
     groups: shape.groups,
     resetBefore: shape.resetBefore,
+    abortAfter: shape.abortAfter,
     colSums: Array.from({ length: shape.groups }, () =>
       Array.from({ length: shape.ktilesPerGroup }, () => Array.from({ length: shape.rows }, () => Array.from({ length: p.cols }, () => randomColSum(rng, p.accWidth)))),
     ),
@@ -152,9 +160,22 @@ export interface DriveOptions {
 export interface PostArrayRun {
   vectors: CycleVector[];
   model: PostArrayModel;
-  /** the rows the model produced, per pass, in beat order */
+  /** the rows the model produced, per pass, in beat order (of an aborted pass: those finished before the reset) */
   rowsPerPass: number[][][];
-  stats: { cycles: number; beats: number; bubbles: number; lateScaleStalls: number; backpressured: number; resets: number };
+  stats: {
+    cycles: number;
+    beats: number;
+    bubbles: number;
+    lateScaleStalls: number;
+    /** cycles a beat waited for the revisit gap of its row */
+    gapStalls: number;
+    /** beats sent exactly revisitGap cycles after the previous beat of their row */
+    exactGap: number;
+    backpressured: number;
+    resets: number;
+    /** beats in flight dropped by a reset */
+    dropped: number;
+  };
 }
 
 function pack(values: readonly (bigint | number)[], width: number): bigint {
@@ -168,24 +189,32 @@ function pack(values: readonly (bigint | number)[], width: number): bigint {
  *
  * - Beats follow each other in stream order; with probability `bubble` a cycle
  *   is a bubble whose beat fields are random garbage (they must change nothing).
+ * - A beat waits (bubble) until its row's revisit gap has passed since the
+ *   previous beat of that row (the controller's spacing), so one-row passes
+ *   and passes shorter than the gap send beats exactly revisitGap apart.
  * - Scale words (one per group, in order) are offered with probability
  *   `scaleRate` per cycle; an offer while the FIFO is full is refused
  *   (scale_ready = 0) and repeated later. A beat of a group's last K-tile
  *   waits (bubble) while the FIFO is empty: its scales are late.
- * - A pass with `resetBefore` starts with one or two reset cycles (garbage on
- *   every input); its scale words are offered only after the reset.
+ * - A pass with `resetBefore` starts, once the pipeline has drained, with one
+ *   or two reset cycles (garbage on every input); its scale words are offered
+ *   only after the reset. A pass with `abortAfter` is cut by a reset right
+ *   after that many of its beats, with beats in flight (dropped); its
+ *   remaining beats and scale words are skipped.
  * The first cycle is a reset. Expected outputs: the model's, every cycle.
  */
 export function postArrayVectors(p: PostArrayModelParams, passes: PostArrayPass[], opts: DriveOptions, seed: number): PostArrayRun {
   const rng = new Rng(seed);
   const model = new PostArrayModel(p);
   const aw = Math.log2(Math.max(2, p.depth));
-  const beats = passes.flatMap((pass, i) => passBeats(pass).map((b) => ({ b, pass: i })));
+  const beats = passes.flatMap((pass, i) => passBeats(pass).map((b, k) => ({ b, pass: i, k })));
   const scales = passes.flatMap((pass, i) => pass.scales.map((s) => ({ s, pass: i })));
   const resetDone = passes.map((pass) => !pass.resetBefore);
   const rowsPerPass: number[][][] = passes.map(() => []);
   const vectors: CycleVector[] = [];
-  const stats = { cycles: 0, beats: 0, bubbles: 0, lateScaleStalls: 0, backpressured: 0, resets: 0 };
+  const stats = { cycles: 0, beats: 0, bubbles: 0, lateScaleStalls: 0, gapStalls: 0, exactGap: 0, backpressured: 0, resets: 0, dropped: 0 };
+  /** the pass of the beat in each pipeline position: rows leave latency - 1 edges after the beat */
+  const inFlight: (number | null)[] = new Array<number | null>(model.latency - 1).fill(null);
 
   const garbageBeat = (): PortValues => ({
     col_sum: pack(Array.from({ length: p.cols }, () => BigInt(rng.next())), p.accWidth),
@@ -198,27 +227,51 @@ export function postArrayVectors(p: PostArrayModelParams, passes: PostArrayPass[
     sx: BigInt(rng.int(0, 255)),
   });
   const garbageScale = (): bigint => pack(Array.from({ length: p.cols }, () => rng.int(0, 255)), 8);
-  const record = (inputs: PortValues, lastPass: number | null): void => {
+  const record = (inputs: PortValues, pass: number | null): void => {
     const out = model.outputs;
-    if (out.rowValid && lastPass !== null) rowsPerPass[lastPass]!.push(out.rowData);
+    const rowPass = inFlight.pop()!;
+    inFlight.unshift(pass);
+    if (out.rowValid) rowsPerPass[rowPass!]!.push(out.rowData);
     vectors.push({ inputs, expect: { scale_ready: out.scaleReady ? 1n : 0n, row_data: pack(out.rowData, 32), row_valid: out.rowValid ? 1n : 0n } });
     stats.cycles++;
   };
   const resetCycle = (): void => {
+    stats.dropped += model.inFlight;
     model.step({ rstN: false, beat: null, scale: null });
     record({ rst_n: 0n, beat_valid: BigInt(rng.int(0, 1)), ...garbageBeat(), scale_valid: BigInt(rng.int(0, 1)), scale_data: garbageScale() }, null);
+    inFlight.fill(null);
     stats.resets++;
+  };
+  const idleCycle = (): void => {
+    model.step({ rstN: true, beat: null, scale: null });
+    record({ rst_n: 1n, beat_valid: 0n, ...garbageBeat(), scale_valid: 0n, scale_data: garbageScale() }, null);
+    stats.bubbles++;
   };
 
   resetCycle();
   let bi = 0;
   let si = 0;
-  let tail = opts.tail ?? 3;
+  let tail = opts.tail ?? model.latency + 2;
+  const lastSent = new Map<number, number>();
   while (bi < beats.length || tail-- > 0) {
     const next = beats[bi];
-    if (next && !resetDone[next.pass] && (bi === 0 || beats[bi - 1]!.pass !== next.pass)) {
+    if (next && !resetDone[next.pass] && next.k === 0) {
+      while (model.inFlight > 0) idleCycle();
       for (let r = rng.int(1, 2); r > 0; r--) resetCycle();
       resetDone[next.pass] = true;
+      lastSent.clear();
+      continue;
+    }
+    const cut = next ? passes[next.pass]!.abortAfter : undefined;
+    if (next && cut !== undefined && next.k === cut) {
+      // abort: a reset with beats in flight; skip the rest of the pass and its scale words
+      for (let r = rng.int(1, 2); r > 0; r--) resetCycle();
+      while (beats[bi]?.pass === next.pass) bi++;
+      // the reset empties the FIFO: the next pass's words are offered again from its first
+      si = scales.findIndex((x) => x.pass > next.pass);
+      if (si < 0) si = scales.length;
+      if (beats[bi]) resetDone[beats[bi]!.pass] = true;
+      lastSent.clear();
       continue;
     }
     // scale offer
@@ -233,7 +286,8 @@ export function postArrayVectors(p: PostArrayModelParams, passes: PostArrayPass[
     // beat or bubble
     let beat: PostArrayBeat | null = null;
     if (next && rng.float() >= opts.bubble) {
-      if (next.b.lastKtile && model.scaleCount === 0) stats.lateScaleStalls++;
+      if (model.waitFor(next.b.addr) > 0) stats.gapStalls++;
+      else if (next.b.lastKtile && model.scaleCount === 0) stats.lateScaleStalls++;
       else beat = next.b;
     }
     const inputs: PortValues = {
@@ -254,6 +308,9 @@ export function postArrayVectors(p: PostArrayModelParams, passes: PostArrayPass[
         last_beat: beat.lastBeat ? 1n : 0n,
         sx: BigInt(beat.sx),
       });
+      const prev = lastSent.get(beat.addr);
+      if (prev !== undefined && stats.cycles - prev === model.revisitGap) stats.exactGap++;
+      lastSent.set(beat.addr, stats.cycles);
       stats.beats++;
     } else {
       stats.bubbles++;

@@ -1,9 +1,12 @@
-import { Const, ParamConst, lit, mux } from '../dsl/expr.ts';
+import { ParamConst, lit, mux, type Signal } from '../dsl/expr.ts';
 import { defineModule, type ModuleDef } from '../dsl/module.ts';
+import { Layout } from '../dsl/struct.ts';
+import type { Dim } from '../dsl/dim.ts';
 import { InputError, checkIntRange } from '../../common/errors.ts';
 import { ceilLog2 } from '../../common/bits.ts';
-import { intToFp32, INT2FP_INTW_MAX } from './int-to-fp32.ts';
-import { fp32Add } from './fp32-add.ts';
+import { intToFp32, INT2FP_INTW_MAX, INT2FP_STAGES } from './int-to-fp32.ts';
+import { fp32Add, FP32_ADD_STAGES } from './fp32-add.ts';
+import { prefixAdd } from './fp32-common.ts';
 
 /*
  * post-array unit: the arithmetic across K-tiles and groups
@@ -18,19 +21,51 @@ import { fp32Add } from './fp32-add.ts';
  *                    y = (first_group ? +0 : fbuf[m][c]) + t       binary32 add, RNE
  *                    fbuf[m][c] = y;  with last_group, y is the result
  *
- * Timing: the read-modify-write of both buffers happens inside the beat's
- * cycle (asynchronous reads, writes on the clock edge), so back-to-back beats
- * may use the same row (M-chunk of one row). The result row is registered:
- * row_valid/row_data appear in the cycle after the beat (one cycle latency).
- * A bubble (beat_valid = 0) writes nothing, pops nothing and outputs nothing;
- * neither does a beat during reset.
+ * Pipeline (a fixed-latency flow: no stall, no back-pressure; C = INT2FP_STAGES
+ * = 5, A = FP32_ADD_STAGES = 6). A beat presented in cycle 0 (edge k ends
+ * cycle k):
+ *
+ *   edge 0       the beat's registers: flags and row (acc_meta_q), column
+ *                sums (col_sum_q), S_w - EOFF of each column from the scale
+ *                FIFO head (sw_off_q) and S_x (sx_q); the registered read of
+ *                ibuf at beat_addr (ibuf_rd_q, 0 for a first K-tile)
+ *   cycle 1      integer accumulation (a Kogge-Stone adder) and E = S_w + S_x
+ *                - EOFF; the sums go to int->fp32 (cvt_in_q) and, inside a
+ *                group, to the ibuf write data (ibuf_wd_q)
+ *   edge 2       ibuf written
+ *   cycles 2..   int->fp32 (int-to-fp32.ts), its result registered at edge
+ *      C + 1     C + 1 = 6, where fbuf is read at the beat's row (fbuf_rd_q,
+ *                write-first: it sees the word written at the same edge; +0
+ *                for the first group)
+ *   cycles 7..   the fp32 adder (fp32-add.ts), its sum registered at edge
+ *      C + A + 1 C + A + 1 = 12
+ *   edge 13      fbuf written with the sum; the last group's row registered
+ *   cycle 14     row_valid/row_data: latency 3 + C + A = 14 (postArrayTiming)
+ *
+ * The flags and row of a last_ktile beat ride the stage registers
+ * cvt<k>_meta_q (int->fp32 stage k), add<k>_meta_q (adder stage k) and
+ * wr_meta_q (the fbuf write).
+ *
+ * Revisit gap: the read-modify-write of a row spans edges 0-2 (ibuf:
+ * read-first at edge 0, written at edge 2) and edges 6-13 (fbuf). A beat of
+ * the same row 7 cycles later reads fbuf at edge 13, where the write-first
+ * port passes it the sum written then. So two beats of one row must be at
+ * least max(3, A + 1) = 7 cycles apart (revisitGap); the controller spaces
+ * them. Beats of other rows may follow every cycle.
+ * A bubble (beat_valid = 0) writes nothing, pops nothing and outputs nothing.
+ * Reset (rst_n low, synchronous) clears every stage's valid bit: beats in
+ * flight are dropped and write nothing, also at the reset edge; the buffers
+ * (RAMs) keep their words.
  *
  * Group scales: a 2-entry FIFO of C E8M0 codes (column c in bits [8c +: 8]).
  * Its head serves the group the beats belong to; the beat with last_ktile and
- * last_beat (the group's last beat) pops it. The head must have been pushed
- * before the first last_ktile beat of its group (no bypass from scale_data,
- * which keeps scale_valid off the datapath); scale_ready = fewer than 2
- * entries, from registers only.
+ * last_beat (the group's last beat) pops it at its own edge 0. The head must
+ * have been pushed before the first last_ktile beat of its group (no bypass
+ * from scale_data, which keeps scale_valid off the datapath); scale_ready =
+ * fewer than 2 entries, from registers only. The scales each beat needs are
+ * taken from the head at edge 0 and carried down the pipeline (sw_off_q,
+ * exp_q, then inside int->fp32), so the FIFO's protocol at the ports is that
+ * of a single-cycle unit.
  *
  * The exponent E = S_w + S_x - EOFF of each column is computed in EXPW = 10
  * bits: codes 0..255 give E in [-EOFF, 510 - EOFF], inside [-512, 511] for
@@ -78,8 +113,60 @@ export interface PostArrayTiming {
   revisitGap: number;
 }
 
+/**
+ * Cycles a row's ibuf word needs between a read and the next read of the same
+ * row: read-first at the beat's edge 0, written at edge 2.
+ */
+const IBUF_REVISIT = 3;
+
+/**
+ * The beat's registers (edge 0), the integer accumulation (edge 1), the
+ * int->fp32 pipeline (its result registered), the adder pipeline (its sum
+ * registered), the fbuf write with the result row, then row_valid: latency
+ * 3 + INT2FP_STAGES + FP32_ADD_STAGES. fbuf is read (write-first) at the edge
+ * the term is registered and written FP32_ADD_STAGES + 1 edges later; ibuf is
+ * read at edge 0 and written at edge 2.
+ */
 export function postArrayTiming(_c: PostArrayConfig): PostArrayTiming {
-  return { latency: 1, revisitGap: 1 };
+  return { latency: 3 + INT2FP_STAGES + FP32_ADD_STAGES, revisitGap: Math.max(IBUF_REVISIT, FP32_ADD_STAGES + 1) };
+}
+
+/** The flags and row of a beat in its first stage (cycle 1: integer accumulation). */
+function accMetaLayout(addrBits: Dim): Layout<'valid' | 'last_ktile' | 'first_group' | 'last_group' | 'addr'> {
+  return new Layout('beat in the accumulation stage', [
+    { name: 'valid', width: 1, doc: 'a beat (not a bubble)' },
+    { name: 'last_ktile', width: 1 },
+    { name: 'first_group', width: 1 },
+    { name: 'last_group', width: 1 },
+    { name: 'addr', width: addrBits, doc: 'row m' },
+  ]);
+}
+
+/** The ibuf write of a beat, one cycle after its accumulation. */
+function ibufWriteLayout(addrBits: Dim): Layout<'we' | 'addr'> {
+  return new Layout('ibuf write', [
+    { name: 'we', width: 1, doc: 'a beat inside its group' },
+    { name: 'addr', width: addrBits, doc: 'row m' },
+  ]);
+}
+
+/** What a last_ktile beat carries through the int->fp32 stages into the adder. */
+function cvtMetaLayout(addrBits: Dim): Layout<'valid' | 'first_group' | 'last_group' | 'addr'> {
+  return new Layout('beat in an int->fp32 stage', [
+    { name: 'valid', width: 1, doc: 'a last_ktile beat' },
+    { name: 'first_group', width: 1 },
+    { name: 'last_group', width: 1 },
+    { name: 'addr', width: addrBits, doc: 'row m' },
+  ]);
+}
+
+/** What it carries through the later adder stages. */
+function addMetaLayout(addrBits: Dim): Layout<'valid' | 'last_group' | 'addr'> {
+  return new Layout('beat in an adder stage', [
+    { name: 'valid', width: 1, doc: 'a last_ktile beat' },
+    { name: 'last_group', width: 1 },
+    { name: 'addr', width: addrBits, doc: 'row m' },
+  ]);
 }
 
 export function checkPostArrayConfig(c: PostArrayConfig): void {
@@ -100,7 +187,15 @@ export function postArray(c: PostArrayConfig): ModuleDef {
   const shape = postArrayBufferShape(c.depth);
   const int2fp = intToFp32({ intWidth: c.intWidth, expWidth: POST_ARRAY_EXPW });
   const adder = fp32Add();
-  const doc = `post-array unit for ${c.cols} columns: integer accumulation over the K-tiles of a group, int->fp32 with the group exponent, fp32 accumulation over groups (${c.depth} rows)`;
+  const timing = postArrayTiming(c);
+  /** cycles (after the beat's cycle 0) whose edge writes ibuf, registers the term, registers the sum, writes it */
+  const IBUF_WRITE = 2;
+  const CVT_END = 1 + INT2FP_STAGES;
+  const ADD_END = CVT_END + FP32_ADD_STAGES;
+  const FBUF_WRITE = ADD_END + 1;
+  const doc =
+    `post-array unit for ${c.cols} columns: integer accumulation over the K-tiles of a group, int->fp32 with the group exponent, ` +
+    `fp32 accumulation over groups (${c.depth} rows); a ${timing.latency}-cycle pipeline, rows revisited ${timing.revisitGap} cycles apart`;
   return defineModule(postArrayModuleName(c), doc, { block: 'post-array', ...c }, (m) => {
     const COLS = m.param('COLS', c.cols, 'columns: outputs per tile');
     const ACCW = m.param('ACCW', c.accWidth, 'column-sum width');
@@ -109,8 +204,12 @@ export function postArray(c: PostArrayConfig): ModuleDef {
     const AW = m.param('AW', shape.addrWidth, 'row address width: log2(DEPTH)');
     const EXPW = m.param('EXPW', POST_ARRAY_EXPW, 'exponent width of int->fp32');
     const EOFF = m.param('EOFF', c.expOffset, 'E = S_w + S_x - EOFF, EOFF = 254 + (b-2) + F + (a-2)');
+    const ACC = m.struct('ACC', accMetaLayout(AW));
+    const IBW = m.struct('IBW', ibufWriteLayout(AW));
+    const CVT = m.struct('CVT', cvtMetaLayout(AW));
+    const ADD = m.struct('ADD', addMetaLayout(AW));
 
-    m.clock();
+    const clk = m.clock();
     const rstN = m.resetN();
     const colSum = m.input('col_sum', COLS.times(ACCW), { doc: 'column sums of one beat (signed), column 0 in the LSBs' });
     const beatValid = m.input('beat_valid', 1, { doc: 'a real beat (not a bubble)' });
@@ -125,17 +224,17 @@ export function postArray(c: PostArrayConfig): ModuleDef {
     const scaleValid = m.input('scale_valid', 1, { doc: 'scale_data holds the next group scales' });
     const scaleReady = m.output('scale_ready', 1, { doc: 'the scale FIFO has room (fewer than 2 entries)' });
     const rowData = m.output('row_data', COLS.times(32), { doc: 'binary32 results of one row, column 0 in the LSBs' });
-    const rowValid = m.output('row_valid', 1, { doc: 'row_data holds the row of the beat one cycle earlier' });
+    const rowValid = m.output('row_valid', 1, { doc: `row_data holds the row of the beat ${timing.latency} cycles earlier` });
 
-    m.comment('A beat is taken only out of reset: nothing is written while rst_n is low.\nA bubble (beat_valid = 0) writes nothing, pops nothing and outputs nothing.');
-    const beat = m.let('beat', beatValid.and(rstN), 'a beat to process this cycle');
+    m.comment('A beat is taken only out of reset. A bubble (beat_valid = 0) writes nothing, pops nothing and outputs nothing.');
+    const beat = m.let('beat', beatValid.and(rstN), 'a beat enters the pipeline this cycle');
 
     m.comment(
       [
         'Group scale FIFO, 2 entries, head in sc_head. The head serves the group of the',
-        "current beats; the group's last beat (last_ktile and last_beat) pops it. There is",
+        "entering beats; the group's last beat (last_ktile and last_beat) pops it. There is",
         'no bypass from scale_data: the exponent path starts at flip-flops and scale_ready',
-        'depends on sc_count only (a word must arrive before its group\'s last K-tile).',
+        "depends on sc_count only (a word must arrive before its group's last K-tile).",
       ].join('\n'),
     );
     const scCount = m.flop('sc_count', 2, { doc: 'scale FIFO entries: 0, 1 or 2' });
@@ -156,47 +255,111 @@ export function postArray(c: PostArrayConfig): ModuleDef {
     m.update(scHead, mux(scFull, scNext, scaleData), { enable: push.and(scEmpty.or(pop.and(scOne))).or(pop.and(scFull)) });
     m.update(scNext, scaleData, { enable: push.and(scOne).and(pop.not()) });
 
+    m.comment("---- edge 0: the beat's registers ----");
+    const accMeta = m.reg('acc_meta_q', ACC.width, { doc: 'the beat in the accumulation stage (cycle 1)' });
+    m.update(accMeta, ACC.pack({ valid: beat, last_ktile: lastKtile, first_group: firstGroup, last_group: lastGroup, addr: beatAddr }));
+    const colSumQ = m.reg('col_sum_q', COLS.times(ACCW), { doc: 'its column sums' });
+    m.update(colSumQ, colSum);
     m.comment(
-      'Exponent E = S_w + S_x - EOFF per column; S_x - EOFF is shared by all columns.\nUnsigned EXPW-bit arithmetic wraps to the right two\'s complement value: E lies in [-512, 511].',
+      "S_w - EOFF of each column (from the FIFO head, which the group's last beat pops at this edge) and S_x.\n" +
+        "Unsigned EXPW-bit arithmetic wraps to the right two's complement value: E = S_w + S_x - EOFF lies in [-512, 511].",
     );
-    const sxOff = m.let('sx_off', sx.zext(EXPW).minus(new ParamConst(EOFF, EXPW)), 'S_x - EOFF (two\'s complement)');
+    const swOffIn = m.wire('sw_off_in', COLS.times(EXPW), { doc: 'S_w - EOFF of each column of the head' });
+    const swOffQ = m.reg('sw_off_q', COLS.times(EXPW), { doc: 'S_w - EOFF of each column of its group' });
+    m.update(swOffQ, swOffIn);
+    const sxQ = m.reg('sx_q', 8, { doc: 'its S_x code' });
+    m.update(sxQ, sx);
 
     m.comment(
-      "Row buffers (one word per row m of the M-chunk, all columns side by side): read\nasynchronously at beat_addr, written at the clock edge, so the read-modify-write of a\nbeat completes in its cycle and the next beat may use the same row.",
+      'Row buffers, one word per row m of the M-chunk (all columns side by side), RAMs with registered reads:\n' +
+        `ibuf is read as the beat enters and written at the end of cycle ${IBUF_WRITE}; fbuf is read when the term is ready\n` +
+        `(end of cycle ${CVT_END}) and written with the sum (end of cycle ${FBUF_WRITE}).`,
     );
     const ibuf = m.memory('ibuf', COLS.times(INTW), DEPTH, { doc: 'within-group integer accumulators of each row' });
     const fbuf = m.memory('fbuf', COLS.times(32), DEPTH, { doc: 'binary32 accumulators over the groups of each row' });
-    const ibufRd = m.let('ibuf_rd', ibuf.read(beatAddr), 'integer accumulators of row beat_addr');
-    const fbufRd = m.let('fbuf_rd', fbuf.read(beatAddr), 'binary32 accumulators of row beat_addr');
-    const ibufWd = m.wire('ibuf_wd', COLS.times(INTW), { doc: 'new integer accumulators (all columns)' });
-    const fbufWd = m.wire('fbuf_wd', COLS.times(32), { doc: 'new binary32 accumulators (all columns)' });
+    m.comment('The first K-tile of a group starts from zero (the buffer word is stale): the read port loads 0 for it.');
+    const ibufRd = ibuf.readRegistered(m, 'ibuf_rd_q', beatAddr, { zero: firstKtile, doc: "integer accumulators of the beat's row, 0 on its group's first K-tile (cycle 1)" });
 
-    m.comment('Per column: integer accumulation, int->fp32 with the group exponent, fp32 accumulation.');
-    m.generate('g_col', 'c', COLS, (col, s) => {
-      const sum = s.let('col_ext', colSum.lane(col, ACCW).asSigned().sext(INTW), 'column sum, sign-extended to INTW');
-      s.comment('The first K-tile of a group starts from zero (the buffer word is stale).');
-      const prevInt = s.let('acc_prev', mux(firstKtile, Const.zero(INTW, true), ibufRd.lane(col, INTW).asSigned()), 'group sum so far (0 on the first K-tile)');
-      const acc = s.let('acc', prevInt.plus(sum), 'exact: INTW holds the sum of the G/R column sums of a group');
-      s.assign(ibufWd.lane(col, INTW), acc.asUnsigned());
+    m.comment('---- cycle 1: integer accumulation; the exponent E = (S_w - EOFF) + S_x (per column below) ----');
+    const accValid = m.let('acc_valid', ACC.field(accMeta, 'valid'));
+    const accAddr = m.let('acc_addr', ACC.field(accMeta, 'addr'));
+    const accLastKtile = m.let('acc_last_ktile', ACC.field(accMeta, 'last_ktile'));
+    const accIn = m.wire('acc_in', COLS.times(INTW), { doc: 'the new integer accumulators (all columns)' });
+    const expIn = m.wire('exp_in', COLS.times(EXPW), { doc: 'E of each column' });
+    m.comment(
+      'The sums go to two registers (no fanout from one to both): the int->fp32 input, and the ibuf write data,\n' +
+        'which loads only inside a group.',
+    );
+    const ibufWdQ = m.reg('ibuf_wd_q', COLS.times(INTW), { doc: 'the integer accumulators of a beat inside its group (cycle 2): to ibuf' });
+    m.update(ibufWdQ, accIn, { enable: m.let('acc_goes_on', accLastKtile.not(), 'a beat inside its group') });
+    const cvtInQ = m.reg('cvt_in_q', COLS.times(INTW), { doc: 'the group sums of a last_ktile beat (cycle 2): to int->fp32' });
+    m.update(cvtInQ, accIn);
+    const expQ = m.reg('exp_q', COLS.times(EXPW), { doc: 'its E of each column (cycle 2)' });
+    m.update(expQ, expIn);
+    const ibufWr = m.reg('ibuf_wr_q', IBW.width, { doc: 'the ibuf write of the beat (cycle 2)' });
+    m.update(ibufWr, IBW.pack({ we: accValid.and(accLastKtile.not()), addr: accAddr }));
 
-      s.comment("acc * 2^E, rounded once (used on the group's last K-tile only).");
-      const exp = s.let('exp', scHead.lane(col, 8).zext(EXPW).plus(sxOff).asSigned(), 'E = S_w + S_x - EOFF');
-      const term = s.wire('term', 32, { doc: 'acc * 2^E in binary32 (RNE)' });
-      s.instance('u_int2fp', int2fp, { value: acc, exp, result: term }, { INTW, EXPW });
+    m.comment(`---- cycle ${IBUF_WRITE}: ibuf keeps the sum while the group goes on (not during reset: beats in flight are dropped) ----`);
+    const ibufWe = m.let('ibuf_we', IBW.field(ibufWr, 'we').and(rstN), 'write the integer sums');
+    ibuf.write(IBW.field(ibufWr, 'addr'), ibufWdQ, ibufWe);
 
-      s.comment("The first group adds to +0 rather than bypassing the adder: the contract starts\nat y = +0, and (+0) + (-0) = +0 while a bypass would pass a -0 term through.");
-      const prevFp = s.let('fp_prev', mux(firstGroup, lit(0, 32), fbufRd.lane(col, 32)), 'sum of the earlier groups (+0 for the first)');
-      s.instance('u_add', adder, { a: prevFp, b: term, result: fbufWd.lane(col, 32) });
+    m.comment(
+      `---- cycles ${IBUF_WRITE}..${FBUF_WRITE}: the flags and row of a last_ktile beat ride the int->fp32 and adder stages ----\n` +
+        'cvt<k>_meta_q: int->fp32 stage k; add<k>_meta_q: adder stage k; wr_meta_q: the fbuf write. first_group\n' +
+        `zeroes the fbuf read at the end of cycle ${CVT_END}; the adder stages carry the rest.`,
+    );
+    let cvtLast: Signal | null = null;
+    for (let k = 1; k <= INT2FP_STAGES; k++) {
+      const q = m.reg(`cvt${k}_meta_q`, CVT.width, { doc: `the beat in int->fp32 stage ${k} (cycle ${k + 1})` });
+      m.update(
+        q,
+        cvtLast ?? CVT.pack({ valid: accValid.and(accLastKtile), first_group: ACC.field(accMeta, 'first_group'), last_group: ACC.field(accMeta, 'last_group'), addr: accAddr }),
+      );
+      cvtLast = q;
+    }
+    let addLast: Signal | null = null;
+    for (let k = 1; k <= FP32_ADD_STAGES + 1; k++) {
+      const name = k <= FP32_ADD_STAGES ? `add${k}_meta_q` : 'wr_meta_q';
+      const q = m.reg(name, ADD.width, { doc: k <= FP32_ADD_STAGES ? `the beat in adder stage ${k} (cycle ${CVT_END + k})` : `the beat whose sum is written (cycle ${FBUF_WRITE})` });
+      m.update(q, addLast ?? ADD.pack({ valid: CVT.field(cvtLast!, 'valid'), last_group: CVT.field(cvtLast!, 'last_group'), addr: CVT.field(cvtLast!, 'addr') }));
+      addLast = q;
+    }
+    const wrMeta = addLast!;
+
+    m.comment(`---- cycle ${FBUF_WRITE}: fbuf keeps every sum (not during reset); with last_group the row is output ----`);
+    const fbufWd = m.wire('fbuf_wd', COLS.times(32), { doc: 'new binary32 accumulators (all columns): the adders\' results' });
+    const fbufWe = m.let('fbuf_we', ADD.field(wrMeta, 'valid').and(rstN), 'group done: keep the binary32 sum');
+    const fbufWaddr = m.let('fbuf_waddr', ADD.field(wrMeta, 'addr'), 'row of the sum');
+    fbuf.write(fbufWaddr, fbufWd, fbufWe);
+    const fbufRaddr = m.let('fbuf_raddr', CVT.field(cvtLast!, 'addr'), 'row of the term entering the adder');
+    m.comment(
+      "The first group adds to +0 rather than bypassing the adder: the contract starts at y = +0, and\n" +
+        "(+0) + (-0) = +0 while a bypass would pass a -0 term through. The read port loads +0 for it.",
+    );
+    const fbufRd = fbuf.readRegistered(m, 'fbuf_rd_q', fbufRaddr, {
+      transparent: true,
+      zero: m.let('fbuf_rd_zero', CVT.field(cvtLast!, 'first_group'), 'the first group starts from +0'),
+      doc: 'binary32 accumulators of the row of the beat entering the adder (+0 for its first group)',
     });
 
-    m.comment("Exactly one buffer is written per beat: ibuf inside a group, fbuf at its last K-tile\n(fbuf also on the last group: harmless, the row is output then).");
-    const ibufWe = m.let('ibuf_we', beat.and(lastKtile.not()), 'the group goes on: keep the integer sum');
-    const fbufWe = m.let('fbuf_we', beat.and(lastKtile), 'group done: keep the binary32 sum');
-    ibuf.write(beatAddr, ibufWd, ibufWe);
-    fbuf.write(beatAddr, fbufWd, fbufWe);
+    m.comment(`Per column: E, integer accumulation, int->fp32 (cycles 2-${CVT_END}), fp32 accumulation (cycles ${CVT_END + 1}-${ADD_END}).`);
+    m.generate('g_col', 'c', COLS, (col, s) => {
+      s.assign(swOffIn.lane(col, EXPW), scHead.lane(col, 8).zext(EXPW).minus(new ParamConst(EOFF, EXPW)));
+      s.assign(expIn.lane(col, EXPW), swOffQ.lane(col, EXPW).plus(sxQ.zext(EXPW)));
+      const sum = s.let('col_ext', colSumQ.lane(col, ACCW).asSigned().sext(INTW).asUnsigned(), 'column sum, sign-extended to INTW');
+      const prevInt = s.let('acc_prev', ibufRd.lane(col, INTW), 'group sum so far (0 on the first K-tile)');
+      s.assign(accIn.lane(col, INTW), prefixAdd(s, 'acc_sum', prevInt, sum));
 
-    m.comment('Result row, registered: row_valid/row_data follow the beat by one cycle; row_data holds\nthe last row between rows.');
-    const rowOut = m.let('row_out', fbufWe.and(lastGroup), 'the last group finished this row');
+      s.comment(`acc * 2^E, rounded once (used for the group's last K-tile only), registered at the end of cycle ${CVT_END}.`);
+      const value = s.let('acc', cvtInQ.lane(col, INTW).asSigned(), 'exact: INTW holds the sum of the G/R column sums of a group');
+      const exp = s.let('exp', expQ.lane(col, EXPW).asSigned(), 'E = S_w + S_x - EOFF of this column');
+      const term = s.wire('term', 32, { doc: `acc * 2^E in binary32 (RNE), cycle ${CVT_END + 1}` });
+      s.instance('u_int2fp', int2fp, { clk, rst_n: rstN, value, exp, result: term }, { INTW, EXPW });
+      s.instance('u_add', adder, { clk, rst_n: rstN, a: fbufRd.lane(col, 32), b: term, result: fbufWd.lane(col, 32) });
+    });
+
+    m.comment(`Result row, registered: row_valid/row_data follow the beat by ${timing.latency} cycles; row_data holds\nthe last row between rows.`);
+    const rowOut = m.let('row_out', fbufWe.and(ADD.field(wrMeta, 'last_group')), 'the last group finished this row');
     const rowValidQ = m.reg('row_valid_q', 1, { doc: 'a row was finished in the previous cycle' });
     const rowDataQ = m.reg('row_data_q', COLS.times(32), { doc: 'the last finished row (held)' });
     m.update(rowValidQ, rowOut);

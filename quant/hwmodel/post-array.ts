@@ -1,22 +1,50 @@
 /**
  * Cycle-accurate model of the post-array unit (generator/blocks/post-array.ts),
- * register for register: the same buffers, the same 2-entry scale FIFO and the
- * same one-cycle registered result row. Arithmetic in BigInt two's complement
- * (the INTW accumulator wraps as the hardware would) and in binary32 bits via
- * quant/hwmodel/fp32.ts (intToFp32Bits, fp32AddBits).
+ * register for register: the same buffers with the same read and write edges,
+ * the same 2-entry scale FIFO, the same pipeline (the beat's registers, the
+ * int->fp32 stages, the adder stages) and the same registered result row.
+ * Arithmetic in BigInt two's complement (the INTW accumulator wraps as the
+ * hardware would) and in binary32 bits via quant/hwmodel/fp32.ts
+ * (intToFp32Bits, fp32AddBits), the arithmetic reference of the FP32 units.
+ *
+ * Timeline of a beat presented in cycle 0 (edge k ends cycle k):
+ *   edge 0       ibuf read (read-first: not the word written at the same
+ *                edge), S_w + S_x from the scale FIFO head, the FIFO pop
+ *   edge 1       acc = (first_ktile ? 0 : ibuf word) + col_sum, E registered
+ *   edge 2       ibuf written (without last_ktile); int->fp32 runs in
+ *                cycles 2 .. C + 1 (C = convert stages)
+ *   edge C + 1   the term is registered; fbuf read, write-first (the word
+ *                written at the same edge is seen), +0 for the first group
+ *   edge C+A+1   (A = adder stages) y = fbuf word + term registered
+ *   edge C+A+2   y written to fbuf; with last_group the row is output
+ *   cycle C+A+3  row_valid: latency = C + A + 3
+ * Two beats of one row must be at least revisitGap = max(3, A + 1) cycles apart.
  *
  * Usage: `step(inputs)` applies one rising clock edge with the inputs held
  * during the cycle and returns the outputs after the edge (what the cycle
  * harness compares). `outputs` are the current outputs (after the last edge),
  * e.g. scale_ready, which a driver must look at before deciding a push.
  *
- * The model refuses what the hardware does not define (a protocol error):
- * reading a buffer word that was never written (the RAM is not reset: X in
- * simulation), a last_ktile beat with an empty scale FIFO, a column sum
- * outside ACCW bits, a scale code outside 0..255, a row address beyond D.
+ * The model refuses what the hardware does not define (a protocol error): a
+ * beat of a row closer than revisitGap cycles to the previous beat of that row
+ * (a read-after-write hazard), reading a buffer word that was never written
+ * (the RAM is not reset: X in simulation), a last_ktile beat with an empty
+ * scale FIFO, a column sum outside ACCW bits, a scale code outside 0..255, a
+ * row address beyond D. Reset (rst_n low) drops the beats in flight (they
+ * write nothing) and clears the FIFO, the result row and the row history; the
+ * buffers keep their words.
  */
 import { wrapSigned } from '../../common/bits.ts';
 import { intToFp32Bits, fp32AddBits } from './fp32.ts';
+
+/** Pipeline stages of the RTL: int->fp32 (INT2FP_STAGES) and the fp32 adder (FP32_ADD_STAGES). */
+export interface PostArrayStages {
+  convert: number;
+  add: number;
+}
+
+/** The stages of generator/blocks/int-to-fp32.ts and fp32-add.ts (test/post-array.test.ts checks they agree). */
+export const POST_ARRAY_STAGES: PostArrayStages = { convert: 5, add: 6 };
 
 export interface PostArrayModelParams {
   cols: number;
@@ -25,6 +53,13 @@ export interface PostArrayModelParams {
   /** rows of an M-chunk (beat_addr < depth) */
   depth: number;
   expOffset: number;
+  /** default POST_ARRAY_STAGES */
+  stages?: PostArrayStages;
+}
+
+/** Latency (a beat's edge to row_valid of its row) and the least distance of two beats of one row. */
+export function postArrayModelTiming(stages: PostArrayStages = POST_ARRAY_STAGES): { latency: number; revisitGap: number } {
+  return { latency: 3 + stages.convert + stages.add, revisitGap: Math.max(3, stages.add + 1) };
 }
 
 /** The beat fields of one cycle (beat_valid = 1). */
@@ -57,12 +92,35 @@ export interface PostArrayOutputs {
   rowData: number[];
 }
 
+/** A beat in flight: what its stage registers hold. */
+interface InFlight {
+  beat: PostArrayBeat;
+  /** E = S_w + S_x - EOFF of each column (exp_q) */
+  exps: number[];
+  /** ibuf word read at edge 0 (ibuf_rd_q); undefined: never written */
+  ibufRd: bigint[] | undefined;
+  /** the integer sums, from edge 1 on (acc_q) */
+  acc?: bigint[];
+  /** int->fp32 results, from edge 1 on (last_ktile beats) */
+  term?: number[];
+  /** the adder's sums, from edge C on */
+  y?: number[];
+}
+
 export class PostArrayModel {
   private ibuf: (bigint[] | undefined)[];
   private fbuf: (number[] | undefined)[];
   private fifo: number[][] = [];
+  /** pipe[k]: the beat in cycle k + 1 of its timeline (after its edge k), or null; from pipe[2] on only last_ktile beats */
+  private pipe: (InFlight | null)[];
   private rowValid = false;
   private rowData: number[];
+  /** cycle of the last beat of each row since the last reset */
+  private lastVisit = new Map<number, number>();
+  private cycle = 0;
+  readonly stages: PostArrayStages;
+  readonly latency: number;
+  readonly revisitGap: number;
   /** rows output so far, in order */
   readonly rows: { addr: number; data: number[] }[] = [];
   /** scale words accepted / beats that popped the FIFO, for the tests' coverage checks */
@@ -71,8 +129,12 @@ export class PostArrayModel {
 
   constructor(readonly p: PostArrayModelParams) {
     if (p.intWidth < p.accWidth) throw new RangeError(`intWidth ${p.intWidth} < accWidth ${p.accWidth}`);
+    this.stages = p.stages ?? POST_ARRAY_STAGES;
+    if (this.stages.convert < 1 || this.stages.add < 1) throw new RangeError(`stages ${JSON.stringify(this.stages)}: at least 1 each`);
+    ({ latency: this.latency, revisitGap: this.revisitGap } = postArrayModelTiming(this.stages));
     this.ibuf = new Array(p.depth).fill(undefined);
     this.fbuf = new Array(p.depth).fill(undefined);
+    this.pipe = new Array<InFlight | null>(this.latency - 1).fill(null);
     this.rowData = new Array<number>(p.cols).fill(0);
   }
 
@@ -86,49 +148,77 @@ export class PostArrayModel {
     return this.fifo.length;
   }
 
-  /** The binary32 value y = (first_group ? +0 : fbuf) + int2fp32(acc, E) of one column, and acc. */
-  static columnStep(prevInt: bigint | null, colSum: bigint, prevFp: number | null, exponent: number, intWidth: number): { acc: bigint; term: number; y: number } {
-    const acc = wrapSigned((prevInt ?? 0n) + colSum, intWidth);
-    const term = intToFp32Bits(acc, exponent);
-    return { acc, term, y: fp32AddBits(prevFp ?? 0, term) };
+  /** Beats in flight now (in the pipeline's stages). */
+  get inFlight(): number {
+    return this.pipe.filter((x) => x !== null).length;
+  }
+
+  /** Cycles until a beat of row `addr` may be presented (0: now). */
+  waitFor(addr: number): number {
+    const last = this.lastVisit.get(addr);
+    return last === undefined ? 0 : Math.max(0, last + this.revisitGap - this.cycle);
   }
 
   /** One rising clock edge; returns the outputs after it. */
   step(inp: PostArrayCycleInputs): PostArrayOutputs {
     const p = this.p;
+    const now = this.cycle;
     if (!inp.rstN) {
-      // Synchronous reset: registers clear; the buffers (RAMs) keep their words.
+      this.cycle++;
+      // Synchronous reset: every stage's valid bit clears (beats in flight write nothing);
+      // the buffers (RAMs) keep their words.
       this.fifo = [];
+      this.pipe.fill(null);
+      this.lastVisit.clear();
       this.rowValid = false;
       this.rowData = new Array<number>(p.cols).fill(0);
       return this.outputs;
     }
+    const C = this.stages.convert;
     const ready = this.fifo.length < 2;
     const b = inp.beat;
-    let rowOut: number[] | null = null;
+    if (b) this.checkBeat(b, now);
+    this.cycle++;
+
+    // edge C + A + 2 (the last stage): the sum is written to fbuf; the last group's row is output
+    const done = this.pipe.at(-1) ?? null;
+    const fbufWrite = done ? { addr: done.beat.addr, y: done.y! } : null;
+    // edge 1 (pipe[0]): the integer sums (acc_q); int->fp32 of the last K-tile's
+    const acc = this.pipe[0] ?? null;
+    if (acc) {
+      acc.acc = acc.beat.colSum.map((s, c) => wrapSigned((acc.beat.firstKtile ? 0n : acc.ibufRd![c]!) + s, p.intWidth));
+      if (acc.beat.lastKtile) acc.term = acc.acc.map((v, c) => intToFp32Bits(v, acc.exps[c]!));
+    }
+    // edge 2 (pipe[1]): ibuf written inside a group
+    const writing = this.pipe[1] ?? null;
+    const ibufWrite = writing && !writing.beat.lastKtile ? { addr: writing.beat.addr, acc: writing.acc! } : null;
+    // edge C + 1 (pipe[C]): the term is registered and fbuf read, write-first, +0 for the first group
+    const adding = this.pipe[C] ?? null;
+    if (adding?.beat.lastKtile) {
+      const rd = fbufWrite && fbufWrite.addr === adding.beat.addr ? fbufWrite.y : this.fbuf[adding.beat.addr];
+      if (!adding.beat.firstGroup && !rd) throw new Error(`protocol: row ${adding.beat.addr} continues over groups but its binary32 accumulators were never written`);
+      adding.y = adding.term!.map((t, c) => fp32AddBits(adding.beat.firstGroup ? 0 : rd![c]!, t));
+    }
+    // edge 0: the entering beat reads ibuf (read-first), takes E from the FIFO head, pops
+    let entering: InFlight | null = null;
     let pop = false;
     if (b) {
-      if (!Number.isInteger(b.addr) || b.addr < 0 || b.addr >= p.depth) throw new RangeError(`beat_addr ${b.addr} outside 0..${p.depth - 1}`);
-      if (b.colSum.length !== p.cols) throw new RangeError(`${b.colSum.length} column sums for ${p.cols} columns`);
-      if (!Number.isInteger(b.sx) || b.sx < 0 || b.sx > 255) throw new RangeError(`sx code ${b.sx} outside 0..255`);
-      const lim = 1n << BigInt(p.accWidth - 1);
-      for (const s of b.colSum) if (s < -lim || s >= lim) throw new RangeError(`column sum ${s} does not fit ${p.accWidth} signed bits`);
-      const prevInts = b.firstKtile ? null : this.ibuf[b.addr];
-      if (!b.firstKtile && !prevInts) throw new Error(`protocol: row ${b.addr} continues a group but its integer accumulators were never written`);
+      const ibufRd = this.ibuf[b.addr];
+      if (!b.firstKtile && !ibufRd) throw new Error(`protocol: row ${b.addr} continues a group but its integer accumulators were never written`);
+      let exps: number[] = [];
       if (b.lastKtile) {
         const head = this.fifo[0];
         if (!head) throw new Error('protocol: a last_ktile beat with an empty scale FIFO');
-        const prevFps = b.firstGroup ? null : this.fbuf[b.addr];
-        if (!b.firstGroup && !prevFps) throw new Error(`protocol: row ${b.addr} continues over groups but its binary32 accumulators were never written`);
-        const ys = b.colSum.map((s, c) => PostArrayModel.columnStep(prevInts?.[c] ?? null, s, prevFps?.[c] ?? null, head[c]! + b.sx - p.expOffset, p.intWidth).y);
-        this.fbuf[b.addr] = ys;
-        if (b.lastGroup) rowOut = ys;
+        exps = head.map((s) => s + b.sx - p.expOffset);
         pop = b.lastBeat;
-      } else {
-        this.ibuf[b.addr] = b.colSum.map((s, c) => wrapSigned((prevInts?.[c] ?? 0n) + s, p.intWidth));
       }
+      entering = { beat: b, exps, ibufRd: ibufRd ? [...ibufRd] : undefined };
+      this.lastVisit.set(b.addr, now);
     }
-    // Scale FIFO: push if there was room before the edge; pop by the group's last beat.
+
+    // the edge: buffer writes, FIFO, stage registers, result row
+    if (ibufWrite) this.ibuf[ibufWrite.addr] = ibufWrite.acc;
+    if (fbufWrite) this.fbuf[fbufWrite.addr] = [...fbufWrite.y];
     if (pop) {
       this.fifo.shift();
       this.pops++;
@@ -138,11 +228,26 @@ export class PostArrayModel {
       this.fifo.push([...inp.scale]);
       this.pushes++;
     }
-    this.rowValid = rowOut !== null;
-    if (rowOut) {
-      this.rowData = [...rowOut];
-      this.rows.push({ addr: b!.addr, data: [...rowOut] });
+    // only last_ktile beats go on past the ibuf write
+    this.pipe = [entering, acc, writing?.beat.lastKtile ? writing : null, ...this.pipe.slice(2, -1)];
+    this.rowValid = done !== null && done.beat.lastGroup;
+    if (this.rowValid) {
+      this.rowData = [...done!.y!];
+      this.rows.push({ addr: done!.beat.addr, data: [...done!.y!] });
     }
     return this.outputs;
+  }
+
+  private checkBeat(b: PostArrayBeat, now: number): void {
+    const p = this.p;
+    if (!Number.isInteger(b.addr) || b.addr < 0 || b.addr >= p.depth) throw new RangeError(`beat_addr ${b.addr} outside 0..${p.depth - 1}`);
+    if (b.colSum.length !== p.cols) throw new RangeError(`${b.colSum.length} column sums for ${p.cols} columns`);
+    if (!Number.isInteger(b.sx) || b.sx < 0 || b.sx > 255) throw new RangeError(`sx code ${b.sx} outside 0..255`);
+    const lim = 1n << BigInt(p.accWidth - 1);
+    for (const s of b.colSum) if (s < -lim || s >= lim) throw new RangeError(`column sum ${s} does not fit ${p.accWidth} signed bits`);
+    const last = this.lastVisit.get(b.addr);
+    if (last !== undefined && now - last < this.revisitGap) {
+      throw new Error(`protocol: a beat of row ${b.addr} ${now - last} cycle(s) after the previous one; the revisit gap is ${this.revisitGap}`);
+    }
   }
 }
