@@ -75,6 +75,7 @@ export interface YosysScriptOptions {
   synthLiberty: string;
   /** the original library, for `stat -liberty` */
   liberty: string;
+  /** ABC's delay target (ps): the period minus the synthesis margin */
   periodPs: number;
   /** file names in the work folder */
   abcScriptFile: string;
@@ -99,7 +100,7 @@ export function yosysScript(o: YosysScriptOptions): string {
     // unnamed flip-flops are off: FSM extraction (-nofsm: it recodes state registers, and takes a
     // memory's write enable for one) and merging flip-flops into memory read ports (-nordff: the
     // result FIFO's read pointer became a second, unnamed address register inside its memory)
-    `synth -top ${o.top} -flatten -nofsm -nordff`,
+    `synth -top ${o.top} -flatten -nofsm -nordff -noabc`,
     // sync reset and enable become logic around plain D flip-flops, which every library has
     'dfflegalize -cell $_DFF_P_ 01',
     'splitnets',

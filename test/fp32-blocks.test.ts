@@ -137,7 +137,7 @@ describe('FP32 units: configuration and RTL checks', () => {
     expect(INT2FP_LATENCY).toBe(INT2FP_STAGES);
     expect(FP32_ADD_LATENCY).toBe(FP32_ADD_STAGES);
     for (const [def, stages, regs] of [
-      [intToFp32({ intWidth: 27, expWidth: 10 }), INT2FP_STAGES, ['s1_value_q', 's1_below_q', 's1_e_top_q', 's2_mag_q', 's2_stop_q', 's3_lsh_q', 's3_win_q', 's4_sig_q', 's4_e_base_q', 'result_q']],
+      [intToFp32({ intWidth: 27, expWidth: 10 }), INT2FP_STAGES, ['s1_value_q', 's1_local_below_q', 's1_block_any_q', 's1_e_top_q', 's2_mag_q', 's2_stop_q', 's3_lsh_q', 's3_win_q', 's4_sig_q', 's4_e_base_q', 'result_q']],
       [fp32Add(), FP32_ADD_STAGES, ['s1_big_sig_q', 's1_small_sig_q', 's1_shift_q', 's1_rev_q', 's2_gen_q', 's2_prop_q', 's3_sum_q', 's4_lsh_q', 's5_sig_q', 's5_e_base_q', 'result_q']],
     ] as const) {
       const text = renderDesign(elaborate(def)).at(-1)!.text;

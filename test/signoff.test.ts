@@ -48,6 +48,8 @@ describe.skipIf(!haveLibrary)('msq signoff on SKY130 HD', () => {
     const s = JSON.parse(readFileSync(json, 'utf8')) as SignoffReport;
     for (const k of ['fmax_mhz', 'wns_ns', 'period_ns', 'area_um2', 'area_um2_by_block', 'critical_path', 'power_mw', 'library', 'config', 'tools', 'worst_paths', 'block_paths', 'seconds']) expect(s, k).toHaveProperty(k);
     expect(s.period_ns).toBe(4);
+    expect(s.flow.synth_target_ns).toBe(3.5); // ABC's target: the period minus 12.5 %
+    expect(readFileSync(join(work, 'abc.script'), 'utf8')).toContain('&nf -D 3500');
     expect(s.fmax_mhz).toBeGreaterThan(0);
     expect(s.fmax_mhz).toBeCloseTo(1000 / (s.period_ns - s.worst_slack_ns), 1);
     expect(s.wns_ns).toBeLessThanOrEqual(0);
@@ -102,8 +104,9 @@ describe.skipIf(!haveLibrary)('msq signoff on SKY130 HD', () => {
   });
 
   it('a generous period passes --check (PE alone)', () => {
-    const r = runMsq(['signoff', '--top', 'pe', '--wbits', '2', '--period', '20', '--check', '--json', join(dir, 'pe-ok.json'), '--work', join(dir, 'w-pe-ok')]);
+    const r = runMsq(['signoff', '--top', 'pe', '--wbits', '2', '--period', '20', '--synth-margin', '0', '--check', '--json', join(dir, 'pe-ok.json'), '--work', join(dir, 'w-pe-ok')]);
     expect(r.status, r.stderr.slice(-2000)).toBe(0);
+    expect(readFileSync(join(dir, 'w-pe-ok', 'abc.script'), 'utf8')).toContain('&nf -D 20000'); // no margin: ABC aims at the period
     const s = JSON.parse(readFileSync(join(dir, 'pe-ok.json'), 'utf8')) as SignoffReport;
     expect(s.met).toBe(true);
     expect(s.wns_ns).toBe(0);
@@ -145,6 +148,7 @@ describe('msq signoff flags', () => {
       [['--period', '0'], /--period "0" is out of range: allowed numbers 0\.01\.\.1000/],
       [['--period', '4ns'], /--period "4ns" is out of range: allowed numbers 0\.01\.\.1000/],
       [['--activity', '3'], /--activity "3" is out of range: allowed numbers 0\.\.2/],
+      [['--synth-margin', '2.5'], /--synth-margin "2\.5" is out of range: allowed numbers 0\.\.2/],
       [['--timeout', '0'], /--timeout 0 is out of range: allowed integers 1\.\.1440/],
       [['--json', join(dir, 'x.txt')], /--json .*name the file FILE\.json/],
       [['--rows', '2', '--wbits', '3'], /--wbits 3 is not supported/],

@@ -24,6 +24,7 @@ interface SignoffFlags extends AccelFlagValues {
   top: string;
   liberty?: string;
   period: string;
+  synthMargin?: string;
   activity: string;
   json?: string;
   check?: boolean;
@@ -47,6 +48,7 @@ export function registerSignoff(program: Command): void {
   addAccelFlags(cmd)
     .option('--liberty <file>', `Liberty library (default ${DEFAULT_LIBERTY} when present: SKY130 HD, typical corner)`)
     .option('--period <ns>', 'clock period of synthesis and timing analysis, ns: 0.01..1000', String(DEFAULT_SIGNOFF_PERIOD_NS))
+    .option('--synth-margin <ns>', "ABC's delay target is the period minus this margin, ns: 0 up to half the period (default 12.5 % of the period: ABC does not see the flip-flops' clock-to-Q and setup)")
     .option('--activity <a>', 'switching activity of every non-clock net for the power estimate, transitions per clock cycle: 0..2', String(DEFAULT_ACTIVITY))
     .option('--json <file>', 'also write the numbers as JSON')
     .option('--check', 'exit 1 when the worst slack is negative (the period is not met)')
@@ -66,6 +68,7 @@ export function registerSignoff(program: Command): void {
         name = buildTop(design).design.top.name;
       }
       const periodNs = parseNumberFlag('--period', f.period, 0.01, 1000);
+      const synthMarginNs = f.synthMargin === undefined ? undefined : parseNumberFlag('--synth-margin', f.synthMargin, 0, periodNs / 2);
       const activity = parseNumberFlag('--activity', f.activity, 0, 2);
       const timeoutMin = checkIntRange('--timeout', parseIntFlag('--timeout', f.timeout), 1, 1440);
       const json = f.json === undefined ? undefined : checkOutputFile('--json', f.json, ['.json']);
@@ -74,7 +77,7 @@ export function registerSignoff(program: Command): void {
       const t0 = performance.now();
       const progress = (line: string) => process.stderr.write(`msq signoff: [${((performance.now() - t0) / 1000).toFixed(1)} s] ${line}\n`);
       progress(`${name} at ${periodNs} ns in ${resolve(liberty)}; work folder ${work}`);
-      const report = await runSignoff({ design, liberty, periodNs, activity, work, timeoutMs: timeoutMin * 60_000, progress });
+      const report = await runSignoff({ design, liberty, periodNs, synthMarginNs, activity, work, timeoutMs: timeoutMin * 60_000, progress });
       if (json !== undefined) writeFileAtomically(json, JSON.stringify(report, null, 2) + '\n');
       process.stdout.write(signoffMarkdown(report));
       progress(`done: Fmax ${report.fmax_mhz.toFixed(1)} MHz, worst slack ${report.worst_slack_ns.toFixed(3)} ns${json ? `; JSON ${json}` : ''}`);

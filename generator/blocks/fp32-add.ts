@@ -144,7 +144,7 @@ export function fp32Add(c: Fp32AddConfig = {}): ModuleDef {
       const eff = m.let('eff_sub', sign(a).xor(sign(b)), 'signs differ: subtract magnitudes');
       const flip = m.let('flip', eff.and(aFirst).and(aExp.eq(bExp)).and(aSig.lt(bSig)), 'subtracting equal exponents, a first but |a| < |b|: the result is b - a');
       const aInv = m.let('a_sig_inv', aSig.not(), '~a_sig: b - a = b + ~a + 1');
-      const rev = prefixAdd(m, 'rev_diff', bSig, aInv, lit(1, 1));
+      const rev = m.let('rev', prefixAdd(m, 'rev_diff', bSig, aInv, lit(1, 1)), 'b_sig - a_sig (the significands when flip)');
       return {
         nan: isNan,
         inf: isInf,

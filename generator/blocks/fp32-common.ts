@@ -92,7 +92,11 @@ export class Stages<S extends string> {
     if (!this.cuts.has(id)) return live;
     const k = this.stage++;
     const out: Record<string, Signal> = {};
-    for (const [name, sig] of Object.entries(live)) out[name] = stageReg(this.m, `s${k}_${name}`, sig, `stage ${k} -> ${k + 1}: ${sig.comment ?? name}`);
+    for (const [name, sig] of Object.entries(live)) {
+      // a value carried on through several stages keeps its own description, not the earlier stages' prefixes
+      const what = (sig.comment ?? name).replace(/^(stage \d+ -> \d+: )+/, '');
+      out[name] = stageReg(this.m, `s${k}_${name}`, sig, `stage ${k} -> ${k + 1}: ${what}`);
+    }
     return out as T;
   }
 }
@@ -229,22 +233,6 @@ export function limitedLeadingZeros(m: ScopeBuilder, prefix: string, x: Signal, 
   const stop = 'stop' in limit ? limit.stop : stopBit(m, `${prefix}_stop`, w, limit, `a one at bit ${w - 1} - limit of ${x.name} (bits ${w - 1}..1): the count stops there`);
   const xs = m.let(`${prefix}_x`, x.slice(1, w - 1).or(stop), `${x.name}[${w - 1}:1] with the stop bit`);
   return leadingZeros(m, prefix, xs);
-}
-
-/**
- * For each bit i of x, whether any bit below it is set (bit i - 1 .. 0), as a
- * Kogge-Stone prefix OR (log2 levels): bit i of -x is x[i] ^ below[i], so this
- * is the carry logic of a negation. `prefix` names the levels `<prefix><k>`.
- */
-export function anyBelow(m: ScopeBuilder, prefix: string, x: Signal): Signal {
-  const w = x.width.value;
-  if (w < 2) throw new Error(`anyBelow: ${w}-bit vector`);
-  const n = w - 1;
-  let any = m.let(`${prefix}0`, x.slice(0, n), `bits 0 .. ${n - 1} of ${x.name}`);
-  for (let k = 1, d = 1; d < n; k++, d *= 2) {
-    any = m.let(`${prefix}${k}`, any.or(concat(any.slice(0, n - d), lit(0, d))), `a one in the ${2 * d} bits ending at each bit`);
-  }
-  return m.let(prefix, concat(any, lit(0, 1)), `a one in ${x.name} below each bit`);
 }
 
 /**

@@ -1,8 +1,8 @@
 import { Dim } from '../dsl/dim.ts';
-import { ParamConst, lit, concat, mux } from '../dsl/expr.ts';
+import { ParamConst, lit, concat, mux, type Expr } from '../dsl/expr.ts';
 import { defineModule, type ModuleDef } from '../dsl/module.ts';
 import { checkIntRange } from '../../common/errors.ts';
-import { Stages, anyBelow, foldSticky, limitedLeadingZeros, roundPackFp32, stageReg, stopBit, type StepSpec } from './fp32-common.ts';
+import { Stages, foldSticky, limitedLeadingZeros, roundPackFp32, stageReg, stopBit, type StepSpec } from './fp32-common.ts';
 
 /*
  * int-to-fp32: value * 2^exp -> IEEE-754 binary32, round to nearest even.
@@ -16,15 +16,17 @@ import { Stages, anyBelow, foldSticky, limitedLeadingZeros, roundPackFp32, stage
  * stage 1 directly. The steps, in order (INT2FP_CUTS groups them into stages;
  * a stage's logic is sized for the 4 ns sign-off of issue 13):
  *
- *   below: for each bit, whether a lower bit of value is set (a Kogge-Stone
- *      prefix OR): the carries of the negation. A leading one at the top bit
+ *   below: the carries of the negation, for each bit whether a lower bit of
+ *      value is set, found here within each block of BELOW_BLOCK bits (and
+ *      whether each block holds a one). A leading one at the top bit
  *      of |value| would have the biased exponent minus one e_top = exp + INTW
  *      - 1 + 127 - 1, computed in a signed word wide enough for every input
  *      (EBW bits), so out-of-range exponents are seen, not wrapped. e_top < 0
  *      is below the normal range whatever the leading zeros: then the right
  *      shift -e_top (at most 25, beyond which every bit is below the guard
  *      bit) puts the top bit at the subnormal scale 2^-126.
- *   magnitude: |value| = value ^ (sign & below), exact also for -2^(INTW-1);
+ *   magnitude: the carries across blocks (a one in a lower block), then
+ *      |value| = value ^ (sign & below), exact also for -2^(INTW-1);
  *      the stop bit of the left shift at e_top (0 when e_top < 0): for e_top
  *      >= 0 the normalizing shift stops there, leaving a subnormal with the
  *      top bit at 2^-126.
@@ -44,6 +46,9 @@ import { Stages, anyBelow, foldSticky, limitedLeadingZeros, roundPackFp32, stage
  * (Math.fround(Number(value) * 2 ** exp)), exact for INTW <= 53, EXPW <= 11;
  * the pipeline delays it by INT2FP_STAGES cycles.
  */
+
+/** The negation's carries are found per block of this many bits first (stage 1), then across blocks (stage 2). */
+const BELOW_BLOCK = 4;
 
 export const INT2FP_INTW_MIN = 2;
 export const INT2FP_INTW_MAX = 53; // the model's double product is exact below 2^53
@@ -79,8 +84,8 @@ export function intToFp32ExpWordWidth(c: IntToFp32Config): number {
 
 /** The steps of the datapath, in order (the stage split groups them). */
 export const INT2FP_STEPS = [
-  { id: 'below', title: 'the negation\'s carries (a one below each bit); the exponent of a leading one at the top bit' },
-  { id: 'magnitude', title: 'sign and magnitude; where the left shift stops' },
+  { id: 'below', title: 'the negation\'s carries within blocks of 4 bits; the exponent of a leading one at the top bit' },
+  { id: 'magnitude', title: 'the carries across blocks; sign and magnitude; where the left shift stops' },
   { id: 'lzc', title: 'leading zeros (the left shift); the right shift to the subnormal scale' },
   { id: 'normalize', title: 'normalize: the left shift; the biased exponent' },
   { id: 'round', title: 'round to nearest even and pack' },
@@ -122,8 +127,21 @@ export function intToFp32(c: IntToFp32Config): ModuleDef {
 
       const s1 = st.step('below', () => {
         const bits = m.let('value_bits', value.asUnsigned(), 'value as bits');
-        const below = anyBelow(m, 'below', bits);
-        const nonzero = m.let('nonzero', below.bit(INTW.minus(1)).or(value.bit(INTW.minus(1))), 'value is not zero (a zero packs to +0)');
+        m.comment(
+          `The negation's carries in two levels: here, within each block of ${BELOW_BLOCK} bits, a one below each bit\n` +
+            '(local_below) and a one anywhere in the block (block_any); the next stage combines the blocks. One prefix\n' +
+            'OR over the whole word has every prefix as an output, which logic synthesis maps as a ripple chain.',
+        );
+        const nBlocks = Math.ceil(c.intWidth / BELOW_BLOCK);
+        const localBits: Expr[] = [];
+        for (let i = c.intWidth - 1; i >= 0; i--) {
+          const lo = i - (i % BELOW_BLOCK);
+          localBits.push(i === lo ? lit(0, 1) : bits.slice(lo, i - lo).any());
+        }
+        const localBelow = m.let('local_below', concat(...localBits), `a one in value below each bit, within its block of ${BELOW_BLOCK}`);
+        const anyBits: Expr[] = [];
+        for (let j = nBlocks - 1; j >= 0; j--) anyBits.push(bits.slice(j * BELOW_BLOCK, Math.min(BELOW_BLOCK, c.intWidth - j * BELOW_BLOCK)).any());
+        const blockAny = m.let('block_any', nBlocks === 1 ? anyBits[0]! : concat(...anyBits), `a one in each block of ${BELOW_BLOCK} bits of value`);
         m.comment(
           'A leading one at the top bit of |value| would have weight 2^(e_top - 126). For e_top >= 0 the left shift\n' +
             'that normalizes stops at e_top (then the top bit weighs 2^-126: a subnormal); for e_top < 0 there is\n' +
@@ -134,14 +152,23 @@ export function intToFp32(c: IntToFp32Config): ModuleDef {
         const eMinus = m.let('e_minus', new ParamConst(E_TOP, EBW.minus(1)).neg().minus(exp.sext(EBW.minus(1)).asUnsigned()), '-e_top = -E_TOP - exp (used when e_top < 0), beside e_top');
         const rshFar = m.let('rsh_far', eMinus.slice(5, EBW.minus(6)).any().or(eMinus.slice(0, 5).ge(RSH_MAX)), '-e_top >= 25 (for e_top < 0)');
         const rsh = m.let('rsh', mux(eNeg, mux(rshFar, RSH_MAX, eMinus.slice(0, 5)), lit(0, 5)), 'right shift to the subnormal scale');
-        return { value: bits, below, nonzero, e_top: m.let('e_top_u', eTop.slice(0, EBW.minus(1)), 'e_top without its sign bit (used when e_top >= 0)'), e_neg: eNeg, rsh };
+        return { value: bits, local_below: localBelow, block_any: blockAny, e_top: m.let('e_top_u', eTop.slice(0, EBW.minus(1)), 'e_top without its sign bit (used when e_top >= 0)'), e_neg: eNeg, rsh };
       });
       const s2 = st.step('magnitude', () => {
         const sign = m.let('sign', s1.value.bit(INTW.minus(1)), 'sign of value');
-        const mag = m.let('mag', s1.value.xor(s1.below.and(mux(sign, lit((1n << BigInt(c.intWidth)) - 1n, INTW), lit(0, INTW)))), '|value|: a negative value flips every bit above its lowest one');
+        const nBlocks = Math.ceil(c.intWidth / BELOW_BLOCK);
+        const belowBits: Expr[] = [];
+        for (let i = c.intWidth - 1; i >= 0; i--) {
+          const j = Math.floor(i / BELOW_BLOCK);
+          const lower = j === 0 ? null : s1.block_any.slice(0, j).any();
+          belowBits.push(lower ? s1.local_below.bit(i).or(lower) : s1.local_below.bit(i));
+        }
+        const below = m.let('below', concat(...belowBits), 'a one in value below each bit: within its block, or in a lower block');
+        const nonzero = m.let('nonzero', s1.block_any.any(), 'value is not zero (a zero packs to +0)');
+        const mag = m.let('mag', s1.value.xor(below.and(mux(sign, lit((1n << BigInt(c.intWidth)) - 1n, INTW), lit(0, INTW)))), '|value|: a negative value flips every bit above its lowest one');
         const limit = m.let('lsh_limit', mux(s1.e_neg, lit(0, EBW.minus(1)), s1.e_top), 'the left shift stops at e_top (0 when negative)');
         const stop = stopBit(m, 'lsh_stop', c.intWidth, limit, 'a one at bit INTW - 1 - limit of mag (bits INTW-1..1): the leading-zero count stops there');
-        return { sign, mag, stop, nonzero: s1.nonzero, e_top: s1.e_top, e_neg: s1.e_neg, rsh: s1.rsh };
+        return { sign, mag, stop, nonzero, e_top: s1.e_top, e_neg: s1.e_neg, rsh: s1.rsh };
       });
       const s3 = st.step('lzc', () => {
         const lsh = limitedLeadingZeros(m, 'lsh', s2.mag, { stop: s2.stop });

@@ -30,8 +30,8 @@ import { prefixAdd } from './fp32-common.ts';
  *                FIFO head (sw_off_q) and S_x (sx_q); the registered read of
  *                ibuf at beat_addr (ibuf_rd_q, 0 for a first K-tile)
  *   cycle 1      integer accumulation (a Kogge-Stone adder) and E = S_w + S_x
- *                - EOFF; the sums go to int->fp32 (cvt_in_q) and, inside a
- *                group, to the ibuf write data (ibuf_wd_q)
+ *                - EOFF; the sums (acc_q) go to int->fp32 and, inside a
+ *                group, to the ibuf write data
  *   edge 2       ibuf written
  *   cycles 2..   int->fp32 (int-to-fp32.ts), its result registered at edge
  *      C + 1     C + 1 = 6, where fbuf is read at the beat's row (fbuf_rd_q,
@@ -286,14 +286,9 @@ export function postArray(c: PostArrayConfig): ModuleDef {
     const accLastKtile = m.let('acc_last_ktile', ACC.field(accMeta, 'last_ktile'));
     const accIn = m.wire('acc_in', COLS.times(INTW), { doc: 'the new integer accumulators (all columns)' });
     const expIn = m.wire('exp_in', COLS.times(EXPW), { doc: 'E of each column' });
-    m.comment(
-      'The sums go to two registers (no fanout from one to both): the int->fp32 input, and the ibuf write data,\n' +
-        'which loads only inside a group.',
-    );
-    const ibufWdQ = m.reg('ibuf_wd_q', COLS.times(INTW), { doc: 'the integer accumulators of a beat inside its group (cycle 2): to ibuf' });
-    m.update(ibufWdQ, accIn, { enable: m.let('acc_goes_on', accLastKtile.not(), 'a beat inside its group') });
-    const cvtInQ = m.reg('cvt_in_q', COLS.times(INTW), { doc: 'the group sums of a last_ktile beat (cycle 2): to int->fp32' });
-    m.update(cvtInQ, accIn);
+    m.comment('The sums go to one register: the int->fp32 input (last_ktile beats) and the ibuf write data (the others).');
+    const accQ = m.reg('acc_q', COLS.times(INTW), { doc: 'the integer accumulators of the beat (cycle 2): to int->fp32, or to ibuf inside its group' });
+    m.update(accQ, accIn);
     const expQ = m.reg('exp_q', COLS.times(EXPW), { doc: 'its E of each column (cycle 2)' });
     m.update(expQ, expIn);
     const ibufWr = m.reg('ibuf_wr_q', IBW.width, { doc: 'the ibuf write of the beat (cycle 2)' });
@@ -301,7 +296,7 @@ export function postArray(c: PostArrayConfig): ModuleDef {
 
     m.comment(`---- cycle ${IBUF_WRITE}: ibuf keeps the sum while the group goes on (not during reset: beats in flight are dropped) ----`);
     const ibufWe = m.let('ibuf_we', IBW.field(ibufWr, 'we').and(rstN), 'write the integer sums');
-    ibuf.write(IBW.field(ibufWr, 'addr'), ibufWdQ, ibufWe);
+    ibuf.write(IBW.field(ibufWr, 'addr'), accQ, ibufWe);
 
     m.comment(
       `---- cycles ${IBUF_WRITE}..${FBUF_WRITE}: the flags and row of a last_ktile beat ride the int->fp32 and adder stages ----\n` +
@@ -351,7 +346,7 @@ export function postArray(c: PostArrayConfig): ModuleDef {
       s.assign(accIn.lane(col, INTW), prefixAdd(s, 'acc_sum', prevInt, sum));
 
       s.comment(`acc * 2^E, rounded once (used for the group's last K-tile only), registered at the end of cycle ${CVT_END}.`);
-      const value = s.let('acc', cvtInQ.lane(col, INTW).asSigned(), 'exact: INTW holds the sum of the G/R column sums of a group');
+      const value = s.let('acc', accQ.lane(col, INTW).asSigned(), 'exact: INTW holds the sum of the G/R column sums of a group');
       const exp = s.let('exp', expQ.lane(col, EXPW).asSigned(), 'E = S_w + S_x - EOFF of this column');
       const term = s.wire('term', 32, { doc: `acc * 2^E in binary32 (RNE), cycle ${CVT_END + 1}` });
       s.instance('u_int2fp', int2fp, { clk, rst_n: rstN, value, exp, result: term }, { INTW, EXPW });
