@@ -363,26 +363,13 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
     const wTake = m.let('w_take', wValid.and(canTake));
     m.update(wQ, wData, { enable: wTake });
     m.update(wQv, wTake.or(wQv.and(drain.not())));
-    const slots = p.bufBits / WORD_BITS;
     m.comment(
-      `The word goes in at fill in two steps, from registers of its own: w_q shifted left by fill mod WORDW\n` +
-        `(the part in the slot fill points into) and right by WORDW - fill mod WORDW (the part in the next slot),\n` +
-        `then a one-hot register over the ${slots} word slots picks the slots. One shifter over the whole buffer had\n` +
-        'select bits that drive every buffer bit: their buffering alone took 1.4 ns of the period. fill_lo_n is\n' +
-        'stored inverted, so synthesis does not merge it with the low bits of fill.',
+      'The insertion shifter has its own copy of fill (its selects drive every bit of the buffer; with the\n' +
+        'record logic on the same net the fan-out alone would cost a nanosecond). It is stored inverted, so\n' +
+        'synthesis does not merge the two registers.',
     );
-    const fillLoN = m.reg('fill_lo_n', WORD_LSBS, { doc: 'NOT (fill mod WORDW): where w_q starts inside its slot' });
-    const fillSlot = m.reg('fill_slot', slots, { doc: 'one-hot: the word slot of the buffer that fill points into (0 when fill = BUFW)' });
-    const fillRsh = m.reg('fill_rsh', WORD_LSBS.plus(1), { doc: 'WORDW - fill mod WORDW: the right shift of the part of w_q in the next slot' });
-    const pairLo = m.let('w_pair_lo', wQ.shl(fillLoN.not()), 'the part of w_q in the slot fill points into: w_q << (fill mod WORDW)');
-    const pairHi = m.let('w_pair_hi', wQ.shr(fillRsh), 'the part of w_q in the next slot: w_q >> (WORDW - fill mod WORDW), 0 when fill is on a word boundary');
-    const slotParts: Expr[] = [];
-    for (let k = slots - 1; k >= 0; k--) {
-      const low = mux(fillSlot.bit(k), pairLo, Const.zero(WORDW));
-      slotParts.push(k === 0 ? low : low.or(mux(fillSlot.bit(k - 1), pairHi, Const.zero(WORDW))));
-    }
-    const placed = m.let('placed', concat(...slotParts), 'w_q at fill: each word slot takes its part');
-    const merged = m.let('merged', bitbuf.or(mux(drain, placed, Const.zero(BUFW))), 'the buffer with w_q placed above its bits');
+    const fillPosN = m.reg('fill_pos_n', FW, { doc: 'NOT fill: the insertion point, a copy for the shifter' });
+    const merged = m.let('merged', bitbuf.or(mux(drain, wQ.zext(BUFW).shl(fillPosN.not()), Const.zero(BUFW))), 'the buffer with w_q placed above its bits');
 
     m.comment(
       "Bits dropped this cycle: the padding (fill mod WORDW: the tile began on a word and words arrive\n" +
@@ -408,12 +395,7 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
     m.update(bitbuf, shifted);
     const fillNext = m.let('fill_next', fill.minus(stepBits).plus(mux(drain, word, Const.zero(FW))), 'fill after this cycle');
     m.update(fill, fillNext);
-    m.update(fillLoN, fillNext.slice(0, WORD_LSBS).not(), { reset: (1n << BigInt(ceilLog2(WORD_BITS))) - 1n });
-    m.update(fillRsh, new ParamConst(WORDW, WORD_LSBS.plus(1)).minus(fillNext.slice(0, WORD_LSBS).zext(WORD_LSBS.plus(1))), { reset: BigInt(WORD_BITS) });
-    const slotOf = m.let('fill_next_slot', fillNext.slice(WORD_LSBS, FW.minus(WORD_LSBS)), 'the word slot of fill_next');
-    const slotBits: Expr[] = [];
-    for (let k = slots - 1; k >= 0; k--) slotBits.push(slotOf.eq(lit(k, p.fillBits - ceilLog2(WORD_BITS))));
-    m.update(fillSlot, concat(...slotBits), { reset: 1n });
+    m.update(fillPosN, fillNext.not(), { reset: (1n << BigInt(p.fillBits)) - 1n });
     m.comment("After a tile's last record, the bits left in its last word are padding: drop them next cycle.");
     const recLenLsbs = layout
       ? layout.recLen.slice(0, WORD_LSBS)
