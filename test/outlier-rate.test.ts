@@ -137,6 +137,18 @@ describe('--outlier-rate above the limit is refused', () => {
     expect(r.stdout).not.toMatch(/passed/);
   });
 
+  it('without --outlier-rate the default 0.01 is lowered to the limit: a group of 8 runs with none', () => {
+    const small = join(tmpDir(), 'vec');
+    const r = runMsq(['vectors', '--rows', '8', '--group', '8', '--out', small]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/, 0 outliers\)/);
+    expect(JSON.parse(readFileSync(join(small, 'manifest.json'), 'utf8')).problem.outlierRate).toBe(0);
+    const dflt = join(tmpDir(), 'vec');
+    const d = runMsq(['vectors', '--out', dflt]);
+    expect(d.status, d.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(dflt, 'manifest.json'), 'utf8')).problem.outlierRate).toBe(0.01);
+  });
+
   it('the help text states the limit', () => {
     const r = runMsq(['vectors', '--help']);
     expect(r.stdout.replace(/\s+/g, ' ')).toMatch(/at most floor\(0\.95·G\/10\)\/G, as Cantelli's inequality/);
