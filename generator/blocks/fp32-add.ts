@@ -1,6 +1,6 @@
 import { lit, concat, mux, type Expr, type Signal } from '../dsl/expr.ts';
 import { defineModule, type ModuleDef } from '../dsl/module.ts';
-import { FP32_LAYOUT, FP32_QNAN, Stages, foldSticky, limitedLeadingZeros, prefixAdd, prefixSum, roundPackFp32, stageReg, type StepSpec } from './fp32-common.ts';
+import { FP32_LAYOUT, FP32_QNAN, Stages, stageSplitSuffix, foldSticky, limitedLeadingZeros, prefixAdd, prefixSum, roundPackFp32, stageReg, type StepSpec } from './fp32-common.ts';
 
 /*
  * fp32-add: IEEE-754 binary32 a + b, round to nearest even, as a pipeline of
@@ -81,7 +81,7 @@ export interface Fp32AddConfig {
 }
 
 export function fp32AddModuleName(c: Fp32AddConfig = {}): string {
-  const split = c.cuts && c.cuts.join() !== FP32_ADD_CUTS.join() ? `_c${FP32_ADD_STEPS.map((st) => (c.cuts!.includes(st.id) ? '1' : '0')).join('')}` : '';
+  const split = stageSplitSuffix(FP32_ADD_STEPS, c.cuts, FP32_ADD_CUTS);
   return `${FP32_ADD_MODULE}${split}`;
 }
 

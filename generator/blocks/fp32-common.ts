@@ -45,6 +45,15 @@ export interface StepSpec<S extends string = string> {
 }
 
 /**
+ * The module-name suffix of a stage split: `_c` and one bit per step (1: a stage ends
+ * after it), or '' for the unit's default split, whatever order the cuts are listed in.
+ */
+export function stageSplitSuffix<S extends string>(steps: readonly StepSpec<S>[], cuts: readonly S[] | undefined, defaults: readonly S[]): string {
+  const bits = (c: readonly S[]) => steps.map((st) => (c.includes(st.id) ? '1' : '0')).join('');
+  return cuts && bits(cuts) !== bits(defaults) ? `_c${bits(cuts)}` : '';
+}
+
+/**
  * The stages of a pipelined unit: its steps in order, and the steps after
  * which a stage ends (`cuts`). `step(id, body)` runs the step's logic; the
  * first step of a stage emits the stage's section comment, and a step

@@ -2,7 +2,7 @@ import { Dim } from '../dsl/dim.ts';
 import { ParamConst, lit, concat, mux, type Expr } from '../dsl/expr.ts';
 import { defineModule, type ModuleDef } from '../dsl/module.ts';
 import { checkIntRange } from '../../common/errors.ts';
-import { Stages, foldSticky, limitedLeadingZeros, roundPackFp32, stageReg, stopBit, type StepSpec } from './fp32-common.ts';
+import { Stages, stageSplitSuffix, foldSticky, limitedLeadingZeros, roundPackFp32, stageReg, stopBit, type StepSpec } from './fp32-common.ts';
 
 /*
  * int-to-fp32: value * 2^exp -> IEEE-754 binary32, round to nearest even.
@@ -70,7 +70,7 @@ export function checkIntToFp32Config(c: IntToFp32Config): void {
 }
 
 export function intToFp32ModuleName(c: IntToFp32Config): string {
-  const split = c.cuts && c.cuts.join() !== INT2FP_CUTS.join() ? `_c${INT2FP_STEPS.map((st) => (c.cuts!.includes(st.id) ? '1' : '0')).join('')}` : '';
+  const split = stageSplitSuffix(INT2FP_STEPS, c.cuts, INT2FP_CUTS);
   return `msq_int2fp32_i${c.intWidth}_e${c.expWidth}${split}`;
 }
 
