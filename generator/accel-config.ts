@@ -61,8 +61,6 @@ export interface AccelConfig extends AccelOptions {
   post: PostArrayConfig;
   /** pipeline latencies: PE array (beat to column sums), post-array unit (latency, least same-row distance) */
   timing: { array: number; post: PostArrayTiming };
-  /** result FIFO entries (credits the controller hands out) */
-  credits: number;
   /** E = S_w + S_x - eoff: 254 + (b-2) + F + (a-2) */
   exponentOffset: number;
 }
@@ -98,12 +96,6 @@ export function resolveAccelConfig(o: AccelOptions): AccelConfig {
   const exponentOffset = postArrayExpOffset(o.wbits, o.abits, guardBits);
   const post: PostArrayConfig = { cols: o.cols, accWidth: w.ACCW, intWidth: INTW, depth: o.depth, expOffset: exponentOffset };
   const timing = { array: peArrayLatency(array), post: postArrayTiming(post) };
-  // Result slots: the next power of two above R + 4, at most 32 (the FIFO is flip-flops: 16 x C x 32
-  // bits at R = 8). A consumer that pops every cycle sees full speed only while the rows in flight
-  // between a beat's issue and the FIFO (array and post-array latency, timing above) fit in them: in
-  // the last K-tile of an M-chunk the issue may run at credits / latency. That is a fraction of the
-  // beats of one pass (1 / (K / R)), cheaper than doubling the FIFO (docs/PERFORMANCE.md).
-  const credits = Math.min(32, 1 << ceilLog2(o.rows + 4));
   return {
     ...o,
     msq,
@@ -112,7 +104,6 @@ export function resolveAccelConfig(o: AccelOptions): AccelConfig {
     widths: { PW: w.PW, LW: w.LW, ACCW: w.ACCW, INTW, CFGW: w.CFGW },
     post,
     timing,
-    credits,
     exponentOffset,
   };
 }

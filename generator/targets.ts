@@ -21,9 +21,22 @@ export const BLOCK_TOPS = {
   'post-array': 'post',
   decode: 'decode',
   controller: 'controller',
-  'result-fifo': 'results',
 } as const satisfies Record<string, keyof AcceleratorBlocks>;
 export type BlockTopName = keyof typeof BLOCK_TOPS;
+
+/** Blocks an earlier msq could build alone and the accelerator no longer has: refused with the reason. */
+export const RETIRED_TOPS: Record<string, string> = {
+  'result-fifo':
+    'the accelerator has no result FIFO any more: result rows wait in the post-array unit\'s fbuf and leave from its output register (build --top post-array; docs/ARCHITECTURE.md)',
+};
+
+/** --top NAME, checked: one of BUILD_TOPS, or an error that names them (and why a retired block is gone). */
+export function checkTop(name: string): BuildTopName {
+  const retired = RETIRED_TOPS[name];
+  if (retired !== undefined) throw new InputError(`--top ${name}: ${retired}`);
+  if (!(BUILD_TOPS as readonly string[]).includes(name)) throw new InputError(`--top ${name} is not supported: allowed values are ${BUILD_TOPS.join(', ')}`);
+  return name as BuildTopName;
+}
 
 /** Every --top of msq generate and msq signoff: the two designs, then the accelerator's blocks. */
 export const BUILD_TOPS = [...TOPS, ...(Object.keys(BLOCK_TOPS) as BlockTopName[])] as const;
@@ -78,7 +91,7 @@ export function buildTop(o: GenerateOptions): Generation {
   if (isBlockTop(o.top)) {
     const c = resolveAccelConfig(o.accel);
     const def = acceleratorBlocks(c)[BLOCK_TOPS[o.top]];
-    return { design: elaborate(def), config: { top: o.top, ...o.accel, derived: { widths: c.widths, resultFifo: c.credits } }, extra: [], accel: c };
+    return { design: elaborate(def), config: { top: o.top, ...o.accel, derived: { widths: c.widths } }, extra: [], accel: c };
   }
   switch (o.top) {
     case 'pe': {
@@ -92,13 +105,13 @@ export function buildTop(o: GenerateOptions): Generation {
     case 'accelerator': {
       const c = resolveAccelConfig(o.accel);
       const design = elaborate(accelerator(c));
-      const config = { top: 'accelerator', ...o.accel, derived: { outlierFormat: c.outliers ? c.msq.outlier : 'none', xbits: c.msq.xbits, guardBits: c.reconCfg?.guardBits ?? 0, maxShift: c.msq.maxShift, widths: c.widths, resultFifo: c.credits } };
+      const config = { top: 'accelerator', ...o.accel, derived: { outlierFormat: c.outliers ? c.msq.outlier : 'none', xbits: c.msq.xbits, guardBits: c.reconCfg?.guardBits ?? 0, maxShift: c.msq.maxShift, widths: c.widths } };
       const files = design.modules.map((m) => `${m.name}.v`);
       const extra = coreCollateral({
         top: design.top,
         files,
         description: design.top.doc,
-        config: { ...o.accel, outlierFormat: c.outliers ? c.msq.outlier : 'none', guardBits: c.reconCfg?.guardBits ?? 0, maxShift: c.msq.maxShift, resultFifo: c.credits },
+        config: { ...o.accel, outlierFormat: c.outliers ? c.msq.outlier : 'none', guardBits: c.reconCfg?.guardBits ?? 0, maxShift: c.msq.maxShift },
         simFlags: accelFlags(o.accel),
         periodNs: DEFAULT_PERIOD_NS,
         rows: c.rows,

@@ -19,7 +19,7 @@ export type Breakdown = Record<Category | 'total', number>;
  * Block of a generated module, by name: PE array (PEs and the array's own
  * skew and swap registers), ReCoN (slices, networks, switches), decode unit,
  * post-array unit (with its int->fp32 and fp32 adders and row buffers), and
- * control (controller, result FIFO, the top's own cells: metadata delay line).
+ * control (controller, the top's own cells: metadata delay line).
  */
 export function categoryOf(moduleName: string): Category {
   const m = /msq_[A-Za-z0-9_]+/.exec(moduleName);
@@ -170,8 +170,8 @@ export interface AreaResult extends AreaBreakdown {
   top: string;
   /** wall time of the Yosys run */
   synthSeconds: number;
-  /** bits in the post-array row buffers and the result FIFO (synthesized as flip-flops) */
-  bufferBits: { rowBuffers: number; resultFifo: number };
+  /** bits in the post-array row buffers (synthesized as flip-flops) and its output register */
+  bufferBits: { rowBuffers: number; outputRegister: number };
 }
 
 /** The Yosys script of the area run: plain generic `synth` with hierarchy, `stat` to a file. */
@@ -206,6 +206,6 @@ export async function synthArea(options: AccelOptions, work: string): Promise<Ar
     top,
     synthSeconds: r.seconds,
     ...breakdown(stat, top),
-    bufferBits: { rowBuffers: depth * c.cols * (c.widths.INTW + 32), resultFifo: c.credits * c.cols * 32 },
+    bufferBits: { rowBuffers: depth * c.cols * (c.widths.INTW + 32), outputRegister: c.cols * 32 },
   };
 }

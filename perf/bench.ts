@@ -163,7 +163,7 @@ export interface ConfigReport {
   outlier_overhead_by_block: Record<(typeof CATEGORIES)[number], number>;
   plain: { top: string; cells: Breakdown; area_ge: Breakdown; flops: Breakdown; synth_s: number; modules: ModuleReport[] };
   modules: ModuleReport[];
-  buffer_bits: { row_buffers: number; result_fifo: number };
+  buffer_bits: { row_buffers: number; output_register: number };
   /** useful MACs per cycle / (R·C), keyed by outlier rate (null: the simulation failed, see failures) */
   utilization: Record<string, number | null>;
   throughput: {
@@ -445,7 +445,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
           outlier_overhead_by_block: Object.fromEntries(CATEGORIES.map((k) => [k, round((a.ge[k] - plain.ge[k]) / plain.ge.total)])) as ConfigReport['outlier_overhead_by_block'],
           plain: { ...pick(plain), modules: modulesOf(plain) },
           modules: modulesOf(a),
-          buffer_bits: { row_buffers: a.bufferBits.rowBuffers, result_fifo: a.bufferBits.resultFifo },
+          buffer_bits: { row_buffers: a.bufferBits.rowBuffers, output_register: a.bufferBits.outputRegister },
           utilization: Object.fromEntries(OUTLIER_RATES.map((rate, i) => [String(rate), runs[i] ? round(runs[i].utilization) : null])),
           throughput: {
             simulator: o.simulator,

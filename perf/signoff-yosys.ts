@@ -4,7 +4,7 @@
  * ABC script and constraints, and the reader of `stat -liberty`.
  *
  * Hierarchy: the top's own submodule instances (the blocks: PE array,
- * post-array unit, decode unit, controller, result FIFO) stay modules of their
+ * post-array unit, decode unit, controller) stay modules of their
  * own, each flattened inside, so the library area comes out per block; ABC
  * optimizes each block on its own (on a 2x4 accelerator, flat synthesis gave
  * the same critical path within 2 %). Registers keep their RTL names: every
@@ -99,7 +99,7 @@ export function yosysScript(o: YosysScriptOptions): string {
     // every path must start and end at an RTL register name, so two passes that make new
     // unnamed flip-flops are off: FSM extraction (-nofsm: it recodes state registers, and takes a
     // memory's write enable for one) and merging flip-flops into memory read ports (-nordff: the
-    // result FIFO's read pointer became a second, unnamed address register inside its memory)
+    // read pointer of a FIFO became a second, unnamed address register inside its memory)
     `synth -top ${o.top} -flatten -nofsm -nordff -noabc`,
     // sync reset and enable become logic around plain D flip-flops, which every library has
     'dfflegalize -cell $_DFF_P_ 01',

@@ -49,6 +49,25 @@ describe('msq sim: the CI matrix on both simulators', () => {
   }
 });
 
+describe('msq sim: a consumer that holds the results back', () => {
+  // G = R: every K-tile is a group, so a pass's first fbuf writes come right after the previous
+  // pass's results. With y_ready low 85 % of the time those results are still unread; the
+  // controller must hold the new pass back (row_owed) or rows would be overwritten (without the
+  // check this configuration fails most of its words).
+  const flags = ['--rows', '4', '--cols', '8', '--wbits', '4', '--group', '4', '--depth', '4', '--m', '9', '--runs', '2', '--stall', '10', '--stall-results', '85'];
+  for (const sim of ['verilator', 'icarus']) {
+    it(`stalls the next pass and loses no row (${sim})`, () => {
+      const work = tmpDir();
+      const r = runMsq(['sim', ...flags, '--simulator', sim, '--work', work]);
+      const words = JSON.parse(readFileSync(join(work, 'manifest.json'), 'utf8')).counts.resultWords as number;
+      expect(r.stderr).toMatch(/stalls 10% \(results 85%\)/);
+      expect(r.stdout).not.toMatch(/MISMATCH/);
+      expect(closing(r.stdout)).toEqual({ passed: 2 * words, failed: 0 });
+      expect(r.status).toBe(0);
+    }, 600_000);
+  }
+});
+
 describe('msq sim reports corrupted data', () => {
   const config = ['--rows', '4', '--cols', '8', '--wbits', '4', '--group', '16'];
   const fresh = (): string => {

@@ -59,6 +59,7 @@ describe('msq generate --top pe', () => {
     [['--abits', 'eight'], /--abits "eight" is not an integer/],
     [['--acc-width', '5'], /accumulator width 5 is out of range: allowed integers 12\.\.64/],
     [['--top', 'cpu'], /--top cpu is not supported: allowed values are accelerator, pe/],
+    [['--top', 'result-fifo'], /--top result-fifo: the accelerator has no result FIFO any more: result rows wait in the post-array unit's fbuf/],
   ];
   for (const [args, msg] of bad) {
     it(`refuses ${args.join(' ')} with the allowed range and writes nothing`, () => {

@@ -10,7 +10,7 @@ import { expectCleanRtl, tmpDir } from './helpers.ts';
  * idle here (no tile ever loads), so every other output is at its idle value,
  * which the expectations spell out.
  */
-const cfg: ControllerConfig = { rows: 4, cols: 8, group: 12, depth: 8, credits: 8 };
+const cfg: ControllerConfig = { rows: 4, cols: 8, group: 12, depth: 8 };
 
 interface Step {
   start?: boolean;
@@ -25,7 +25,7 @@ function vectors(steps: Step[], expectFn: (t: number) => Status | null): CycleVe
     const [M, K, N] = s.dims ?? [0, 0, 0];
     const e = expectFn(t);
     return {
-      inputs: { rst_n: t === 0 ? 0n : 1n, start: s.start ? 1n : 0n, dim_m: BigInt(M), dim_k: BigInt(K), dim_n: BigInt(N), a_valid: 0n, cmd_ready: 0n, tile_loaded: 0n, result_pop: 0n },
+      inputs: { rst_n: t === 0 ? 0n : 1n, start: s.start ? 1n : 0n, dim_m: BigInt(M), dim_k: BigInt(K), dim_n: BigInt(N), a_valid: 0n, cmd_ready: 0n, tile_loaded: 0n, result_pop: 0n, row_free: 0n, row_free_addr: 0n },
       expect: e && {
         busy: BigInt(e.busy),
         done: BigInt(e.done),

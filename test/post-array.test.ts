@@ -94,10 +94,10 @@ interface Case {
 const ALL: ScaleRegimeList = ['normal', 'subnormal', 'overflow', 'any'];
 type ScaleRegimeList = PassShape['regimes'];
 
-function makeCase(label: string, cfg: PostArrayConfig, shapes: PassShape[], rates: number[], seed: number, extra: PostArrayPass[] = [], bubble = 0.2): Case {
+function makeCase(label: string, cfg: PostArrayConfig, shapes: PassShape[], rates: number[], seed: number, extra: PostArrayPass[] = [], bubble = 0.2, rowStall = 0.3): Case {
   const rng = new Rng(seed);
   const passes = [...extra, ...shapes.map((s) => randomPass(cfg, s, rng))];
-  return { label, cfg, passes, run: postArrayVectors(cfg, passes, { bubble, scaleRate: passes.map((_, i) => rates[i % rates.length]!) }, seed + 1) };
+  return { label, cfg, passes, run: postArrayVectors(cfg, passes, { bubble, rowStall, scaleRate: passes.map((_, i) => rates[i % rates.length]!) }, seed + 1) };
 }
 
 const layer = layerProblem();
@@ -147,6 +147,7 @@ const cases: Case[] = [
     303,
     [],
     0.35,
+    0.6,
   ),
 ];
 
@@ -207,7 +208,7 @@ describe('post-array model', () => {
     expect(checked).toBe(5 * 12);
   });
 
-  it('the streams reach the corner cases: subnormal, +0, ±Inf and NaN results, -0 terms; backpressure; late scales; bubbles; resets', () => {
+  it('the streams reach the corner cases: subnormal, +0, ±Inf and NaN results, -0 terms; backpressure; late scales; results held back; bubbles; resets', () => {
     const all = cases.flatMap((c) => c.passes.map((p) => passReference(p, c.cfg.expOffset)).flat(2));
     const exp = (b: number): number => (b >>> 23) & 0xff;
     expect(all.filter((b) => exp(b) === 0 && (b & 0x7fffff) !== 0).length).toBeGreaterThan(5); // subnormals
@@ -240,27 +241,32 @@ describe('post-array model', () => {
       expect(s.backpressured, c.label).toBeGreaterThan(0);
       expect(s.lateScaleStalls, c.label).toBeGreaterThan(0);
       expect(s.bubbles, c.label).toBeGreaterThan(0);
+      expect(s.rowHeld, c.label).toBeGreaterThan(0); // row_ready low with a row waiting
       expect(c.run.vectors.some((v) => v.expect!.scale_ready === 0n), c.label).toBe(true);
     }
+    // a new pass's first beats waited for the previous pass's results to leave fbuf
+    expect(cases[0]!.run.stats.readOutStalls).toBeGreaterThan(0);
+    expect(cases[2]!.run.stats.readOutStalls).toBeGreaterThan(0);
     expect(cases[0]!.run.stats.resets).toBeGreaterThanOrEqual(3);
   });
 
-  it('bubbles, their garbage inputs and scale timing change nothing: the same rows without any', () => {
+  it('bubbles, their garbage inputs, scale timing and a held-back output change nothing: the same rows without any', () => {
     const c = cases[0]!;
-    const smooth = postArrayVectors(c.cfg, c.passes, { bubble: 0, scaleRate: 1 }, 7);
+    const smooth = postArrayVectors(c.cfg, c.passes, { bubble: 0, scaleRate: 1, rowStall: 0 }, 7);
     expect(smooth.stats.bubbles).toBeLessThan(c.run.stats.bubbles);
+    expect(smooth.stats.rowHeld).toBe(0);
     expect(smooth.rowsPerPass).toEqual(c.run.rowsPerPass);
   });
 
-  it('has the RTL\'s pipeline: latency 3 + 5 + 6 = 14 cycles, rows revisited every 7 cycles', () => {
+  it('has the RTL\'s pipeline: latency 4 + 5 + 6 = 15 cycles, rows revisited every 7 cycles', () => {
     expect(POST_ARRAY_STAGES).toEqual({ convert: INT2FP_STAGES, add: FP32_ADD_STAGES });
     for (const c of cases) {
       expect(postArrayTiming(c.cfg)).toEqual(postArrayModelTiming());
       expect(c.run.model.latency).toBe(postArrayTiming(c.cfg).latency);
       expect(c.run.model.revisitGap).toBe(postArrayTiming(c.cfg).revisitGap);
     }
-    expect(postArrayTiming(cases[0]!.cfg)).toEqual({ latency: 3 + INT2FP_STAGES + FP32_ADD_STAGES, revisitGap: FP32_ADD_STAGES + 1 });
-    expect(postArrayTiming(cases[0]!.cfg)).toEqual({ latency: 14, revisitGap: 7 });
+    expect(postArrayTiming(cases[0]!.cfg)).toEqual({ latency: 4 + INT2FP_STAGES + FP32_ADD_STAGES, revisitGap: FP32_ADD_STAGES + 1 });
+    expect(postArrayTiming(cases[0]!.cfg)).toEqual({ latency: 15, revisitGap: 7 });
   });
 
   it('keeps rows in flight apart: one row every revisitGap cycles, rows interleaved, results after the latency', () => {
@@ -334,6 +340,19 @@ describe('post-array model', () => {
     m.step({ rstN: true, beat: { ...b, firstKtile: true, lastKtile: true, firstGroup: false }, scale: null });
     expect(() => drain(m)).toThrow(/binary32 accumulators were never written/); // found as the beat reads fbuf (edge 4)
     expect(() => fresh().step({ rstN: true, beat: null, scale: [1, 256] })).toThrow(/not 2 codes 0\.\.255/);
+    // a new pass may not start row 0's fbuf word before row 0's last result was read out
+    const held = fresh();
+    const one: PostArrayBeat = { ...b, firstKtile: true, lastKtile: true };
+    held.step({ rstN: true, beat: null, scale: [1, 2] });
+    held.step({ rstN: true, beat: null, scale: [3, 4] });
+    held.step({ rstN: true, beat: one, scale: null, rowReady: false });
+    for (let k = 0; k < held.latency + 3; k++) held.step({ rstN: true, beat: null, scale: null, rowReady: false });
+    expect(held.outputs.rowValid).toBe(true); // read out, not taken
+    expect(held.owes(0)).toBe(false);
+    held.step({ rstN: true, beat: one, scale: null, rowReady: false }); // row 0 left fbuf: allowed
+    for (let k = 0; k < held.latency + 3; k++) held.step({ rstN: true, beat: null, scale: null, rowReady: false });
+    expect(held.owes(0)).toBe(true); // finished, waiting behind the row on row_data
+    expect(() => held.step({ rstN: true, beat: one, scale: null })).toThrow(/a new pass writes row 0 while its previous result is still to be read out/);
   });
 });
 
@@ -341,18 +360,24 @@ describe('post-array RTL is clean in all three tools', () => {
   for (const c of cases) {
     it(c.label, () => {
       const { dir, files: names, texts, top: topName } = expectCleanRtl(postArray(c.cfg));
-      // both row buffers are inferred as memories, each with one write port and one synchronous
-      // (registered) read port: ibuf read-first, fbuf write-first (a block RAM's ports)
-      const mem = run('yosys', ['-p', `read_verilog ${names.join(' ')}; hierarchy -top ${topName}; proc; opt; memory -nomap; select -assert-count 2 ${topName}/t:$mem_v2; dump ${topName}/t:$mem_v2`], dir);
+      // both row buffers are inferred as memories with one write port and synchronous (registered)
+      // read ports: ibuf one, read-first; fbuf two, the accumulation's write-first and the read-out's
+      // read-first (a block RAM's ports); row_last (1 bit per row) is read asynchronously at the register
+      // out_addr_q, which Yosys folds into a synchronous, transparent read port
+      const mem = run('yosys', ['-p', `read_verilog ${names.join(' ')}; hierarchy -top ${topName}; proc; opt; memory -nomap; select -assert-count 3 ${topName}/t:$mem_v2; dump ${topName}/t:$mem_v2`], dir);
       expect(mem.ok, mem.output).toBe(true);
       const cells = mem.output.split(/\n\s*cell \$mem_v2 /).slice(1);
       const param = (cell: string, p: string): string | undefined => new RegExp(`parameter \\\\${p} (\\S+)`).exec(cell)?.[1];
       const byName = Object.fromEntries(cells.map((cell) => [/^\\(\w+)/.exec(cell)![1]!, cell]));
-      expect(Object.keys(byName).sort()).toEqual(['fbuf', 'ibuf']);
-      for (const [name, transparent] of [['ibuf', "1'0"], ['fbuf', "1'1"]] as const) {
-        expect(param(byName[name]!, 'RD_PORTS'), name).toBe('1');
+      expect(Object.keys(byName).sort()).toEqual(['fbuf', 'ibuf', 'row_last']);
+      for (const [name, ports, clocked, transparent] of [
+        ['ibuf', '1', "1'1", "1'0"],
+        ['fbuf', '2', "2'11", "2'10"],
+        ['row_last', '1', "1'1", "1'1"],
+      ] as const) {
+        expect(param(byName[name]!, 'RD_PORTS'), name).toBe(ports);
         expect(param(byName[name]!, 'WR_PORTS'), name).toBe('1');
-        expect(param(byName[name]!, 'RD_CLK_ENABLE'), name).toBe("1'1");
+        expect(param(byName[name]!, 'RD_CLK_ENABLE'), name).toBe(clocked);
         expect(param(byName[name]!, 'RD_TRANSPARENCY_MASK'), name).toBe(transparent);
       }
       const top = texts.at(-1)!;

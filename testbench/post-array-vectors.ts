@@ -153,7 +153,9 @@ export interface DriveOptions {
    * beats wait; one value, or one per pass (by the pass of the pending word)
    */
   scaleRate: number | number[];
-  /** idle cycles after the last beat */
+  /** probability that row_ready is low in a cycle (the consumer holds the results back); default 0 */
+  rowStall?: number;
+  /** idle cycles after the last row was taken */
   tail?: number;
 }
 
@@ -172,6 +174,10 @@ export interface PostArrayRun {
     /** beats sent exactly revisitGap cycles after the previous beat of their row */
     exactGap: number;
     backpressured: number;
+    /** cycles row_ready was low with a row on row_data */
+    rowHeld: number;
+    /** cycles a new pass's beat waited for its row's previous result to be read out */
+    readOutStalls: number;
     resets: number;
     /** beats in flight dropped by a reset */
     dropped: number;
@@ -196,12 +202,18 @@ function pack(values: readonly (bigint | number)[], width: number): bigint {
  *   `scaleRate` per cycle; an offer while the FIFO is full is refused
  *   (scale_ready = 0) and repeated later. A beat of a group's last K-tile
  *   waits (bubble) while the FIFO is empty: its scales are late.
- * - A pass with `resetBefore` starts, once the pipeline has drained, with one
+ * - row_ready is low with probability `rowStall` per cycle; a beat that
+ *   starts a new pass's fbuf word (first group, last K-tile) waits (bubble)
+ *   while its row's previous result is still to be read out, as the
+ *   controller waits for row_free.
+ * - A pass with `resetBefore` starts, once the pipeline and the output have drained, with one
  *   or two reset cycles (garbage on every input); its scale words are offered
  *   only after the reset. A pass with `abortAfter` is cut by a reset right
  *   after that many of its beats, with beats in flight (dropped); its
  *   remaining beats and scale words are skipped.
- * The first cycle is a reset. Expected outputs: the model's, every cycle.
+ * After the last beat the run goes on until every row was taken, then `tail`
+ * idle cycles. The first cycle is a reset. Expected outputs: the model's,
+ * every cycle.
  */
 export function postArrayVectors(p: PostArrayModelParams, passes: PostArrayPass[], opts: DriveOptions, seed: number): PostArrayRun {
   const rng = new Rng(seed);
@@ -212,9 +224,10 @@ export function postArrayVectors(p: PostArrayModelParams, passes: PostArrayPass[
   const resetDone = passes.map((pass) => !pass.resetBefore);
   const rowsPerPass: number[][][] = passes.map(() => []);
   const vectors: CycleVector[] = [];
-  const stats = { cycles: 0, beats: 0, bubbles: 0, lateScaleStalls: 0, gapStalls: 0, exactGap: 0, backpressured: 0, resets: 0, dropped: 0 };
-  /** the pass of the beat in each pipeline position: rows leave latency - 1 edges after the beat */
-  const inFlight: (number | null)[] = new Array<number | null>(model.latency - 1).fill(null);
+  const stats = { cycles: 0, beats: 0, bubbles: 0, lateScaleStalls: 0, gapStalls: 0, exactGap: 0, backpressured: 0, rowHeld: 0, readOutStalls: 0, resets: 0, dropped: 0 };
+  /** the pass of each promised row (its last group's last K-tile entered) not yet read out, oldest first: rows are read out in that order */
+  const promised: number[] = [];
+  const rowStall = opts.rowStall ?? 0;
 
   const garbageBeat = (): PortValues => ({
     col_sum: pack(Array.from({ length: p.cols }, () => BigInt(rng.next())), p.accWidth),
@@ -227,36 +240,52 @@ export function postArrayVectors(p: PostArrayModelParams, passes: PostArrayPass[
     sx: BigInt(rng.int(0, 255)),
   });
   const garbageScale = (): bigint => pack(Array.from({ length: p.cols }, () => rng.int(0, 255)), 8);
-  const record = (inputs: PortValues, pass: number | null): void => {
+  /** row_ready of this cycle: low with probability rowStall */
+  const drawReady = (): boolean => rowStall === 0 || rng.float() >= rowStall;
+  const record = (inputs: PortValues, readBefore: number): void => {
     const out = model.outputs;
-    const rowPass = inFlight.pop()!;
-    inFlight.unshift(pass);
-    if (out.rowValid) rowsPerPass[rowPass!]!.push(out.rowData);
-    vectors.push({ inputs, expect: { scale_ready: out.scaleReady ? 1n : 0n, row_data: pack(out.rowData, 32), row_valid: out.rowValid ? 1n : 0n } });
+    for (const r of model.rows.slice(readBefore)) rowsPerPass[promised.shift()!]!.push(r.data);
+    vectors.push({
+      inputs,
+      expect: {
+        scale_ready: out.scaleReady ? 1n : 0n,
+        row_data: pack(out.rowData, 32),
+        row_valid: out.rowValid ? 1n : 0n,
+        row_free: out.rowFree ? 1n : 0n,
+        row_free_addr: BigInt(out.rowFreeAddr),
+      },
+    });
     stats.cycles++;
   };
   const resetCycle = (): void => {
     stats.dropped += model.inFlight;
-    model.step({ rstN: false, beat: null, scale: null });
-    record({ rst_n: 0n, beat_valid: BigInt(rng.int(0, 1)), ...garbageBeat(), scale_valid: BigInt(rng.int(0, 1)), scale_data: garbageScale() }, null);
-    inFlight.fill(null);
+    const before = model.rows.length;
+    model.step({ rstN: false, beat: null, scale: null, rowReady: rng.float() < 0.5 });
+    record({ rst_n: 0n, beat_valid: BigInt(rng.int(0, 1)), ...garbageBeat(), scale_valid: BigInt(rng.int(0, 1)), scale_data: garbageScale(), row_ready: BigInt(rng.int(0, 1)) }, before);
+    // a reset drops every promised row not yet read out
+    promised.length = 0;
     stats.resets++;
   };
   const idleCycle = (): void => {
-    model.step({ rstN: true, beat: null, scale: null });
-    record({ rst_n: 1n, beat_valid: 0n, ...garbageBeat(), scale_valid: 0n, scale_data: garbageScale() }, null);
+    const rowReady = drawReady();
+    if (!rowReady && model.outputs.rowValid) stats.rowHeld++;
+    const before = model.rows.length;
+    model.step({ rstN: true, beat: null, scale: null, rowReady });
+    record({ rst_n: 1n, beat_valid: 0n, ...garbageBeat(), scale_valid: 0n, scale_data: garbageScale(), row_ready: rowReady ? 1n : 0n }, before);
     stats.bubbles++;
   };
 
   resetCycle();
   let bi = 0;
   let si = 0;
-  let tail = opts.tail ?? model.latency + 2;
+  let tail = opts.tail ?? 2;
   const lastSent = new Map<number, number>();
-  while (bi < beats.length || tail-- > 0) {
+  /** every promised row was read out and taken */
+  const drained = (): boolean => promised.length === 0 && !model.outputs.rowValid;
+  while (bi < beats.length || !drained() || tail-- > 0) {
     const next = beats[bi];
     if (next && !resetDone[next.pass] && next.k === 0) {
-      while (model.inFlight > 0) idleCycle();
+      while (model.inFlight > 0 || !drained()) idleCycle();
       for (let r = rng.int(1, 2); r > 0; r--) resetCycle();
       resetDone[next.pass] = true;
       lastSent.clear();
@@ -288,14 +317,18 @@ export function postArrayVectors(p: PostArrayModelParams, passes: PostArrayPass[
     if (next && rng.float() >= opts.bubble) {
       if (model.waitFor(next.b.addr) > 0) stats.gapStalls++;
       else if (next.b.lastKtile && model.scaleCount === 0) stats.lateScaleStalls++;
+      else if (next.b.firstGroup && next.b.lastKtile && model.owes(next.b.addr)) stats.readOutStalls++;
       else beat = next.b;
     }
+    const rowReady = drawReady();
+    if (!rowReady && model.outputs.rowValid) stats.rowHeld++;
     const inputs: PortValues = {
       rst_n: 1n,
       beat_valid: beat ? 1n : 0n,
       ...garbageBeat(),
       scale_valid: scaleIn ? 1n : 0n,
       scale_data: scaleIn ? pack(scaleIn, 8) : garbageScale(),
+      row_ready: rowReady ? 1n : 0n,
     };
     if (beat) {
       Object.assign(inputs, {
@@ -315,8 +348,10 @@ export function postArrayVectors(p: PostArrayModelParams, passes: PostArrayPass[
     } else {
       stats.bubbles++;
     }
-    model.step({ rstN: true, beat, scale: scaleIn });
-    record(inputs, beat ? next!.pass : null);
+    const before = model.rows.length;
+    if (beat?.lastKtile && beat.lastGroup) promised.push(next!.pass);
+    model.step({ rstN: true, beat, scale: scaleIn, rowReady });
+    record(inputs, before);
     if (beat) bi++;
   }
   return { vectors, model, rowsPerPass, stats };

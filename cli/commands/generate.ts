@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { buildTop, BUILD_TOPS, type BuildTopName } from '../../generator/targets.ts';
+import { buildTop, BUILD_TOPS, checkTop, type BuildTopName } from '../../generator/targets.ts';
 import { designFiles, writeGeneration } from '../../generator/emit.ts';
 import { checkOutputFolder } from '../../common/output-path.ts';
 import { checkOneOf } from '../../common/errors.ts';
@@ -18,7 +18,7 @@ export function registerGenerate(program: Command): void {
     .option('--acc-width <bits>', 'standalone PE only (--top pe): partial-sum width (default: product width + 8)')
     .option('--out <dir>', 'output folder, written atomically; an existing one is replaced only when it is empty or an earlier msq generation (default rtl-out/<top>)')
     .action(async (opts: AccelFlagValues & { top: string; accWidth?: string; out?: string }) => {
-      const top = checkOneOf('--top', opts.top, BUILD_TOPS) as BuildTopName;
+      const top = checkTop(opts.top);
       if (top !== 'pe') refuseFlags(cmd, ['--acc-width'], `to ${top === 'accelerator' ? 'the accelerator' : `--top ${top}`} (it derives its widths from the configuration); it is a flag of --top pe`);
       else refuseFlags(cmd, ACCEL_FLAGS.filter((f) => !PE_FLAGS.includes(f)), `to --top pe: the standalone PE takes ${PE_FLAGS.join(', ')} and --acc-width`);
       const out = opts.out ?? `rtl-out/${top}`;

@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { checkOutputFile, prepareWorkFolder, writeFileAtomically } from '../../common/output-path.ts';
 import { InputError, checkIntRange, checkOneOf } from '../../common/errors.ts';
 import { accelTopName, resolveAccelConfig } from '../../generator/accel-config.ts';
-import { buildTop, BUILD_TOPS, type BuildTopName, type GenerateOptions } from '../../generator/targets.ts';
+import { buildTop, BUILD_TOPS, checkTop, type BuildTopName, type GenerateOptions } from '../../generator/targets.ts';
 import { DEFAULT_ACTIVITY, DEFAULT_SIGNOFF_PERIOD_NS, DEFAULT_TOOL_TIMEOUT_MIN, runSignoff } from '../../perf/signoff.ts';
 import { signoffMarkdown, checkMessage } from '../../perf/signoff-format.ts';
 import { DEFAULT_LIBERTY } from '../../perf/signoff-library.ts';
@@ -55,7 +55,7 @@ export function registerSignoff(program: Command): void {
     .option('--work <dir>', 'work folder (RTL, scripts, netlist, logs); an existing one must be empty or an earlier msq work folder (default build/signoff/<top>)')
     .option('--timeout <min>', 'time limit of each tool call, minutes: 1..1440', String(DEFAULT_TOOL_TIMEOUT_MIN))
     .action(async (f: SignoffFlags) => {
-      const top = checkOneOf('--top', f.top, BUILD_TOPS) as BuildTopName;
+      const top = checkTop(f.top);
       if (top === 'pe') refuseFlags(cmd, ACCEL_FLAGS.filter((x) => !PE_FLAGS.includes(x)), `to --top pe: the standalone PE takes ${PE_FLAGS.join(', ')}`);
       const accel = accelOptionsFrom(f);
       const design: GenerateOptions = { top, accel };

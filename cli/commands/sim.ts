@@ -18,7 +18,7 @@ export const SIMULATORS: readonly Simulator[] = ['verilator', 'icarus'];
 /** Flags that shape the problem; with --vectors the problem comes from the vector folder. */
 const PROBLEM_FLAGS = ['--m', '--k', '--n', '--outlier-rate'];
 /** Flags of the accelerator's testbench that the standalone PE's sweep does not have. */
-const ACCEL_BENCH_FLAGS = ['--vectors', '--waves', '--runs', '--reset-at', '--stall', '--seed', ...PROBLEM_FLAGS];
+const ACCEL_BENCH_FLAGS = ['--vectors', '--waves', '--runs', '--reset-at', '--stall', '--stall-results', '--seed', ...PROBLEM_FLAGS];
 
 interface SimFlags extends AccelFlagValues, ProblemFlagValues {
   top: string;
@@ -29,6 +29,7 @@ interface SimFlags extends AccelFlagValues, ProblemFlagValues {
   runs: string;
   resetAt: string;
   stall: string;
+  stallResults?: string;
 }
 
 export function registerSim(program: Command): void {
@@ -43,6 +44,7 @@ export function registerSim(program: Command): void {
     .option('--runs <n>', 'back-to-back runs of the problem: 1..100', '2')
     .option('--reset-at <cycle>', 'assert reset this many cycles into the first run, then rerun (0: no reset; must be before the run ends)', '0')
     .option('--stall <percent>', 'percent of cycles each stream stalls (valid and ready gaps): 0..95', '20')
+    .option('--stall-results <percent>', 'percent of cycles the result consumer holds y_ready low: 0..95 (default: --stall); high values make the next pass wait for unread results')
     .option('--work <dir>', 'build folder, cleared first; an existing one must be empty or an earlier msq work folder (default build/sim/<top>-<simulator>)')
     .action((opts: SimFlags) => {
       const top = checkOneOf('--top', opts.top, TOPS) as TopName;
@@ -78,6 +80,7 @@ export function registerSim(program: Command): void {
       const runs = checkIntRange('--runs', parseIntFlag('--runs', opts.runs), 1, 100);
       const resetAt = checkIntRange('--reset-at', parseIntFlag('--reset-at', opts.resetAt), 0, 1e9);
       const stall = checkIntRange('--stall', parseIntFlag('--stall', opts.stall), 0, 95);
+      const stallY = opts.stallResults === undefined ? stall : checkIntRange('--stall-results', parseIntFlag('--stall-results', opts.stallResults), 0, 95);
       const seed = parseIntFlag('--seed', opts.seed);
       // read (and check) the vectors before the work folder is touched
       const given = opts.vectors !== undefined ? readVectorManifest(opts.vectors, accel) : undefined;
@@ -96,12 +99,12 @@ export function registerSim(program: Command): void {
       writeAccelTestbench(work, gen.design.top.name, c, manifest, {
         runs,
         resetAt,
-        stall: { w: stall, a: stall, y: stall },
+        stall: { w: stall, a: stall, y: stallY },
         seed,
         waves: wavesInWork,
       });
       process.stderr.write(
-        `msq sim: ${gen.design.top.name}: M=${p.M} K=${p.Kpadded} N=${p.N}, ${manifest.counts.resultWords} result words x ${runs} run(s)${resetAt ? `, reset at cycle ${resetAt}` : ''}, stalls ${stall}%, on ${sim} (in ${work})\n`,
+        `msq sim: ${gen.design.top.name}: M=${p.M} K=${p.Kpadded} N=${p.N}, ${manifest.counts.resultWords} result words x ${runs} run(s)${resetAt ? `, reset at cycle ${resetAt}` : ''}, stalls ${stall}%${stallY !== stall ? ` (results ${stallY}%)` : ''}, on ${sim} (in ${work})\n`,
       );
       const r = runAccelBench(work, rtl, sim, wavesInWork);
       for (const m of r.mismatches.slice(0, 10)) process.stdout.write(`${m}\n`);

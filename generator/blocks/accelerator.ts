@@ -5,7 +5,6 @@ import { Layout } from '../dsl/struct.ts';
 import { accelQuantizerOptions, accelTopName, type AccelConfig } from '../accel-config.ts';
 import { peArray } from './pe-array.ts';
 import { controller, DIM_BITS } from './controller.ts';
-import { fifo } from './fifo.ts';
 import { postArray } from './post-array.ts';
 import { decodeUnit } from './decode.ts';
 
@@ -40,29 +39,18 @@ export function activationBeatLayout(codeBits: Dim | number): Layout<'codes' | '
   ]);
 }
 
-/**
- * The accelerator top: decode unit, controller, PE array, post-array unit and
- * result FIFO, with valid/ready streams for weights, activations and results
- * and a start/busy/done/error control interface (docs/ARCHITECTURE.md).
- *
- * The only logic here is glue: activations enter the array only on a fired
- * beat (zeros otherwise, so bubbles add nothing), and each beat's metadata
- * rides an R-cycle delay line so it reaches the post-array unit together with
- * that beat's column sums.
- */
 /** The accelerator's blocks, each built from the one resolved configuration (also what `--top <block>` builds alone). */
 export interface AcceleratorBlocks {
   array: ModuleDef;
   controller: ModuleDef;
   decode: ModuleDef;
   post: ModuleDef;
-  results: ModuleDef;
 }
 
 export function acceleratorBlocks(c: AccelConfig): AcceleratorBlocks {
   return {
     array: peArray(c.array),
-    controller: controller({ rows: c.rows, cols: c.cols, group: c.group, depth: c.depth, credits: c.credits, revisitGap: c.timing.post.revisitGap }),
+    controller: controller({ rows: c.rows, cols: c.cols, group: c.group, depth: c.depth, revisitGap: c.timing.post.revisitGap }),
     decode: decodeUnit({
       rows: c.rows,
       cols: c.cols,
@@ -74,12 +62,23 @@ export function acceleratorBlocks(c: AccelConfig): AcceleratorBlocks {
       quant: (({ inlier: _i, ublockSize: _u, recon: _r, ...rest }) => rest)(accelQuantizerOptions(c)),
     }),
     post: postArray(c.post),
-    results: fifo({ width: c.cols * 32, depth: c.credits }),
   };
 }
 
+/**
+ * The accelerator top: decode unit, controller, PE array and post-array unit,
+ * with valid/ready streams for weights, activations and results and a
+ * start/busy/done/error control interface (docs/ARCHITECTURE.md).
+ *
+ * The only logic here is glue: activations enter the array only on a fired
+ * beat (zeros otherwise, so bubbles add nothing), and each beat's metadata
+ * rides an ALAT + 1 stage delay line so it reaches the post-array unit
+ * together with that beat's column sums. Results leave from the post-array
+ * unit's output register (y_data is a flip-flop output): the rows wait in its
+ * fbuf, not in a FIFO of their own.
+ */
 export function accelerator(c: AccelConfig): ModuleDef {
-  const { array: arrayDef, controller: ctrlDef, decode: decodeDef, post: postDef, results: fifoDef } = acceleratorBlocks(c);
+  const { array: arrayDef, controller: ctrlDef, decode: decodeDef, post: postDef } = acceleratorBlocks(c);
   const addrBits = Math.max(1, Math.log2(c.depth));
   const config = {
     block: 'accelerator',
@@ -97,7 +96,6 @@ export function accelerator(c: AccelConfig): ModuleDef {
     guardBits: c.reconCfg?.guardBits ?? 0,
     maxShift: c.outliers ? c.msq.maxShift : 0,
     widths: c.widths,
-    resultFifo: c.credits,
   };
   return defineModule(accelTopName(c), `MicroScopiQ accelerator: ${c.rows}x${c.cols} PE array, W${c.wbits}A${c.abits}, ${c.outliers ? `${c.recon} ReCoN, μB ${c.ublock}` : 'plain MX-INT'}`, config, (m) => {
     const ROWS = m.param('ROWS', c.rows, 'PE rows: K per tile');
@@ -145,6 +143,8 @@ export function accelerator(c: AccelConfig): ModuleDef {
     const flags = Object.fromEntries(BEAT_FLAGS.map((n) => [n, wire(n, 1)])) as Record<BeatFlag, Signal>;
     const beatAddr = wire('beat_addr', AW);
     const resultPop = m.let('result_pop', yValid.and(yReady), 'a result row leaves');
+    const rowFree = wire('row_free', 1, 'the post-array unit read a finished row out of fbuf');
+    const rowFreeAddr = wire('row_free_addr', AW, 'the row read out');
     const ctrlError = wire('ctrl_error', 1, 'the controller refused the problem');
     const busyW = wire('busy_w', 1);
     m.assign(busy, busyW);
@@ -159,6 +159,8 @@ export function accelerator(c: AccelConfig): ModuleDef {
       cmd_ready: cmdReady,
       tile_loaded: tileLoaded,
       result_pop: resultPop,
+      row_free: rowFree,
+      row_free_addr: rowFreeAddr,
       busy: busyW,
       done,
       error: ctrlError,
@@ -227,9 +229,7 @@ export function accelerator(c: AccelConfig): ModuleDef {
     m.update(metaPipe, concat(metaPipe.slice(0, ALAT.times(METAW)), metaIn));
     const metaOut = m.let('meta_out', metaPipe.lane(ALAT, METAW), 'metadata of the beat whose column sums leave the array');
 
-    m.comment('---- Post-array unit: group accumulation and FP32 ----');
-    const rowOut = wire('row_data', COLS.times(32));
-    const rowValid = wire('row_valid', 1);
+    m.comment('---- Post-array unit: group accumulation and FP32; the result rows leave from its output register ----');
     m.instance('u_post', postDef, {
       clk,
       rst_n: rstN,
@@ -241,26 +241,12 @@ export function accelerator(c: AccelConfig): ModuleDef {
       scale_data: scaleData,
       scale_valid: scaleValid,
       scale_ready: scaleReady,
-      row_data: rowOut,
-      row_valid: rowValid,
+      row_data: yData,
+      row_valid: yValid,
+      row_ready: yReady,
+      row_free: rowFree,
+      row_free_addr: rowFreeAddr,
     });
-
-    m.comment(
-      "---- Result FIFO ----\nThe controller's credits guarantee it never overflows; if it ever did, `error` would say so\nrather than a row silently vanishing.",
-    );
-    const fifoReady = wire('fifo_in_ready', 1, 'always high when a row arrives (credits)');
-    m.instance('u_results', fifoDef, {
-      clk,
-      rst_n: rstN,
-      in_data: rowOut,
-      in_valid: rowValid,
-      in_ready: fifoReady,
-      out_data: yData,
-      out_valid: yValid,
-      out_ready: yReady,
-    });
-    const overflow = m.reg('overflow', 1, { doc: 'a result row met a full FIFO (never, by construction)' });
-    m.update(overflow, mux(start.and(busyW.not()), lit(0, 1), overflow.or(rowValid.and(fifoReady.not()))));
-    m.assign(error, ctrlError.or(overflow));
+    m.assign(error, ctrlError);
   });
 }

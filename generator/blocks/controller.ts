@@ -10,8 +10,6 @@ export interface ControllerConfig {
   group: number;
   /** M rows per pass (output buffer depth), a power of two */
   depth: number;
-  /** result FIFO entries the controller may fill (credits) */
-  credits: number;
   /**
    * least distance in cycles between two beats of the same row (the post-array
    * unit's read-modify-write pipeline, postArrayTiming); 1 = no constraint
@@ -30,7 +28,6 @@ export function checkControllerConfig(c: ControllerConfig): void {
   if (c.group % c.rows !== 0) throw new InputError(`--group ${c.group} is not a multiple of --rows ${c.rows}`);
   checkIntRange('--depth', c.depth, 1, 4096);
   if ((c.depth & (c.depth - 1)) !== 0) throw new InputError(`--depth ${c.depth} is not a power of two`);
-  checkIntRange('result credits', c.credits, 1, 1024);
   checkIntRange('row revisit gap', c.revisitGap ?? 1, 1, 64);
 }
 
@@ -42,9 +39,13 @@ export function checkControllerConfig(c: ControllerConfig): void {
  *    array's shadow registers are free (the cycle after a tile_swap), so loading
  *    overlaps computing;
  *  - the issue walker streams activation beats; the last beat of a tile carries
- *    tile_swap (so it waits until the next tile is loaded), and beats that
- *    produce results wait for a free slot in the result FIFO (credits), so the
- *    fixed-latency pipeline never has to stall.
+ *    tile_swap (so it waits until the next tile is loaded).
+ * Results stay in the post-array unit's fbuf until it reads them out
+ * (row_free names each row read out). A beat that starts a row's fbuf word
+ * for a new pass (the first group's last K-tile) waits until that row's
+ * previous result was read out (row_owed), so the fixed-latency pipeline
+ * never has to stall and no result is overwritten; a consumer holding y_ready
+ * low stalls the array only when the next pass reaches an unread row.
  * With a revisit gap V > 1 (a pipelined post-array unit), a beat also waits
  * until no beat of the same row fired in the last V - 1 cycles: an M-chunk
  * shorter than V rows then takes V cycles per K-tile instead of its row count.
@@ -61,15 +62,14 @@ export function controller(c: ControllerConfig): ModuleDef {
   const tilesPerGroup = c.group / c.rows;
   const tgBits = bitsFor(tilesPerGroup - 1);
   const addrBits = Math.max(1, Math.log2(c.depth));
-  const creditBits = bitsFor(c.credits);
+  const pendingBits = bitsFor(c.depth + 1);
   const gap = c.revisitGap ?? 1;
-  const name = `msq_controller_r${c.rows}c${c.cols}_g${c.group}_d${c.depth}_q${c.credits}${gap > 1 ? `_v${gap}` : ''}`;
-  return defineModule(name, 'GEMM sequencer: tile loads, activation beats, tile swaps, result credits, status', { block: 'controller', ...c }, (m) => {
+  const name = `msq_controller_r${c.rows}c${c.cols}_g${c.group}_d${c.depth}${gap > 1 ? `_v${gap}` : ''}`;
+  return defineModule(name, 'GEMM sequencer: tile loads, activation beats, tile swaps, result rows owed, status', { block: 'controller', ...c }, (m) => {
     const ROWS = m.param('ROWS', c.rows, 'PE rows: K per tile');
     const COLS = m.param('COLS', c.cols, 'PE columns: N per tile');
     const GROUP = m.param('GROUP', c.group, 'group size along K');
     const DEPTH = m.param('DEPTH', c.depth, 'M rows per pass');
-    const CREDITS = m.param('CREDITS', c.credits, 'result FIFO entries');
     const TPG = m.param('TPG', tilesPerGroup, 'K-tiles per group: GROUP / ROWS');
     const DW = m.param('DW', DIM_BITS, 'width of the problem dimensions M, K, N');
     const AW = m.param('AW', addrBits, 'row address width: log2(DEPTH), at least 1');
@@ -90,7 +90,9 @@ export function controller(c: ControllerConfig): ModuleDef {
     const aValid = m.input('a_valid', 1, { doc: 'an activation beat is offered' });
     const cmdReady = m.input('cmd_ready', 1, { doc: 'decode unit accepts a tile command' });
     const tileLoaded = m.input('tile_loaded', 1, { doc: 'decode unit finished loading a tile' });
-    const resultPop = m.input('result_pop', 1, { doc: 'a result row left the result FIFO' });
+    const resultPop = m.input('result_pop', 1, { doc: 'a result row left the accelerator (y_valid and y_ready)' });
+    const rowFree = m.input('row_free', 1, { doc: 'the post-array unit read a finished row out of fbuf at the last edge' });
+    const rowFreeAddr = m.input('row_free_addr', AW, { doc: 'the row it read out' });
     const busy = m.output('busy', 1, { doc: 'a GEMM is running' });
     const done = m.output('done', 1, { doc: 'the last GEMM finished (until the next start)' });
     const error = m.output('error', 1, { doc: 'the last start was refused (with done)' });
@@ -281,7 +283,8 @@ export function controller(c: ControllerConfig): ModuleDef {
     const cmdBusy = m.flop('cmd_busy', 1, { doc: 'the decode unit is loading a tile' });
     const active = m.flop('active', 1, { doc: 'the array computes with a tile of the issue walker' });
     const beatM = m.flop('beat_m', AW, { doc: 'row within the M-chunk of the next beat' });
-    const credit = m.flop('credit', creditBits, { doc: 'result FIFO entries free and not promised' });
+    const pending = m.flop('pending', pendingBits, { doc: 'result rows issued and not yet out of the accelerator: 0..DEPTH + 1' });
+    const rowOwed = m.flop('row_owed', DEPTH, { doc: "per row: its last result was issued and is not yet read out of fbuf" });
 
     m.comment('---- Load side: one decode command per tile, once the shadow registers are free ----');
     const cmdV = m.let('cmd_v', isRun.and(ld.fin.q.not()).and(shadowFull.q.not()).and(cmdBusy.q.not()));
@@ -296,7 +299,7 @@ export function controller(c: ControllerConfig): ModuleDef {
         .elsewhen(tileLoaded, () => b.set(cmdBusy.d, off));
     });
 
-    m.comment('---- Issue side: beats, the tile swap on the last beat of a tile, result credits ----');
+    m.comment('---- Issue side: beats, the tile swap on the last beat of a tile, rows whose result is owed ----');
     m.comment(
       'last_row: the last row index of the issue walker\'s M-chunk (DEPTH - 1, or fewer in the last chunk),\n' +
         'set when the walker enters the chunk, from comparisons of registers with constants.',
@@ -326,7 +329,12 @@ export function controller(c: ControllerConfig): ModuleDef {
     const zeroRow = lit(0, AW);
     const beatAfterIsLast = m.let('beat_after_is_last', beatM.q.plus(lit(1, AW)).eq(lastRow.q), 'the row after this beat is the last');
     const resultBeat = m.let('result_beat', is.lastK, 'beats of the last K-tile produce result rows');
-    const creditOk = m.let('credit_ok', resultBeat.not().or(credit.q.any()));
+    m.comment(
+      "A new pass's first fbuf write of a row (first group, last K-tile) waits until the row's previous result\n" +
+        'was read out of fbuf: otherwise it would overwrite a result not yet delivered.',
+    );
+    const startsRow = m.let('starts_row', isGrp.gFirst.q.and(is.groupEnd), "the beat writes its row's fbuf word first in this pass");
+    const rowOk = m.let('row_ok', startsRow.not().or(rowOwed.q.laneAt(beatM.q, 1).not()), "the beat's row holds no unread result");
     const swapOk = m.let('swap_ok', isLastBeat.not().or(is.finalTile).or(shadowFull.q), 'the last beat swaps: the next tile must be loaded');
     const fire = m.wire('fire', 1, { doc: 'a beat fires: taken from a_data into the array' });
     let spacingOk: Expr = one;
@@ -355,11 +363,11 @@ export function controller(c: ControllerConfig): ModuleDef {
         });
       });
     }
-    m.assign(fire, isRun.and(active.q).and(is.fin.q.not()).and(aValid).and(creditOk).and(swapOk).and(spacingOk));
+    m.assign(fire, isRun.and(active.q).and(is.fin.q.not()).and(aValid).and(rowOk).and(swapOk).and(spacingOk));
     const bubbleSwap = m.let('bubble_swap', isRun.and(active.q.not()).and(is.fin.q.not()).and(shadowFull.q), 'the first tile is swapped in with an empty beat');
     const tileEnd = m.let('tile_end', fire.and(isLastBeat));
     const swap = m.let('swap', bubbleSwap.or(tileEnd.and(is.finalTile.not())));
-    const take = m.let('take', fire.and(resultBeat), 'a result row is promised a FIFO slot');
+    const take = m.let('take', fire.and(resultBeat), 'a result row is issued: its row is owed until read out');
     m.comb((b) => {
       b.hold(lastRow, lastBeatF);
       advance(b, is, tileEnd, runStart, (next) => b.set(lastRow.d, next === 'first' ? firstChunkLast : nextChunkLast));
@@ -379,19 +387,24 @@ export function controller(c: ControllerConfig): ModuleDef {
         .elsewhen(tileEnd.and(is.finalTile), () => b.set(active.d, off));
     });
     m.comb((b) => {
-      b.hold(shadowFull, credit);
+      b.hold(shadowFull, pending);
       b.comment('the shadow registers fill when a tile is loaded and empty when it is swapped in');
       b.when(runStart, () => b.set(shadowFull.d, off))
         .elsewhen(tileLoaded, () => b.set(shadowFull.d, one))
         .elsewhen(swap, () => b.set(shadowFull.d, off));
-      b.comment('a result beat takes a credit, a row leaving the FIFO returns one');
-      b.when(runStart, () => b.set(credit.d, new ParamConst(CREDITS, creditBits)))
-        .elsewhen(take.and(resultPop.not()), () => b.set(credit.d, credit.q.minus(lit(1, creditBits))))
-        .elsewhen(resultPop.and(take.not()), () => b.set(credit.d, credit.q.plus(lit(1, creditBits))));
+      b.comment('a result beat adds a pending row, a row leaving the accelerator removes one');
+      b.when(runStart, () => b.set(pending.d, lit(0, pendingBits)))
+        .elsewhen(take.and(resultPop.not()), () => b.set(pending.d, pending.q.plus(lit(1, pendingBits))))
+        .elsewhen(resultPop.and(take.not()), () => b.set(pending.d, pending.q.minus(lit(1, pendingBits))));
     });
+    m.comment('row_owed: set for the row of a result beat, cleared for the row read out (row_free); all clear on a new run');
+    const owedSet = m.let('row_owed_set', mux(take, lit(1, DEPTH).shl(beatM.q), Const.zero(DEPTH)), 'one-hot: the row of the result beat');
+    const owedClear = m.let('row_owed_clear', mux(rowFree, lit(1, DEPTH).shl(rowFreeAddr), Const.zero(DEPTH)), 'one-hot: the row read out');
+    const owedNext = m.let('row_owed_next', rowOwed.q.and(owedClear.not()).or(owedSet));
+    m.comb((b) => b.default(rowOwed.d, mux(runStart, Const.zero(DEPTH), owedNext)));
 
-    m.comment('---- Finish: every promised result row has left the FIFO ----');
-    const finish = m.let('finish', isRun.and(is.fin.q).and(credit.q.eq(new ParamConst(CREDITS, creditBits))), 'every result row has left the FIFO');
+    m.comment('---- Finish: every issued result row has left the accelerator ----');
+    const finish = m.let('finish', isRun.and(is.fin.q).and(pending.q.eq(lit(0, pendingBits))), 'every result row has left the accelerator');
     m.comb((b) => {
       b.hold(doneF, errorF);
       b.transitions(st, {

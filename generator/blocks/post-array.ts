@@ -21,7 +21,7 @@ import { prefixAdd } from './fp32-common.ts';
  *                    y = (first_group ? +0 : fbuf[m][c]) + t       binary32 add, RNE
  *                    fbuf[m][c] = y;  with last_group, y is the result
  *
- * Pipeline (a fixed-latency flow: no stall, no back-pressure; C = INT2FP_STAGES
+ * Pipeline (a fixed-latency flow: no stall inside; C = INT2FP_STAGES
  * = 5, A = FP32_ADD_STAGES = 6). A beat presented in cycle 0 (edge k ends
  * cycle k):
  *
@@ -39,8 +39,11 @@ import { prefixAdd } from './fp32-common.ts';
  *                for the first group)
  *   cycles 7..   the fp32 adder (fp32-add.ts), its sum registered at edge
  *      C + A + 1 C + A + 1 = 12
- *   edge 13      fbuf written with the sum; the last group's row registered
- *   cycle 14     row_valid/row_data: latency 3 + C + A = 14 (postArrayTiming)
+ *   edge 13      fbuf written with the sum; with the last group the row is
+ *                finished (fin_count counts it)
+ *   edge 14      the read-out port reads it into row_data (out_data_q), at
+ *                once when the output register is free
+ *   cycle 15     row_valid/row_data: latency 4 + C + A = 15 (postArrayTiming)
  *
  * The flags and row of a last_ktile beat ride the stage registers
  * cvt<k>_meta_q (int->fp32 stage k), add<k>_meta_q (adder stage k) and
@@ -52,10 +55,18 @@ import { prefixAdd } from './fp32-common.ts';
  * port passes it the sum written then. So two beats of one row must be at
  * least max(3, A + 1) = 7 cycles apart (revisitGap); the controller spaces
  * them. Beats of other rows may follow every cycle.
+ * Results: a finished row stays in fbuf until the read-out port takes it
+ * (rows in the order they finished); row_valid/row_data are a valid/ready
+ * stream (row_ready), and row_free/row_free_addr name each row read out. The
+ * unit does not check the one rule this leaves to the controller: a beat that
+ * writes fbuf for a new pass (first_group with last_ktile) waits until the
+ * row's previous result was read out (row_free). So a consumer that holds
+ * row_ready low stalls the next pass, never the pipeline.
  * A bubble (beat_valid = 0) writes nothing, pops nothing and outputs nothing.
  * Reset (rst_n low, synchronous) clears every stage's valid bit: beats in
- * flight are dropped and write nothing, also at the reset edge; the buffers
- * (RAMs) keep their words.
+ * flight are dropped and write nothing, also at the reset edge; finished rows
+ * not yet read out are dropped too (the output register empties, the read-out
+ * starts again at row 0); the buffers (RAMs) keep their words.
  *
  * Group scales: a 2-entry FIFO of C E8M0 codes (column c in bits [8c +: 8]).
  * Its head serves the group the beats belong to; the beat with last_ktile and
@@ -105,9 +116,9 @@ export function postArrayBufferShape(depth: number): { words: number; addrWidth:
   return { words, addrWidth: Math.log2(words) };
 }
 
-/** The unit's timing, which the controller and the result FIFO are sized from. */
+/** The unit's timing, which the controller spaces its beats by. */
 export interface PostArrayTiming {
-  /** cycles from a beat (its edge) to row_valid of the row it finishes */
+  /** cycles from a beat (its edge) to row_valid of the row it finishes, when the output is not held back (row_ready high) */
   latency: number;
   /** the least distance in cycles between two beats with the same beat_addr (the controller spaces them) */
   revisitGap: number;
@@ -122,22 +133,24 @@ const IBUF_REVISIT = 3;
 /**
  * The beat's registers (edge 0), the integer accumulation (edge 1), the
  * int->fp32 pipeline (its result registered), the adder pipeline (its sum
- * registered), the fbuf write with the result row, then row_valid: latency
- * 3 + INT2FP_STAGES + FP32_ADD_STAGES. fbuf is read (write-first) at the edge
- * the term is registered and written FP32_ADD_STAGES + 1 edges later; ibuf is
- * read at edge 0 and written at edge 2.
+ * registered), the fbuf write of the sum, the read of the finished row out of
+ * fbuf into the output register, then row_valid: latency 4 + INT2FP_STAGES +
+ * FP32_ADD_STAGES. fbuf is read (write-first) at the edge the term is
+ * registered and written FP32_ADD_STAGES + 1 edges later; ibuf is read at
+ * edge 0 and written at edge 2.
  */
 export function postArrayTiming(_c: PostArrayConfig): PostArrayTiming {
-  return { latency: 3 + INT2FP_STAGES + FP32_ADD_STAGES, revisitGap: Math.max(IBUF_REVISIT, FP32_ADD_STAGES + 1) };
+  return { latency: 4 + INT2FP_STAGES + FP32_ADD_STAGES, revisitGap: Math.max(IBUF_REVISIT, FP32_ADD_STAGES + 1) };
 }
 
 /** The flags and row of a beat in its first stage (cycle 1: integer accumulation). */
-function accMetaLayout(addrBits: Dim): Layout<'valid' | 'last_ktile' | 'first_group' | 'last_group' | 'addr'> {
+function accMetaLayout(addrBits: Dim): Layout<'valid' | 'last_ktile' | 'first_group' | 'last_group' | 'last_beat' | 'addr'> {
   return new Layout('beat in the accumulation stage', [
     { name: 'valid', width: 1, doc: 'a beat (not a bubble)' },
     { name: 'last_ktile', width: 1 },
     { name: 'first_group', width: 1 },
     { name: 'last_group', width: 1 },
+    { name: 'last_beat', width: 1, doc: 'the last row of its M-chunk' },
     { name: 'addr', width: addrBits, doc: 'row m' },
   ]);
 }
@@ -151,20 +164,22 @@ function ibufWriteLayout(addrBits: Dim): Layout<'we' | 'addr'> {
 }
 
 /** What a last_ktile beat carries through the int->fp32 stages into the adder. */
-function cvtMetaLayout(addrBits: Dim): Layout<'valid' | 'first_group' | 'last_group' | 'addr'> {
+function cvtMetaLayout(addrBits: Dim): Layout<'valid' | 'first_group' | 'last_group' | 'last_beat' | 'addr'> {
   return new Layout('beat in an int->fp32 stage', [
     { name: 'valid', width: 1, doc: 'a last_ktile beat' },
     { name: 'first_group', width: 1 },
     { name: 'last_group', width: 1 },
+    { name: 'last_beat', width: 1, doc: 'the last row of its M-chunk' },
     { name: 'addr', width: addrBits, doc: 'row m' },
   ]);
 }
 
 /** What it carries through the later adder stages. */
-function addMetaLayout(addrBits: Dim): Layout<'valid' | 'last_group' | 'addr'> {
+function addMetaLayout(addrBits: Dim): Layout<'valid' | 'last_group' | 'last_beat' | 'addr'> {
   return new Layout('beat in an adder stage', [
     { name: 'valid', width: 1, doc: 'a last_ktile beat' },
     { name: 'last_group', width: 1 },
+    { name: 'last_beat', width: 1, doc: 'the last row of its M-chunk' },
     { name: 'addr', width: addrBits, doc: 'row m' },
   ]);
 }
@@ -223,8 +238,11 @@ export function postArray(c: PostArrayConfig): ModuleDef {
     const scaleData = m.input('scale_data', COLS.times(8), { doc: 'E8M0 weight group scales, column 0 in bits 7:0' });
     const scaleValid = m.input('scale_valid', 1, { doc: 'scale_data holds the next group scales' });
     const scaleReady = m.output('scale_ready', 1, { doc: 'the scale FIFO has room (fewer than 2 entries)' });
-    const rowData = m.output('row_data', COLS.times(32), { doc: 'binary32 results of one row, column 0 in the LSBs' });
-    const rowValid = m.output('row_valid', 1, { doc: `row_data holds the row of the beat ${timing.latency} cycles earlier` });
+    const rowData = m.output('row_data', COLS.times(32), { doc: 'binary32 results of one finished row, column 0 in the LSBs' });
+    const rowValid = m.output('row_valid', 1, { doc: `row_data holds a finished row (${timing.latency} cycles after its last beat at the earliest), until row_ready` });
+    const rowReady = m.input('row_ready', 1, { doc: 'the consumer takes row_data (a valid/ready stream)' });
+    const rowFree = m.output('row_free', 1, { doc: "a finished row was read out of fbuf at the last edge: its word may be written again" });
+    const rowFreeAddr = m.output('row_free_addr', AW, { doc: 'the row read out (with row_free)' });
 
     m.comment('A beat is taken only out of reset. A bubble (beat_valid = 0) writes nothing, pops nothing and outputs nothing.');
     const beat = m.let('beat', beatValid.and(rstN), 'a beat enters the pipeline this cycle');
@@ -257,7 +275,7 @@ export function postArray(c: PostArrayConfig): ModuleDef {
 
     m.comment("---- edge 0: the beat's registers ----");
     const accMeta = m.reg('acc_meta_q', ACC.width, { doc: 'the beat in the accumulation stage (cycle 1)' });
-    m.update(accMeta, ACC.pack({ valid: beat, last_ktile: lastKtile, first_group: firstGroup, last_group: lastGroup, addr: beatAddr }));
+    m.update(accMeta, ACC.pack({ valid: beat, last_ktile: lastKtile, first_group: firstGroup, last_group: lastGroup, last_beat: lastBeat, addr: beatAddr }));
     const colSumQ = m.reg('col_sum_q', COLS.times(ACCW), { doc: 'its column sums' });
     m.update(colSumQ, colSum);
     m.comment(
@@ -308,7 +326,14 @@ export function postArray(c: PostArrayConfig): ModuleDef {
       const q = m.reg(`cvt${k}_meta_q`, CVT.width, { doc: `the beat in int->fp32 stage ${k} (cycle ${k + 1})` });
       m.update(
         q,
-        cvtLast ?? CVT.pack({ valid: accValid.and(accLastKtile), first_group: ACC.field(accMeta, 'first_group'), last_group: ACC.field(accMeta, 'last_group'), addr: accAddr }),
+        cvtLast ??
+          CVT.pack({
+            valid: accValid.and(accLastKtile),
+            first_group: ACC.field(accMeta, 'first_group'),
+            last_group: ACC.field(accMeta, 'last_group'),
+            last_beat: ACC.field(accMeta, 'last_beat'),
+            addr: accAddr,
+          }),
       );
       cvtLast = q;
     }
@@ -316,7 +341,7 @@ export function postArray(c: PostArrayConfig): ModuleDef {
     for (let k = 1; k <= FP32_ADD_STAGES + 1; k++) {
       const name = k <= FP32_ADD_STAGES ? `add${k}_meta_q` : 'wr_meta_q';
       const q = m.reg(name, ADD.width, { doc: k <= FP32_ADD_STAGES ? `the beat in adder stage ${k} (cycle ${CVT_END + k})` : `the beat whose sum is written (cycle ${FBUF_WRITE})` });
-      m.update(q, addLast ?? ADD.pack({ valid: CVT.field(cvtLast!, 'valid'), last_group: CVT.field(cvtLast!, 'last_group'), addr: CVT.field(cvtLast!, 'addr') }));
+      m.update(q, addLast ?? ADD.pack({ valid: CVT.field(cvtLast!, 'valid'), last_group: CVT.field(cvtLast!, 'last_group'), last_beat: CVT.field(cvtLast!, 'last_beat'), addr: CVT.field(cvtLast!, 'addr') }));
       addLast = q;
     }
     const wrMeta = addLast!;
@@ -353,13 +378,49 @@ export function postArray(c: PostArrayConfig): ModuleDef {
       s.instance('u_add', adder, { clk, rst_n: rstN, a: fbufRd.lane(col, 32), b: term, result: fbufWd.lane(col, 32) });
     });
 
-    m.comment(`Result row, registered: row_valid/row_data follow the beat by ${timing.latency} cycles; row_data holds\nthe last row between rows.`);
-    const rowOut = m.let('row_out', fbufWe.and(ADD.field(wrMeta, 'last_group')), 'the last group finished this row');
-    const rowValidQ = m.reg('row_valid_q', 1, { doc: 'a row was finished in the previous cycle' });
-    const rowDataQ = m.reg('row_data_q', COLS.times(32), { doc: 'the last finished row (held)' });
-    m.update(rowValidQ, rowOut);
-    m.update(rowDataQ, fbufWd, { enable: rowOut });
-    m.assign(rowValid, rowValidQ);
-    m.assign(rowData, rowDataQ);
+    m.comment(
+      [
+        '---- Read-out: finished rows leave fbuf in the order they finished ----',
+        'A row is finished when its last group writes fbuf. fbuf keeps it until the read-out port',
+        '(registered, into row_data) takes it, when the output register is empty or being emptied.',
+        "The controller writes a row of the next M-chunk pass only after row_free named it, so the",
+        'word is never overwritten before it is read: the results need no FIFO of their own.',
+        'Rows finish in the order 0, 1, .. last of each pass; the read-out address follows that order,',
+        'back to row 0 after the last row of a pass, which row_last remembers per row.',
+      ].join('\n'),
+    );
+    const FINW = m.localparam('FINW', AW.plus(1), 'bits of fin_count: 0..DEPTH');
+    const rowOut = m.let('row_out', fbufWe.and(ADD.field(wrMeta, 'last_group')), 'the last group finishes this row at this edge');
+    const rowLast = m.memory('row_last', 1, DEPTH, { doc: 'the row was the last of its pass (written when it finishes)' });
+    rowLast.write(fbufWaddr, ADD.field(wrMeta, 'last_beat'), rowOut);
+    const finCount = m.flop('fin_count', FINW, { doc: 'rows finished and still in fbuf' });
+    const outAddr = m.flop('out_addr', AW, { doc: 'the next row to read out' });
+    const outValid = m.flop('out_valid', 1, { doc: 'row_data holds a row not yet taken' });
+    const readOut = m.let(
+      'read_out',
+      finCount.q.any().and(outValid.q.not().or(rowReady)),
+      'a finished row waits and the output register is empty or emptied at this edge',
+    );
+    const outData = fbuf.readRegistered(m, 'out_data_q', outAddr.q, { enable: readOut, doc: 'the row on row_data' });
+    const outLast = m.let('out_last', rowLast.read(outAddr.q), 'the row read out is the last of its pass');
+    const freeQ = m.reg('row_free_q', 1, { doc: 'a row was read out at the last edge' });
+    const freeAddrQ = m.reg('row_free_addr_q', AW, { doc: 'its row' });
+    m.update(freeQ, readOut);
+    m.update(freeAddrQ, outAddr.q);
+    m.comment('Reset (every register) empties the output and starts the read-out at row 0.');
+    m.comb((b) => {
+      b.hold(finCount, outAddr, outValid);
+      b.when(rowOut.and(readOut.not()), () => b.set(finCount.d, finCount.q.plus(lit(1, FINW)))).elsewhen(readOut.and(rowOut.not()), () =>
+        b.set(finCount.d, finCount.q.minus(lit(1, FINW))),
+      );
+      b.when(readOut, () => {
+        b.set(outAddr.d, mux(outLast, lit(0, AW), outAddr.q.plus(lit(1, AW))));
+        b.set(outValid.d, lit(1, 1));
+      }).elsewhen(rowReady, () => b.set(outValid.d, lit(0, 1)));
+    });
+    m.assign(rowValid, outValid.q);
+    m.assign(rowData, outData);
+    m.assign(rowFree, freeQ);
+    m.assign(rowFreeAddr, freeAddrQ);
   });
 }

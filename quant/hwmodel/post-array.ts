@@ -16,9 +16,14 @@
  *   edge C + 1   the term is registered; fbuf read, write-first (the word
  *                written at the same edge is seen), +0 for the first group
  *   edge C+A+1   (A = adder stages) y = fbuf word + term registered
- *   edge C+A+2   y written to fbuf; with last_group the row is output
- *   cycle C+A+3  row_valid: latency = C + A + 3
+ *   edge C+A+2   y written to fbuf; with last_group the row is finished
+ *   edge C+A+3   the finished row is read out of fbuf into row_data (at once
+ *                when the output register is empty or taken: row_ready)
+ *   cycle C+A+4  row_valid: latency = C + A + 4
  * Two beats of one row must be at least revisitGap = max(3, A + 1) cycles apart.
+ * Finished rows are read out in the order they finished; the read-out address
+ * goes back to row 0 after a row that was the last of its pass (last_beat).
+ * row_free/row_free_addr say, the cycle after, which row was read out.
  *
  * Usage: `step(inputs)` applies one rising clock edge with the inputs held
  * during the cycle and returns the outputs after the edge (what the cycle
@@ -27,12 +32,15 @@
  *
  * The model refuses what the hardware does not define (a protocol error): a
  * beat of a row closer than revisitGap cycles to the previous beat of that row
- * (a read-after-write hazard), reading a buffer word that was never written
+ * (a read-after-write hazard), a beat that starts a new pass's fbuf word
+ * (first_group with last_ktile) while the row's previous result is still to
+ * be read out (it would be overwritten; the controller waits for row_free),
+ * reading a buffer word that was never written
  * (the RAM is not reset: X in simulation), a last_ktile beat with an empty
  * scale FIFO, a column sum outside ACCW bits, a scale code outside 0..255, a
  * row address beyond D. Reset (rst_n low) drops the beats in flight (they
- * write nothing) and clears the FIFO, the result row and the row history; the
- * buffers keep their words.
+ * write nothing) and the finished rows not yet read out, and clears the FIFO,
+ * the output register and the row history; the buffers keep their words.
  */
 import { wrapSigned } from '../../common/bits.ts';
 import { intToFp32Bits, fp32AddBits } from './fp32.ts';
@@ -57,9 +65,9 @@ export interface PostArrayModelParams {
   stages?: PostArrayStages;
 }
 
-/** Latency (a beat's edge to row_valid of its row) and the least distance of two beats of one row. */
+/** Latency (a beat's edge to row_valid of its row, row_ready high) and the least distance of two beats of one row. */
 export function postArrayModelTiming(stages: PostArrayStages = POST_ARRAY_STAGES): { latency: number; revisitGap: number } {
-  return { latency: 3 + stages.convert + stages.add, revisitGap: Math.max(3, stages.add + 1) };
+  return { latency: 4 + stages.convert + stages.add, revisitGap: Math.max(3, stages.add + 1) };
 }
 
 /** The beat fields of one cycle (beat_valid = 1). */
@@ -83,13 +91,19 @@ export interface PostArrayCycleInputs {
   beat: PostArrayBeat | null;
   /** scale_valid with scale_data (C E8M0 codes), or null for scale_valid = 0 */
   scale: number[] | null;
+  /** row_ready: the consumer takes row_data this cycle (omitted: true) */
+  rowReady?: boolean;
 }
 
 export interface PostArrayOutputs {
   scaleReady: boolean;
   rowValid: boolean;
-  /** C binary32 bit patterns (row_data), held between rows */
+  /** C binary32 bit patterns (row_data), held until the next row is read out */
   rowData: number[];
+  /** row_free: a row was read out of fbuf at the last edge */
+  rowFree: boolean;
+  /** row_free_addr: the read-out address before the last edge (the row read out, with rowFree) */
+  rowFreeAddr: number;
 }
 
 /** A beat in flight: what its stage registers hold. */
@@ -115,6 +129,14 @@ export class PostArrayModel {
   private pipe: (InFlight | null)[];
   private rowValid = false;
   private rowData: number[];
+  /** the read-out side: rows finished and still in fbuf, the next row to read out, row_last, row_free */
+  private finCount = 0;
+  private outAddr = 0;
+  private rowLast: boolean[];
+  private rowFree = false;
+  private rowFreeAddr = 0;
+  /** rows whose result is promised (their last group's last K-tile entered) and not yet read out */
+  private owed = new Set<number>();
   /** cycle of the last beat of each row since the last reset */
   private lastVisit = new Map<number, number>();
   private cycle = 0;
@@ -134,13 +156,20 @@ export class PostArrayModel {
     ({ latency: this.latency, revisitGap: this.revisitGap } = postArrayModelTiming(this.stages));
     this.ibuf = new Array(p.depth).fill(undefined);
     this.fbuf = new Array(p.depth).fill(undefined);
-    this.pipe = new Array<InFlight | null>(this.latency - 1).fill(null);
+    // edges 0 .. C + A + 1 of a beat's timeline; its fbuf write is the edge after the last
+    this.pipe = new Array<InFlight | null>(2 + this.stages.convert + this.stages.add).fill(null);
     this.rowData = new Array<number>(p.cols).fill(0);
+    this.rowLast = new Array<boolean>(p.depth).fill(false);
   }
 
   /** Outputs now (after the last clock edge). */
   get outputs(): PostArrayOutputs {
-    return { scaleReady: this.fifo.length < 2, rowValid: this.rowValid, rowData: [...this.rowData] };
+    return { scaleReady: this.fifo.length < 2, rowValid: this.rowValid, rowData: [...this.rowData], rowFree: this.rowFree, rowFreeAddr: this.rowFreeAddr };
+  }
+
+  /** The row's previous result is still to be read out: a new pass must not start its fbuf word yet. */
+  owes(addr: number): boolean {
+    return this.owed.has(addr);
   }
 
   /** Entries in the scale FIFO now. */
@@ -172,6 +201,11 @@ export class PostArrayModel {
       this.lastVisit.clear();
       this.rowValid = false;
       this.rowData = new Array<number>(p.cols).fill(0);
+      this.finCount = 0;
+      this.outAddr = 0;
+      this.rowFree = false;
+      this.rowFreeAddr = 0;
+      this.owed.clear();
       return this.outputs;
     }
     const C = this.stages.convert;
@@ -180,7 +214,7 @@ export class PostArrayModel {
     if (b) this.checkBeat(b, now);
     this.cycle++;
 
-    // edge C + A + 2 (the last stage): the sum is written to fbuf; the last group's row is output
+    // edge C + A + 2 (the last stage): the sum is written to fbuf; with the last group the row is finished
     const done = this.pipe.at(-1) ?? null;
     const fbufWrite = done ? { addr: done.beat.addr, y: done.y! } : null;
     // edge 1 (pipe[0]): the integer sums (acc_q); int->fp32 of the last K-tile's
@@ -214,9 +248,20 @@ export class PostArrayModel {
       }
       entering = { beat: b, exps, ibufRd: ibufRd ? [...ibufRd] : undefined };
       this.lastVisit.set(b.addr, now);
+      if (b.lastKtile && b.lastGroup) this.owed.add(b.addr);
     }
 
-    // the edge: buffer writes, FIFO, stage registers, result row
+    // the read-out port: a finished row waits and the output register is empty or taken at this edge
+    const rowReady = inp.rowReady ?? true;
+    const readOut = this.finCount > 0 && (!this.rowValid || rowReady);
+    let readRow: { addr: number; data: number[]; last: boolean } | null = null;
+    if (readOut) {
+      const data = this.fbuf[this.outAddr];
+      if (!data) throw new Error(`model: read-out of row ${this.outAddr}, never written`);
+      readRow = { addr: this.outAddr, data: [...data], last: this.rowLast[this.outAddr]! };
+    }
+
+    // the edge: buffer writes, FIFO, stage registers, read-out
     if (ibufWrite) this.ibuf[ibufWrite.addr] = ibufWrite.acc;
     if (fbufWrite) this.fbuf[fbufWrite.addr] = [...fbufWrite.y];
     if (pop) {
@@ -230,10 +275,19 @@ export class PostArrayModel {
     }
     // only last_ktile beats go on past the ibuf write
     this.pipe = [entering, acc, writing?.beat.lastKtile ? writing : null, ...this.pipe.slice(2, -1)];
-    this.rowValid = done !== null && done.beat.lastGroup;
-    if (this.rowValid) {
-      this.rowData = [...done!.y!];
-      this.rows.push({ addr: done!.beat.addr, data: [...done!.y!] });
+    const finished = done !== null && done.beat.lastGroup;
+    if (finished) this.rowLast[done!.beat.addr] = done!.beat.lastBeat;
+    this.finCount += (finished ? 1 : 0) - (readOut ? 1 : 0);
+    this.rowFree = readOut;
+    this.rowFreeAddr = this.outAddr;
+    if (readRow) {
+      this.outAddr = readRow.last ? 0 : (this.outAddr + 1) % Math.max(2, p.depth);
+      this.rowValid = true;
+      this.rowData = readRow.data;
+      this.rows.push({ addr: readRow.addr, data: [...readRow.data] });
+      this.owed.delete(readRow.addr);
+    } else if (rowReady) {
+      this.rowValid = false;
     }
     return this.outputs;
   }
@@ -245,6 +299,9 @@ export class PostArrayModel {
     if (!Number.isInteger(b.sx) || b.sx < 0 || b.sx > 255) throw new RangeError(`sx code ${b.sx} outside 0..255`);
     const lim = 1n << BigInt(p.accWidth - 1);
     for (const s of b.colSum) if (s < -lim || s >= lim) throw new RangeError(`column sum ${s} does not fit ${p.accWidth} signed bits`);
+    if (b.firstGroup && b.lastKtile && this.owed.has(b.addr)) {
+      throw new Error(`protocol: a new pass writes row ${b.addr} while its previous result is still to be read out (wait for row_free)`);
+    }
     const last = this.lastVisit.get(b.addr);
     if (last !== undefined && now - last < this.revisitGap) {
       throw new Error(`protocol: a beat of row ${b.addr} ${now - last} cycle(s) after the previous one; the revisit gap is ${this.revisitGap}`);
