@@ -284,7 +284,9 @@ export function controller(c: ControllerConfig): ModuleDef {
     const active = m.flop('active', 1, { doc: 'the array computes with a tile of the issue walker' });
     const beatM = m.flop('beat_m', AW, { doc: 'row within the M-chunk of the next beat' });
     const pending = m.flop('pending', pendingBits, { doc: 'result rows issued and not yet out of the accelerator: 0..DEPTH + 1' });
-    const rowOwed = m.flop('row_owed', DEPTH, { doc: "per row: its last result was issued and is not yet read out of fbuf" });
+    // one bit per row address (2^AW: two with DEPTH = 1, the post-array unit's two buffer words)
+    const OWED = c.depth === 1 ? m.localparam('OWED_ROWS', DEPTH.plus(1), 'row_owed bits: one per row address, 2^AW') : DEPTH;
+    const rowOwed = m.flop('row_owed', OWED, { doc: 'per row: its last result was issued and is not yet read out of fbuf' });
 
     m.comment('---- Load side: one decode command per tile, once the shadow registers are free ----');
     const cmdV = m.let('cmd_v', isRun.and(ld.fin.q.not()).and(shadowFull.q.not()).and(cmdBusy.q.not()));
@@ -333,8 +335,16 @@ export function controller(c: ControllerConfig): ModuleDef {
       "A new pass's first fbuf write of a row (first group, last K-tile) waits until the row's previous result\n" +
         'was read out of fbuf: otherwise it would overwrite a result not yet delivered.',
     );
+    m.comment(
+      "The lookup row_owed[beat row] is a DEPTH:1 multiplexer: it is done a cycle ahead into next_owed_q, for\n" +
+        'the row the next beat will have (row 0 after a tile, the next row after a beat, else the same row).\n' +
+        'It misses the clears of its own cycle (the beat then waits one cycle more) and the set of a result\n' +
+        'beat of the same row, which is added: only a 1-row chunk starts its next tile at that row (and the\n' +
+        'revisit gap keeps such beats apart anyway).',
+    );
+    const nextOwed = m.flop('next_owed', 1, { doc: "row_owed of the next beat's row, one cycle old (see above)" });
     const startsRow = m.let('starts_row', isGrp.gFirst.q.and(is.groupEnd), "the beat writes its row's fbuf word first in this pass");
-    const rowOk = m.let('row_ok', startsRow.not().or(rowOwed.q.laneAt(beatM.q, 1).not()), "the beat's row holds no unread result");
+    const rowOk = m.let('row_ok', startsRow.not().or(nextOwed.q.not()), "the beat's row holds no unread result");
     const swapOk = m.let('swap_ok', isLastBeat.not().or(is.finalTile).or(shadowFull.q), 'the last beat swaps: the next tile must be loaded');
     const fire = m.wire('fire', 1, { doc: 'a beat fires: taken from a_data into the array' });
     let spacingOk: Expr = one;
@@ -397,11 +407,31 @@ export function controller(c: ControllerConfig): ModuleDef {
         .elsewhen(take.and(resultPop.not()), () => b.set(pending.d, pending.q.plus(lit(1, pendingBits))))
         .elsewhen(resultPop.and(take.not()), () => b.set(pending.d, pending.q.minus(lit(1, pendingBits))));
     });
-    m.comment('row_owed: set for the row of a result beat, cleared for the row read out (row_free); all clear on a new run');
-    const owedSet = m.let('row_owed_set', mux(take, lit(1, DEPTH).shl(beatM.q), Const.zero(DEPTH)), 'one-hot: the row of the result beat');
-    const owedClear = m.let('row_owed_clear', mux(rowFree, lit(1, DEPTH).shl(rowFreeAddr), Const.zero(DEPTH)), 'one-hot: the row read out');
+    m.comment('row_owed: set for the row of a result beat, cleared for the row read out (row_free)');
+    const owedSet = m.let('row_owed_set', mux(take, lit(1, OWED).shl(beatM.q), Const.zero(OWED)), 'one-hot: the row of the result beat');
+    const owedClear = m.let('row_owed_clear', mux(rowFree, lit(1, OWED).shl(rowFreeAddr), Const.zero(OWED)), 'one-hot: the row read out');
     const owedNext = m.let('row_owed_next', rowOwed.q.and(owedClear.not()).or(owedSet));
-    m.comb((b) => b.default(rowOwed.d, mux(runStart, Const.zero(DEPTH), owedNext)));
+    m.comment(
+      'No clear on a new run (it would load every bit from the start logic): a run ends only when every row\n' +
+        'has left (pending_q = 0), so every row was read out and cleared; reset clears them too.',
+    );
+    m.comb((b) => b.default(rowOwed.d, owedNext));
+    const owedAt = (row: Expr, name: string, doc: string): Signal => m.let(name, rowOwed.q.laneAt(row, 1), doc);
+    const owedSame = owedAt(beatM.q, 'owed_same_row', "row_owed of this beat's row");
+    // (row_owed >> 1)[beat row] rather than row_owed[beat row + 1]: no incrementer before the multiplexer
+    const owedUp = m.let('row_owed_up', rowOwed.q.shr(lit(1, 1)), 'row_owed moved down one row: bit r is row r + 1');
+    const owedNextRow = m.let('owed_next_row', owedUp.laneAt(beatM.q, 1), 'row_owed of the row after it (0 past the last)');
+    const owedRow0 = owedAt(lit(0, AW), 'owed_row0', 'row_owed of row 0');
+    m.comb((b) => {
+      b.default(
+        nextOwed.d,
+        mux(
+          runStart,
+          off,
+          mux(tileEnd, owedRow0.or(take.and(beatM.q.eq(lit(0, AW)))), mux(fire, owedNextRow, owedSame)),
+        ),
+      );
+    });
 
     m.comment('---- Finish: every issued result row has left the accelerator ----');
     const finish = m.let('finish', isRun.and(is.fin.q).and(pending.q.eq(lit(0, pendingBits))), 'every result row has left the accelerator');
