@@ -1,4 +1,4 @@
-import { InputError, checkIntRange } from '../common/errors.ts';
+import { InputError, checkIntRange, checkOneOf } from '../common/errors.ts';
 import { elaborate, type Design } from './dsl/elaborate.ts';
 import { pe, peProductWidth, checkPeConfig, type PeConfig } from './blocks/pe.ts';
 import { accelerator, acceleratorBlocks, type AcceleratorBlocks } from './blocks/accelerator.ts';
@@ -34,8 +34,7 @@ export const RETIRED_TOPS: Record<string, string> = {
 export function checkTop(name: string): BuildTopName {
   const retired = RETIRED_TOPS[name];
   if (retired !== undefined) throw new InputError(`--top ${name}: ${retired}`);
-  if (!(BUILD_TOPS as readonly string[]).includes(name)) throw new InputError(`--top ${name} is not supported: allowed values are ${BUILD_TOPS.join(', ')}`);
-  return name as BuildTopName;
+  return checkOneOf('--top', name, BUILD_TOPS) as BuildTopName;
 }
 
 /** Every --top of msq generate and msq signoff: the two designs, then the accelerator's blocks. */

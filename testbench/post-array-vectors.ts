@@ -242,9 +242,11 @@ export function postArrayVectors(p: PostArrayModelParams, passes: PostArrayPass[
   const garbageScale = (): bigint => pack(Array.from({ length: p.cols }, () => rng.int(0, 255)), 8);
   /** row_ready of this cycle: low with probability rowStall */
   const drawReady = (): boolean => rowStall === 0 || rng.float() >= rowStall;
-  const record = (inputs: PortValues, readBefore: number): void => {
+  /** rows of model.rows already given to their pass */
+  let attributed = 0;
+  const record = (inputs: PortValues): void => {
     const out = model.outputs;
-    for (const r of model.rows.slice(readBefore)) rowsPerPass[promised.shift()!]!.push(r.data);
+    for (; attributed < model.rows.length; attributed++) rowsPerPass[promised.shift()!]!.push(model.rows[attributed]!.data);
     vectors.push({
       inputs,
       expect: {
@@ -259,9 +261,8 @@ export function postArrayVectors(p: PostArrayModelParams, passes: PostArrayPass[
   };
   const resetCycle = (): void => {
     stats.dropped += model.inFlight;
-    const before = model.rows.length;
     model.step({ rstN: false, beat: null, scale: null, rowReady: rng.float() < 0.5 });
-    record({ rst_n: 0n, beat_valid: BigInt(rng.int(0, 1)), ...garbageBeat(), scale_valid: BigInt(rng.int(0, 1)), scale_data: garbageScale(), row_ready: BigInt(rng.int(0, 1)) }, before);
+    record({ rst_n: 0n, beat_valid: BigInt(rng.int(0, 1)), ...garbageBeat(), scale_valid: BigInt(rng.int(0, 1)), scale_data: garbageScale(), row_ready: BigInt(rng.int(0, 1)) });
     // a reset drops every promised row not yet read out
     promised.length = 0;
     stats.resets++;
@@ -269,9 +270,8 @@ export function postArrayVectors(p: PostArrayModelParams, passes: PostArrayPass[
   const idleCycle = (): void => {
     const rowReady = drawReady();
     if (!rowReady && model.outputs.rowValid) stats.rowHeld++;
-    const before = model.rows.length;
     model.step({ rstN: true, beat: null, scale: null, rowReady });
-    record({ rst_n: 1n, beat_valid: 0n, ...garbageBeat(), scale_valid: 0n, scale_data: garbageScale(), row_ready: rowReady ? 1n : 0n }, before);
+    record({ rst_n: 1n, beat_valid: 0n, ...garbageBeat(), scale_valid: 0n, scale_data: garbageScale(), row_ready: rowReady ? 1n : 0n });
     stats.bubbles++;
   };
 
@@ -348,10 +348,9 @@ export function postArrayVectors(p: PostArrayModelParams, passes: PostArrayPass[
     } else {
       stats.bubbles++;
     }
-    const before = model.rows.length;
     if (beat?.lastKtile && beat.lastGroup) promised.push(next!.pass);
     model.step({ rstN: true, beat, scale: scaleIn, rowReady });
-    record(inputs, before);
+    record(inputs);
     if (beat) bi++;
   }
   return { vectors, model, rowsPerPass, stats };

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
-import { buildTop, BUILD_TOPS, checkTop, type BuildTopName } from '../../generator/targets.ts';
+import { buildTop, BUILD_TOPS, checkTop } from '../../generator/targets.ts';
 import { designFiles, writeGeneration } from '../../generator/emit.ts';
 import { checkOutputFolder } from '../../common/output-path.ts';
-import { checkOneOf } from '../../common/errors.ts';
 import { parseIntFlag, refuseFlags } from '../parse.ts';
 import { addAccelFlags, accelOptionsFrom, ACCEL_FLAGS, type AccelFlagValues } from '../accel-flags.ts';
 

@@ -7,9 +7,9 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { checkOutputFile, prepareWorkFolder, writeFileAtomically } from '../../common/output-path.ts';
-import { InputError, checkIntRange, checkOneOf } from '../../common/errors.ts';
+import { InputError, checkIntRange } from '../../common/errors.ts';
 import { accelTopName, resolveAccelConfig } from '../../generator/accel-config.ts';
-import { buildTop, BUILD_TOPS, checkTop, type BuildTopName, type GenerateOptions } from '../../generator/targets.ts';
+import { buildTop, BUILD_TOPS, checkTop, type GenerateOptions } from '../../generator/targets.ts';
 import { DEFAULT_ACTIVITY, DEFAULT_SIGNOFF_PERIOD_NS, DEFAULT_TOOL_TIMEOUT_MIN, runSignoff } from '../../perf/signoff.ts';
 import { signoffMarkdown, checkMessage } from '../../perf/signoff-format.ts';
 import { DEFAULT_LIBERTY } from '../../perf/signoff-library.ts';

@@ -416,19 +416,17 @@ export function controller(c: ControllerConfig): ModuleDef {
         'has left (pending_q = 0), so every row was read out and cleared; reset clears them too.',
     );
     m.comb((b) => b.default(rowOwed.d, owedNext));
-    const owedAt = (row: Expr, name: string, doc: string): Signal => m.let(name, rowOwed.q.laneAt(row, 1), doc);
-    const owedSame = owedAt(beatM.q, 'owed_same_row', "row_owed of this beat's row");
+    const owedSame = m.let('owed_same_row', rowOwed.q.laneAt(beatM.q, 1), "row_owed of this beat's row");
     // (row_owed >> 1)[beat row] rather than row_owed[beat row + 1]: no incrementer before the multiplexer
     const owedUp = m.let('row_owed_up', rowOwed.q.shr(lit(1, 1)), 'row_owed moved down one row: bit r is row r + 1');
     const owedNextRow = m.let('owed_next_row', owedUp.laneAt(beatM.q, 1), 'row_owed of the row after it (0 past the last)');
-    const owedRow0 = owedAt(lit(0, AW), 'owed_row0', 'row_owed of row 0');
     m.comb((b) => {
       b.default(
         nextOwed.d,
         mux(
           runStart,
           off,
-          mux(tileEnd, owedRow0.or(take.and(beatM.q.eq(lit(0, AW)))), mux(fire, owedNextRow, owedSame)),
+          mux(tileEnd, rowOwed.q.bit(0).or(take.and(beatM.q.eq(lit(0, AW)))), mux(fire, owedNextRow, owedSame)),
         ),
       );
     });
