@@ -287,6 +287,7 @@ export function controller(c: ControllerConfig): ModuleDef {
     // one bit per row address (2^AW: two with DEPTH = 1, the post-array unit's two buffer words)
     const OWED = c.depth === 1 ? m.localparam('OWED_ROWS', DEPTH.plus(1), 'row_owed bits: one per row address, 2^AW') : DEPTH;
     const rowOwed = m.flop('row_owed', OWED, { doc: 'per row: its last result was issued and is not yet read out of fbuf' });
+    const beatOh = m.flop('beat_oh', OWED, { doc: 'one-hot: beat_m (its row_owed bit), for the row-owed set and lookups', reset: 1 });
 
     m.comment('---- Load side: one decode command per tile, once the shadow registers are free ----');
     const cmdV = m.let('cmd_v', isRun.and(ld.fin.q.not()).and(shadowFull.q.not()).and(cmdBusy.q.not()));
@@ -390,8 +391,15 @@ export function controller(c: ControllerConfig): ModuleDef {
             .otherwise(() => b.set(lastBeatF.d, lastRow.q.eq(zeroRow))),
         )
         .elsewhen(fire, () => b.set(lastBeatF.d, beatAfterIsLast));
-      b.hold(beatM, active);
-      b.when(runStart.or(tileEnd), () => b.set(beatM.d, lit(0, AW))).elsewhen(fire, () => b.set(beatM.d, beatM.q.plus(lit(1, AW))));
+      b.hold(beatM, beatOh, active);
+      b.when(runStart.or(tileEnd), () => {
+        b.set(beatM.d, lit(0, AW));
+        b.set(beatOh.d, lit(1, OWED));
+      }).elsewhen(fire, () => {
+        b.set(beatM.d, beatM.q.plus(lit(1, AW)));
+        b.comment('beat_m + 1 wraps at 2^AW: the one-hot row rotates');
+        b.set(beatOh.d, concat(beatOh.q.slice(0, OWED.minus(1)), beatOh.q.bit(OWED.minus(1))));
+      });
       b.when(runStart, () => b.set(active.d, off))
         .elsewhen(bubbleSwap, () => b.set(active.d, one))
         .elsewhen(tileEnd.and(is.finalTile), () => b.set(active.d, off));
@@ -408,7 +416,11 @@ export function controller(c: ControllerConfig): ModuleDef {
         .elsewhen(resultPop.and(take.not()), () => b.set(pending.d, pending.q.minus(lit(1, pendingBits))));
     });
     m.comment('row_owed: set for the row of a result beat, cleared for the row read out (row_free)');
-    const owedSet = m.let('row_owed_set', mux(take, lit(1, OWED).shl(beatM.q), Const.zero(OWED)), 'one-hot: the row of the result beat');
+    m.comment(
+      'The beat row is also held one-hot (beat_oh_q beside beat_m_q): the set is an AND and each lookup an\n' +
+        'AND-OR tree, where a decoder and DEPTH:1 multiplexers on beat_m_q gave it a fan-out of 3 * DEPTH.',
+    );
+    const owedSet = m.let('row_owed_set', mux(take, beatOh.q, Const.zero(OWED)), 'one-hot: the row of the result beat');
     const owedClear = m.let('row_owed_clear', mux(rowFree, lit(1, OWED).shl(rowFreeAddr), Const.zero(OWED)), 'one-hot: the row read out');
     const owedNext = m.let('row_owed_next', rowOwed.q.and(owedClear.not()).or(owedSet));
     m.comment(
@@ -416,17 +428,17 @@ export function controller(c: ControllerConfig): ModuleDef {
         'has left (pending_q = 0), so every row was read out and cleared; reset clears them too.',
     );
     m.comb((b) => b.default(rowOwed.d, owedNext));
-    const owedSame = m.let('owed_same_row', rowOwed.q.laneAt(beatM.q, 1), "row_owed of this beat's row");
-    // (row_owed >> 1)[beat row] rather than row_owed[beat row + 1]: no incrementer before the multiplexer
+    const owedSame = m.let('owed_same_row', rowOwed.q.and(beatOh.q).any(), "row_owed of this beat's row");
+    // (row_owed >> 1)[beat row] rather than row_owed[beat row + 1]: the one-hot row needs no rotation
     const owedUp = m.let('row_owed_up', rowOwed.q.shr(lit(1, 1)), 'row_owed moved down one row: bit r is row r + 1');
-    const owedNextRow = m.let('owed_next_row', owedUp.laneAt(beatM.q, 1), 'row_owed of the row after it (0 past the last)');
+    const owedNextRow = m.let('owed_next_row', owedUp.and(beatOh.q).any(), 'row_owed of the row after it (0 past the last)');
     m.comb((b) => {
       b.default(
         nextOwed.d,
         mux(
           runStart,
           off,
-          mux(tileEnd, rowOwed.q.bit(0).or(take.and(beatM.q.eq(lit(0, AW)))), mux(fire, owedNextRow, owedSame)),
+          mux(tileEnd, rowOwed.q.bit(0).or(take.and(beatOh.q.bit(0))), mux(fire, owedNextRow, owedSame)),
         ),
       );
     });
