@@ -364,44 +364,79 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
     m.update(wQ, wData, { enable: wTake });
     m.update(wQv, wTake.or(wQv.and(drain.not())));
     m.comment(
-      'The insertion shifter has its own copy of fill (its selects drive every bit of the buffer; with the\n' +
-        'record logic on the same net the fan-out alone would cost a nanosecond). It is stored inverted, so\n' +
-        'synthesis does not merge the two registers.',
+      [
+        'w_q is placed at bit fill = WORDW * q + r of the buffer (a whole word above the bits held; q < SLICES',
+        'when it drains). It lands in word slices q and q + 1: slice q gets w_q << r, slice q + 1 the bits',
+        'shifted out, w_q >> (WORDW - r). The insertion point is kept in registers of its own, apart from',
+        'fill (whose record logic would load it): r inverted for the low part, WORDW - r (1..WORDW) for the',
+        'high part and q one-hot, so no register is a copy synthesis would merge, each shift select',
+        'drives WORDW multiplexers instead of BUFW, and the slice choice is an AND-OR.',
+      ].join('\n'),
     );
-    const fillPosN = m.reg('fill_pos_n', FW, { doc: 'NOT fill: the insertion point, a copy for the shifter' });
-    const merged = m.let('merged', bitbuf.or(mux(drain, wQ.zext(BUFW).shl(fillPosN.not()), Const.zero(BUFW))), 'the buffer with w_q placed above its bits');
+    const SLICES = m.localparam('SLICES', Dim.of(p.bufBits / WORD_BITS), 'word slices of the buffer: BUFW / WORDW');
+    const posLoN = m.reg('ins_lo_n', WORD_LSBS, { doc: 'NOT r = NOT fill mod WORDW: the shift of the low part' });
+    const posHi = m.reg('ins_hi', WORD_LSBS.plus(1), { doc: 'WORDW - r (1..WORDW): the right shift of the high part' });
+    const posWord = m.reg('ins_word', SLICES, { doc: 'one-hot q = fill / WORDW: the slice of the low part (none set past the last)' });
+    const insLo = m.let('ins_lo', wQ.shl(posLoN.not()), 'w_q << r: the low part, in slice q');
+    const insHi = m.let('ins_hi_part', wQ.shr(posHi), 'w_q >> (WORDW - r): the bits of w_q above slice q, in slice q + 1 (none when r = 0)');
+    const posWordUp = m.let('ins_word_up', concat(posWord.slice(0, SLICES.minus(1)), lit(0, 1)), 'one-hot q + 1: the slice of the high part');
+    const placed = m.wire('placed', BUFW, { doc: 'w_q at bit fill of the buffer' });
+    m.generate('g_slice', 'i', SLICES, (gi, t) =>
+      t.assign(placed.lane(gi, WORDW), mux(posWord.bit(gi), insLo, Const.zero(WORDW)).or(mux(posWordUp.bit(gi), insHi, Const.zero(WORDW)))),
+    );
+    const merged = m.let('merged', bitbuf.or(mux(drain, placed, Const.zero(BUFW))), 'the buffer with w_q placed above its bits');
 
     m.comment(
       "Bits dropped this cycle: the padding (fill mod WORDW: the tile began on a word and words arrive\n" +
         'whole), a scale word, or the head record: its length is one of the REC_BITS constants.',
     );
-    const padBits = m.let('pad_bits', fill.slice(0, WORD_LSBS), 'the padding: bits left in the current word');
-    const stepBits = m.let('step_bits', mux(padQ, padBits.zext(FW), mux(scaleGo, word, mux(recGo, recLen, Const.zero(FW)))), 'bits dropped this cycle');
-    let recDropped: Expr = merged.shr(new ParamConst(RECMAX, FW));
+    const padBits = m.let('pad_bits', fill.slice(0, WORD_LSBS), 'fill mod WORDW: the bits in the current word');
+    m.comment("The padding's length has a register of its own (zero but in the cycle that drops it): the pad shifter\nwould load fill's bits, which the record logic needs early.");
+    const padAmt = m.reg('pad_amt_q', WORD_LSBS, { doc: 'the padding to drop this cycle (fill mod WORDW), 0 but with pad_q' });
+    const stepBits = m.let('step_bits', mux(padQ, padAmt.zext(FW), mux(scaleGo, word, mux(recGo, recLen, Const.zero(FW)))), 'bits dropped this cycle');
+    m.comment(
+      [
+        'The buffer after this cycle: one of a few shifts, picked by one-hot selects that come from',
+        'registers and the head record (all early), as one AND-OR level: the placed word arrives last and',
+        'passes only that. The selects: the padding, a scale word, a record of n pairs (n = 0..B/2), nothing.',
+      ].join('\n'),
+    );
+    const keepAll = m.let('keep_all', padQ.or(scaleGo).or(recGo).not(), 'nothing is dropped this cycle');
+    const choices: [Expr, Expr][] = [
+      [padQ, bitbuf.shr(padAmt)],
+      [scaleGo, merged.shr(word)],
+      [keepAll, merged],
+    ];
     if (layout) {
-      const dropped = m.logic('rec_dropped', BUFW, { doc: 'the buffer without the head record: a shift by one of the REC_BITS' });
       const half = p.lanes / 2;
-      m.comb((b) => {
-        b.default(dropped, merged.shr(new ParamConst(layout.lengths[half]!, FW)));
-        let chain: When | null = null;
-        for (let np = 0; np < half; np++) {
-          const arm = () => b.set(dropped, merged.shr(new ParamConst(layout.lengths[np]!, FW)));
-          chain = chain ? chain.elsewhen(layout.npIs.bit(np), arm) : b.when(layout.npIs.bit(np), arm);
-        }
-      });
-      recDropped = dropped;
+      const fullRec = m.let('rec_full', layout.npIs.any().not(), `the head record has ${half} pairs`);
+      for (let np = 0; np <= half; np++) {
+        const sel = m.let(`drop_rec_${np}`, recGo.and(np < half ? layout.npIs.bit(np) : fullRec), `take the head record, of ${np} pair${np === 1 ? '' : 's'}`);
+        choices.push([sel, merged.shr(new ParamConst(layout.lengths[np]!, FW))]);
+      }
+    } else {
+      choices.push([recGo, merged.shr(new ParamConst(RECMAX, FW))]);
     }
-    const shifted = m.let('shifted', mux(padQ, bitbuf.shr(padBits), mux(scaleGo, merged.shr(word), mux(recGo, recDropped, merged))), 'the buffer after this cycle');
+    const shifted = m.let(
+      'shifted',
+      choices.map(([sel, value]) => mux(sel, value, Const.zero(BUFW))).reduce((x, y) => x.or(y)),
+      'the buffer after this cycle',
+    );
     m.update(bitbuf, shifted);
     const fillNext = m.let('fill_next', fill.minus(stepBits).plus(mux(drain, word, Const.zero(FW))), 'fill after this cycle');
     m.update(fill, fillNext);
-    m.update(fillPosN, fillNext.not(), { reset: (1n << BigInt(p.fillBits)) - 1n });
+    const fillNextLsbs = m.let('fill_next_lsbs', fillNext.slice(0, WORD_LSBS), 'r of the next cycle');
+    m.update(posLoN, fillNextLsbs.not(), { reset: (1n << BigInt(ceilLog2(WORD_BITS))) - 1n });
+    m.update(posHi, new ParamConst(WORDW, WORD_LSBS.plus(1)).minus(fillNextLsbs.zext(WORD_LSBS.plus(1))), { reset: WORD_BITS });
+    const fillNextWord = m.let('fill_next_word', fillNext.slice(WORD_LSBS, FW.minus(WORD_LSBS)), 'q of the next cycle');
+    m.update(posWord, lit(1, SLICES).shl(fillNextWord), { reset: 1 });
     m.comment("After a tile's last record, the bits left in its last word are padding: drop them next cycle.");
     const recLenLsbs = layout
       ? layout.recLen.slice(0, WORD_LSBS)
       : new ParamConst(m.localparam('REC_LSBS', Dim.of(p.recordMax % WORD_BITS), 'RECMAX modulo WORDW'), WORD_LSBS);
     const leftLsbs = m.let('left_lsbs', padBits.minus(recLenLsbs), 'bits left after the head record, modulo WORDW');
     m.update(padQ, tileDone.and(leftLsbs.any()));
+    m.update(padAmt, mux(tileDone, leftLsbs, Const.zero(WORD_LSBS)));
 
     m.update(pendV, cmdFire.or(pendV.and(start.not())));
     m.update(pendS, cmdScales, { enable: cmdFire });
