@@ -337,11 +337,11 @@ export function controller(c: ControllerConfig): ModuleDef {
         'was read out of fbuf: otherwise it would overwrite a result not yet delivered.',
     );
     m.comment(
-      "The lookup row_owed[beat row] is a DEPTH:1 multiplexer: it is done a cycle ahead into next_owed_q, for\n" +
-        'the row the next beat will have (row 0 after a tile, the next row after a beat, else the same row).\n' +
-        'It misses the clears of its own cycle (the beat then waits one cycle more) and the set of a result\n' +
-        'beat of the same row, which is added: only a 1-row chunk starts its next tile at that row (and the\n' +
-        'revisit gap keeps such beats apart anyway).',
+      "The lookup row_owed[beat row] (a DEPTH-wide AND-OR over the one-hot row, below) is done a cycle ahead\n" +
+        'into next_owed_q, for the row the next beat will have (row 0 after a tile, the next row after a beat,\n' +
+        'else the same row). It misses the clears of its own cycle (the beat then waits one cycle more) and\n' +
+        'the set of a result beat of the same row, which is added: only a 1-row chunk starts its next tile at\n' +
+        'that row (and the revisit gap keeps such beats apart anyway).',
     );
     const nextOwed = m.flop('next_owed', 1, { doc: "row_owed of the next beat's row, one cycle old (see above)" });
     const startsRow = m.let('starts_row', isGrp.gFirst.q.and(is.groupEnd), "the beat writes its row's fbuf word first in this pass");
