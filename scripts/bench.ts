@@ -19,6 +19,21 @@ import { join } from 'node:path';
 const dir = fileURLToPath(new URL('.', import.meta.url));
 const BENCH_FLAGS_WITH_VALUE = new Set(['--json', '--jobs', '--sizes', '--wbits', '--recon', '--simulator', '--work']);
 const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  // help only: never start the (hours-long) sweep because of a flag the scripts do not know
+  console.log(
+    [
+      'Usage: npm run bench [-- --quick] [-- --json FILE] [-- other flags]',
+      '',
+      'msq bench (area, throughput, tool speed, sign-off timing), then every scripts/bench-*.ts',
+      '(the quantizer benchmarks). The flags of msq bench (below) go to msq bench; every other',
+      'flag goes to the bench-*.ts scripts. With --quick: CI-sized runs.',
+      '',
+    ].join('\n'),
+  );
+  const help = spawnSync(process.execPath, [join(dir, '..', 'bin', 'msq.mjs'), 'bench', '--help'], { stdio: 'inherit' });
+  process.exit(help.status ?? 1);
+}
 const quick = args.includes('--quick');
 const benchArgs: string[] = [];
 const scriptArgs: string[] = [];
