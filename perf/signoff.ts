@@ -39,15 +39,21 @@ export const IO_DELAY_FRACTION = 0.2;
 /** Default time limit of one tool call (minutes). */
 export const DEFAULT_TOOL_TIMEOUT_MIN = 120;
 /**
- * ABC's delay target is the period minus this fraction of it (0.5 ns at 4 ns).
+ * ABC's delay target is the period minus this fraction of it (1.0 ns at 4 ns).
  * ABC times only the logic between flip-flops, so without a margin it fills a
  * path up to the whole period and OpenSTA then adds the flip-flops' clock-to-Q
- * and setup (about 0.28 + 0.12 ns for SKY130 HD's dfxtp_1 at tt); and once a
- * target is out of reach, ABC's area recovery relaxes every other path up to
- * the slowest one it kept. Measured on the post-array unit of the default 8x8
- * (C = 8, D = 16): target 4 ns, Fmax 231.7 MHz; 3.5 ns, 241.4 MHz, same area.
+ * and setup (about 0.28 + 0.12 ns for SKY130 HD's dfxtp_1 at tt), and the
+ * buffer trees behind a flip-flop's weak output, which ABC's load model sees
+ * too lightly; and once a target is out of reach, ABC's area recovery relaxes
+ * every other path up to the slowest one it kept. Measured (docs/TIMING_CLOSURE.md,
+ * "ABC's delay target"): the post-array unit of the default 8x8 (C = 8, D = 16)
+ * at target 4 ns 231.7 MHz, 3.5 ns 241.4 MHz; the decode unit alone over six
+ * configurations at 3.5 / 3.0 / 2.75 / 2.5 ns: median 258.5 / 272.4 / 286.9 /
+ * 298.6 MHz; whole accelerators (4x8 W4 crossbar, 4x16 W2 butterfly, D = 16) at
+ * 3.5 ns 245.9 / 239.0 MHz, at 3.0 ns 260.6 / 260.5 MHz with +0.01 % area, the
+ * 4x8 unchanged at 2.75 and 2.5 ns (its area +0.04 / +0.07 %).
  */
-export const DEFAULT_SYNTH_MARGIN_FRACTION = 0.125;
+export const DEFAULT_SYNTH_MARGIN_FRACTION = 0.25;
 /** Worst paths (distinct endpoints) kept in the report. */
 export const REPORTED_PATHS = 10;
 

@@ -48,7 +48,7 @@ export function registerSignoff(program: Command): void {
   addAccelFlags(cmd)
     .option('--liberty <file>', `Liberty library (default ${DEFAULT_LIBERTY} when present: SKY130 HD, typical corner)`)
     .option('--period <ns>', 'clock period of synthesis and timing analysis, ns: 0.01..1000', String(DEFAULT_SIGNOFF_PERIOD_NS))
-    .option('--synth-margin <ns>', "ABC's delay target is the period minus this margin, ns: 0 up to half the period (default 12.5 % of the period: ABC does not see the flip-flops' clock-to-Q and setup)")
+    .option('--synth-margin <ns>', "ABC's delay target is the period minus this margin, ns: 0 up to half the period (default 25 % of the period: ABC does not see the flip-flops' clock-to-Q and setup, nor their buffer trees in full)")
     .option('--activity <a>', 'switching activity of every non-clock net for the power estimate, transitions per clock cycle: 0..2', String(DEFAULT_ACTIVITY))
     .option('--json <file>', 'also write the numbers as JSON')
     .option('--check', 'exit 1 when the worst slack is negative (the period is not met)')
