@@ -3,6 +3,7 @@ import { DEFAULT_ACCEL, defaultGroup, type AccelOptions } from '../generator/acc
 import { checkOneOf } from '../common/errors.ts';
 import { parseIntFlag } from './parse.ts';
 import { RECON_TOPOLOGY_BLOCKS, reconTopology } from '../generator/blocks/recon-topologies.ts';
+import { ADDER_STYLES, DEFAULT_ADDER_STYLE, type AdderStyle } from '../generator/blocks/fp32-common.ts';
 
 /** The generator flags shared by `generate`, `vectors`, `sim` (issue contract: names are stable). */
 export function addAccelFlags(cmd: Command): Command {
@@ -16,7 +17,8 @@ export function addAccelFlags(cmd: Command): Command {
     .option('--group <G>', `group size along K (one weight and activation exponent each): a multiple of --rows (default ${d.group}, or the smallest multiple of --rows above it)`)
     .option('--recon <topology>', `ReCoN topology: ${RECON_TOPOLOGY_BLOCKS.map((t) => t.name).join(' or ')}`, d.recon)
     .option('--depth <D>', 'output buffer depth: rows of M per pass, a power of two', String(d.depth))
-    .option('--no-outliers', 'build the plain MX-INT array without outlier support (for comparison)');
+    .option('--no-outliers', 'build the plain MX-INT array without outlier support (for comparison)')
+    .option('--adders <style>', `wide adders (post-array accumulation, fp32 adder): ${ADDER_STYLES.join(' or ')} (prefix: Kogge-Stone, for standard cells; carry: a plain +, mapped onto FPGA carry chains; same results)`, DEFAULT_ADDER_STYLE);
 }
 
 export interface AccelFlagValues {
@@ -29,10 +31,11 @@ export interface AccelFlagValues {
   recon: string;
   depth: string;
   outliers: boolean;
+  adders: string;
 }
 
 /** The generator flags, for refusing them where they do not apply (e.g. --top pe). */
-export const ACCEL_FLAGS = ['--rows', '--cols', '--wbits', '--abits', '--ublock', '--group', '--recon', '--depth', '--no-outliers'] as const;
+export const ACCEL_FLAGS = ['--rows', '--cols', '--wbits', '--abits', '--ublock', '--group', '--recon', '--depth', '--no-outliers', '--adders'] as const;
 
 export function accelOptionsFrom(v: AccelFlagValues): AccelOptions {
   const rows = parseIntFlag('--rows', v.rows);
@@ -46,5 +49,6 @@ export function accelOptionsFrom(v: AccelFlagValues): AccelOptions {
     recon: reconTopology(v.recon).name,
     depth: parseIntFlag('--depth', v.depth),
     outliers: v.outliers,
+    adders: checkOneOf('--adders', v.adders as AdderStyle, ADDER_STYLES),
   };
 }

@@ -7,6 +7,7 @@ import { PE_ABITS_MAX, PE_ABITS_MIN, PE_WBITS } from './blocks/pe.ts';
 import { UBLOCK_SIZES, type ReconConfig } from './blocks/recon-config.ts';
 import { RECON_TOPOLOGY_BLOCKS, reconTopology } from './blocks/recon-topologies.ts';
 import { peArrayLatency, peArrayWidths, type PeArrayConfig } from './blocks/pe-array.ts';
+import { ADDER_STYLES, DEFAULT_ADDER_STYLE, adderStyleSuffix, type AdderStyle } from './blocks/fp32-common.ts';
 import { postArrayExpOffset, postArrayIntWidth, postArrayTiming, type PostArrayConfig, type PostArrayTiming } from './blocks/post-array.ts';
 
 /** What a user chooses (`msq generate` flags). */
@@ -24,6 +25,8 @@ export interface AccelOptions {
   outliers: boolean;
   /** output buffer depth: M rows per pass, a power of two */
   depth: number;
+  /** how the wide adders are built: prefix (Kogge-Stone, standard cells; the default) or carry (FPGA carry chains) */
+  adders?: AdderStyle;
 }
 
 /** The documented embedded default: 8x8, W4A8, B = 8, G = 32, crossbar. */
@@ -77,6 +80,7 @@ export function resolveAccelConfig(o: AccelOptions): AccelConfig {
   checkOneOf('--ublock', o.ublock, UBLOCK_SIZES);
   reconTopology(o.recon);
   checkIntRange('--depth', o.depth, 1, 4096);
+  const adders = checkOneOf('--adders', o.adders ?? DEFAULT_ADDER_STYLE, ADDER_STYLES);
   if ((o.depth & (o.depth - 1)) !== 0) throw new InputError(`--depth ${o.depth} is not a power of two`);
   if (o.cols % o.ublock !== 0) {
     throw new InputError(`--cols ${o.cols} is not a multiple of --ublock ${o.ublock}: each row of the array holds whole μBs`);
@@ -94,10 +98,11 @@ export function resolveAccelConfig(o: AccelOptions): AccelConfig {
   // The int->fp32 unit is exact for |value| < 2^53 (docs/POST_ARRAY_ARITHMETIC.md).
   if (INTW > 53) throw new InputError(`this configuration needs a ${INTW}-bit group accumulator; at most 53 bits are supported: lower --group or --rows`);
   const exponentOffset = postArrayExpOffset(o.wbits, o.abits, guardBits);
-  const post: PostArrayConfig = { cols: o.cols, accWidth: w.ACCW, intWidth: INTW, depth: o.depth, expOffset: exponentOffset };
+  const post: PostArrayConfig = { cols: o.cols, accWidth: w.ACCW, intWidth: INTW, depth: o.depth, expOffset: exponentOffset, adders };
   const timing = { array: peArrayLatency(array), post: postArrayTiming(post) };
   return {
     ...o,
+    adders,
     msq,
     reconCfg,
     array,
@@ -120,5 +125,5 @@ export function accelQuantizerOptions(o: AccelOptions): MsqOptions {
 /** Name of the top module: every structural choice is in it. */
 export function accelTopName(c: AccelOptions): string {
   const outl = c.outliers ? `${reconTopology(c.recon).tag}_b${c.ublock}` : 'plain';
-  return `msq_accel_r${c.rows}c${c.cols}_w${c.wbits}a${c.abits}_g${c.group}_${outl}_d${c.depth}`;
+  return `msq_accel_r${c.rows}c${c.cols}_w${c.wbits}a${c.abits}_g${c.group}_${outl}_d${c.depth}${adderStyleSuffix(c.adders)}`;
 }

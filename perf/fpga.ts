@@ -118,6 +118,17 @@ function flatGates(stat: Map<string, StatModule>, root: string): Map<string, num
 /** The placed and routed design (nextpnr's ASCII bitstream form) of a device, in the work folder of fpgaFlow. */
 export const pnrAscFile = (d: Ice40Device) => `pnr-${d}.asc`;
 
+/**
+ * synth_ice40's LUT mapping: ABC9, which maps against the device's LUT and carry
+ * delays. The default `abc -lut 4` maps for depth in LUT levels only, and its area
+ * recovery then stretches every path with slack into a ripple of LUTs up to the
+ * deepest one (a Kogge-Stone adder came out as an 18-LUT chain). Measured on the
+ * post-array unit of the 2x4 accelerator (HX8K, seed 1): 51.0 MHz with `abc`,
+ * 63.3 MHz with ABC9, 87.6 MHz with ABC9 and `--adders carry`; the decode unit
+ * 4x8 W2 crossbar 57.8 -> 67.9 MHz (docs/TIMING_CLOSURE.md).
+ */
+export const SYNTH_ICE40_FLAGS = '-abc9';
+
 /** Synthesizes one configuration (or one block of it) for iCE40 and places and routes it on the given devices. */
 export async function fpgaFlow(target: FpgaTarget, work: string, devices: Ice40Device[], freqMhz = 12): Promise<FpgaResult> {
   const { options, block } = target;
@@ -131,13 +142,13 @@ export async function fpgaFlow(target: FpgaTarget, work: string, devices: Ice40D
   writeFileSync(join(dir, `${WRAPPER}.v`), wrapperVerilog(dut));
   const files = [...rtl, `${WRAPPER}.v`].join(' ');
   const top = dut.name;
-  // hierarchy kept: the accelerator's own numbers
-  const hier = await runAsync('yosys', ['-q', '-l', 'hier.log', '-p', `read_verilog ${files}; synth_ice40 -noflatten -top ${WRAPPER}; tee -q -o hier.txt stat`], dir);
+  // hierarchy kept: the accelerator's own numbers. Both runs map with ABC9 (SYNTH_ICE40_FLAGS).
+  const hier = await runAsync('yosys', ['-q', '-l', 'hier.log', '-p', `read_verilog ${files}; synth_ice40 ${SYNTH_ICE40_FLAGS} -noflatten -top ${WRAPPER}; tee -q -o hier.txt stat`], dir);
   if (!hier.ok) throw new Error(`synth_ice40 -noflatten failed on ${top}:\n${hier.output.slice(-3000)}`);
   const stat = parseStat(readFileSync(join(dir, 'hier.txt'), 'utf8'));
   const accel = iceCounts(flatGates(stat, top));
   // flattened, for place and route
-  const flat = await runAsync('yosys', ['-q', '-l', 'synth.log', '-p', `read_verilog ${files}; synth_ice40 -top ${WRAPPER} -json wrap.json; tee -q -o flat.txt stat`], dir);
+  const flat = await runAsync('yosys', ['-q', '-l', 'synth.log', '-p', `read_verilog ${files}; synth_ice40 ${SYNTH_ICE40_FLAGS} -top ${WRAPPER} -json wrap.json; tee -q -o flat.txt stat`], dir);
   if (!flat.ok) throw new Error(`synth_ice40 failed on ${top}:\n${flat.output.slice(-3000)}`);
   const fstat = parseStat(readFileSync(join(dir, 'flat.txt'), 'utf8'));
   const total = iceCounts(fstat.get(statKey(fstat, WRAPPER))!.gates);
@@ -186,9 +197,13 @@ export async function fpgaFlow(target: FpgaTarget, work: string, devices: Ice40D
   return result;
 }
 
-/** Small configurations: output buffers of depth 2 and μBs of B = 4 (the smallest ReCoN) unless stated. */
+/**
+ * Small configurations: output buffers of depth 2 and μBs of B = 4 (the smallest ReCoN) unless stated,
+ * built as an FPGA user builds them: `--adders carry` (plain + onto the SB_CARRY chains).
+ */
 const small = (rows: number, cols: number, wbits: number, recon: 'crossbar' | 'butterfly', outliers: boolean, ublock = 4): AccelOptions => ({
   ...DEFAULT_ACCEL,
+  adders: 'carry',
   rows,
   cols,
   wbits,

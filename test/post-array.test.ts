@@ -149,6 +149,20 @@ const cases: Case[] = [
     0.35,
     0.6,
   ),
+  // The FPGA adder style (plain + for carry chains) changes how the adds are built, never a bit.
+  makeCase(
+    'C=4 ACCW=12 INTW=14 D=8 EOFF=256, carry adders',
+    { cols: 4, accWidth: 12, intWidth: 14, depth: 8, expOffset: 256, adders: 'carry' },
+    [
+      { rows: 1, ktilesPerGroup: 4, groups: 3, regimes: ['normal'] },
+      { rows: 5, ktilesPerGroup: 2, groups: 3, regimes: ALL, abortAfter: 27 },
+      { rows: 5, ktilesPerGroup: 2, groups: 3, regimes: ALL },
+      { rows: 3, ktilesPerGroup: 1, groups: 4, regimes: ['overflow', 'subnormal'], resetBefore: true },
+      { rows: 8, ktilesPerGroup: 3, groups: 2, regimes: ['subnormal', 'normal'] },
+    ],
+    [1, 0.05, 0.4],
+    606,
+  ),
 ];
 
 describe('post-array configuration', () => {

@@ -1,6 +1,6 @@
 import { lit, concat, mux, type Expr, type Signal } from '../dsl/expr.ts';
 import { defineModule, type ModuleDef } from '../dsl/module.ts';
-import { FP32_LAYOUT, FP32_QNAN, Stages, stageSplitSuffix, foldSticky, limitedLeadingZeros, prefixAdd, prefixSum, roundPackFp32, stageReg, type StepSpec } from './fp32-common.ts';
+import { FP32_LAYOUT, FP32_QNAN, Stages, stageSplitSuffix, foldSticky, limitedLeadingZeros, roundPackFp32, stageReg, styledAdd, styledSum, adderStyleSuffix, DEFAULT_ADDER_STYLE, type AdderStyle, type StepSpec } from './fp32-common.ts';
 
 /*
  * fp32-add: IEEE-754 binary32 a + b, round to nearest even, as a pipeline of
@@ -78,18 +78,21 @@ export const FP32_ADD_STAGES = FP32_ADD_CUTS.length + 1;
 export interface Fp32AddConfig {
   /** the steps after which a stage ends (default FP32_ADD_CUTS) */
   cuts?: readonly Fp32AddStep[];
+  /** how the significand add and the reverse subtraction are built (default prefix: Kogge-Stone) */
+  adders?: AdderStyle;
 }
 
 export function fp32AddModuleName(c: Fp32AddConfig = {}): string {
   const split = stageSplitSuffix(FP32_ADD_STEPS, c.cuts, FP32_ADD_CUTS);
-  return `${FP32_ADD_MODULE}${split}`;
+  return `${FP32_ADD_MODULE}${split}${adderStyleSuffix(c.adders)}`;
 }
 
 export function fp32Add(c: Fp32AddConfig = {}): ModuleDef {
   const cuts = new Set<Fp32AddStep>(c.cuts ?? FP32_ADD_CUTS);
   const stages = cuts.size + 1;
-  const doc = `IEEE-754 binary32 adder, round to nearest even, subnormals, canonical NaN 0x7FC00000, ${stages}-stage pipeline`;
-  return defineModule(fp32AddModuleName(c), doc, { block: 'fp32-add', stages }, (m) => {
+  const adders = c.adders ?? DEFAULT_ADDER_STYLE;
+  const doc = `IEEE-754 binary32 adder, round to nearest even, subnormals, canonical NaN 0x7FC00000, ${stages}-stage pipeline${adders === DEFAULT_ADDER_STYLE ? '' : `, ${adders} adders`}`;
+  return defineModule(fp32AddModuleName(c), doc, { block: 'fp32-add', stages, adders }, (m) => {
     m.clock();
     m.resetN();
     const a = m.input('a', 32, { doc: 'IEEE-754 binary32 operand, stage 1' });
@@ -144,7 +147,7 @@ export function fp32Add(c: Fp32AddConfig = {}): ModuleDef {
       const eff = m.let('eff_sub', sign(a).xor(sign(b)), 'signs differ: subtract magnitudes');
       const flip = m.let('flip', eff.and(aFirst).and(aExp.eq(bExp)).and(aSig.lt(bSig)), 'subtracting equal exponents, a first but |a| < |b|: the result is b - a');
       const aInv = m.let('a_sig_inv', aSig.not(), '~a_sig: b - a = b + ~a + 1');
-      const rev = m.let('rev', prefixAdd(m, 'rev_diff', bSig, aInv, lit(1, 1)), 'b_sig - a_sig (the significands when flip)');
+      const rev = m.let('rev', styledAdd(m, adders, 'rev_diff', bSig, aInv, lit(1, 1)), 'b_sig - a_sig (the significands when flip)');
       return {
         nan: isNan,
         inf: isInf,
@@ -175,7 +178,7 @@ export function fp32Add(c: Fp32AddConfig = {}): ModuleDef {
     });
     const s3 = st.step('add', () => {
       m.comment('sum_raw = big -/+ small: bit 27 carry, [26:3] significand, guard, round, sticky');
-      const sum = prefixSum(m, 'sum_raw', s2.gen, s2.prop, s2.sub);
+      const sum = styledSum(m, adders, 'sum_raw', s2.gen, s2.prop, s2.sub);
       return {
         nan: s2.nan,
         inf: s2.inf,

@@ -245,6 +245,43 @@ export function limitedLeadingZeros(m: ScopeBuilder, prefix: string, x: Signal, 
 }
 
 /**
+ * How the wide adders of the arithmetic blocks (the post-array unit's integer
+ * accumulation, the fp32 adder's significand add and reverse subtraction) are
+ * built; the results are the same bits either way.
+ *  - `prefix`: Kogge-Stone (prefixAdd below), for standard cells: log-depth
+ *    carries, the depth the 4 ns stages are sized for.
+ *  - `carry`: the plain `+`, which FPGA synthesis maps onto the device's carry
+ *    chain (iCE40 SB_CARRY); there a prefix network costs LUT levels and
+ *    routing, and LUT mapping's area recovery turns it into a ripple of LUTs.
+ */
+export const ADDER_STYLES = ['prefix', 'carry'] as const;
+export type AdderStyle = (typeof ADDER_STYLES)[number];
+export const DEFAULT_ADDER_STYLE: AdderStyle = 'prefix';
+
+/** Module-name suffix of a non-default adder style ('' for prefix). */
+export function adderStyleSuffix(style: AdderStyle | undefined): string {
+  return (style ?? DEFAULT_ADDER_STYLE) === DEFAULT_ADDER_STYLE ? '' : `_${style}`;
+}
+
+/** a + b + cin (W bits, the carry out dropped) in the given style: prefixAdd, or a plain `+`. */
+export function styledAdd(m: ScopeBuilder, style: AdderStyle, prefix: string, a: Signal, b: Signal, cin?: Expr): Signal {
+  if (style === 'prefix') return prefixAdd(m, prefix, a, b, cin);
+  const sum = a.plus(b);
+  return m.let(prefix, cin ? sum.plus(cin.zext(a.width)) : sum, 'the sum (a carry chain on FPGAs)');
+}
+
+/**
+ * The sum from generate (bits 0 .. W-2) and propagate (W bits) vectors in the
+ * given style: prefixSum, or prop + (gen << 1) + cin with a plain `+` (a + b
+ * = (a ^ b) + 2 (a & b)).
+ */
+export function styledSum(m: ScopeBuilder, style: AdderStyle, prefix: string, gen: Signal, prop: Signal, cin?: Expr): Signal {
+  if (style === 'prefix') return prefixSum(m, prefix, gen, prop, cin);
+  const sum = prop.plus(concat(gen, lit(0, 1)));
+  return m.let(prefix, cin ? sum.plus(cin.zext(prop.width)) : sum, 'the sum (a carry chain on FPGAs)');
+}
+
+/**
  * a + b + cin (W bits, the carry out dropped) as a Kogge-Stone parallel-prefix
  * adder: generate/propagate vectors combined over log2(W) levels, each level
  * one AND-OR per bit. A plain `+` is mapped by Yosys as a Brent-Kung tree

@@ -6,7 +6,7 @@ import { InputError, checkIntRange } from '../../common/errors.ts';
 import { ceilLog2 } from '../../common/bits.ts';
 import { intToFp32, INT2FP_INTW_MAX, INT2FP_STAGES } from './int-to-fp32.ts';
 import { fp32Add, FP32_ADD_STAGES } from './fp32-add.ts';
-import { prefixAdd } from './fp32-common.ts';
+import { adderStyleSuffix, styledAdd, DEFAULT_ADDER_STYLE, type AdderStyle } from './fp32-common.ts';
 
 /*
  * post-array unit: the arithmetic across K-tiles and groups
@@ -97,6 +97,8 @@ export interface PostArrayConfig {
   depth: number;
   /** EOFF: E = S_w + S_x - EOFF, 254 + (b-2) + F + (a-2) (postArrayExpOffset) */
   expOffset: number;
+  /** how the integer accumulation and the fp32 adders' wide adds are built (default prefix; carry for FPGAs) */
+  adders?: AdderStyle;
 }
 
 /** INTW = ACCW + ceil(log2(G/R)): the sum of the G/R column sums of one group never wraps. */
@@ -194,14 +196,15 @@ export function checkPostArrayConfig(c: PostArrayConfig): void {
 }
 
 export function postArrayModuleName(c: PostArrayConfig): string {
-  return `msq_post_array_c${c.cols}_a${c.accWidth}_i${c.intWidth}_d${c.depth}_eo${c.expOffset}`;
+  return `msq_post_array_c${c.cols}_a${c.accWidth}_i${c.intWidth}_d${c.depth}_eo${c.expOffset}${adderStyleSuffix(c.adders)}`;
 }
 
 export function postArray(c: PostArrayConfig): ModuleDef {
   checkPostArrayConfig(c);
   const shape = postArrayBufferShape(c.depth);
   const int2fp = intToFp32({ intWidth: c.intWidth, expWidth: POST_ARRAY_EXPW });
-  const adder = fp32Add();
+  const adders = c.adders ?? DEFAULT_ADDER_STYLE;
+  const adder = fp32Add({ adders });
   const timing = postArrayTiming(c);
   /** cycles (after the beat's cycle 0) whose edge writes ibuf, registers the term, registers the sum, writes it */
   const IBUF_WRITE = 2;
@@ -211,7 +214,7 @@ export function postArray(c: PostArrayConfig): ModuleDef {
   const doc =
     `post-array unit for ${c.cols} columns: integer accumulation over the K-tiles of a group, int->fp32 with the group exponent, ` +
     `fp32 accumulation over groups (${c.depth} rows); a ${timing.latency}-cycle pipeline, rows revisited ${timing.revisitGap} cycles apart`;
-  return defineModule(postArrayModuleName(c), doc, { block: 'post-array', ...c }, (m) => {
+  return defineModule(postArrayModuleName(c), doc, { block: 'post-array', ...c, adders }, (m) => {
     const COLS = m.param('COLS', c.cols, 'columns: outputs per tile');
     const ACCW = m.param('ACCW', c.accWidth, 'column-sum width');
     const INTW = m.param('INTW', c.intWidth, 'within-group accumulator width: ACCW + ceil(log2(G/R))');
@@ -368,7 +371,7 @@ export function postArray(c: PostArrayConfig): ModuleDef {
       s.assign(expIn.lane(col, EXPW), swOffQ.lane(col, EXPW).plus(sxQ.zext(EXPW)));
       const sum = s.let('col_ext', colSumQ.lane(col, ACCW).asSigned().sext(INTW).asUnsigned(), 'column sum, sign-extended to INTW');
       const prevInt = s.let('acc_prev', ibufRd.lane(col, INTW), 'group sum so far (0 on the first K-tile)');
-      s.assign(accIn.lane(col, INTW), prefixAdd(s, 'acc_sum', prevInt, sum));
+      s.assign(accIn.lane(col, INTW), styledAdd(s, adders, 'acc_sum', prevInt, sum));
 
       s.comment(`acc * 2^E, rounded once (used for the group's last K-tile only), registered at the end of cycle ${CVT_END}.`);
       const value = s.let('acc', accQ.lane(col, INTW).asSigned(), 'exact: INTW holds the sum of the G/R column sums of a group');
