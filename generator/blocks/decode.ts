@@ -367,19 +367,21 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
       [
         'w_q is placed at bit fill = WORDW * q + r of the buffer (a whole word above the bits held; q < SLICES',
         'when it drains). It lands in word slices q and q + 1: slice q gets w_q << r, slice q + 1 the bits',
-        'shifted out, w_q >> (WORDW - r). The insertion point is kept in registers of its own, apart from',
-        'fill (whose record logic would load it): r inverted for the low part, WORDW - r (1..WORDW) for the',
-        'high part and q inverted, so no register is a copy synthesis would merge, each shift select',
-        'drives WORDW multiplexers instead of BUFW, and the slice choice is an AND-OR (q decoded beside the shifts).',
+        'shifted out, w_q >> (WORDW - r) = (w_q >> 1) >> (WORDW - 1 - r) = (w_q >> 1) >> ~r (r has log2(WORDW)',
+        'bits, and r = 0 gives none). The insertion point is kept in registers of its own, apart from fill',
+        '(whose record logic would load it): r inverted for the low part, r for the high part (its shift',
+        'takes ~r: no subtraction on the loop) and q inverted, so no register is a copy synthesis would',
+        'merge, each shift select drives WORDW multiplexers instead of BUFW, and the slice choice is an',
+        'AND-OR (q decoded beside the shifts).',
       ].join('\n'),
     );
     const SLICES = m.localparam('SLICES', Dim.of(p.bufBits / WORD_BITS), 'word slices of the buffer: BUFW / WORDW');
     const posLoN = m.reg('ins_lo_n', WORD_LSBS, { doc: 'NOT r = NOT fill mod WORDW: the shift of the low part' });
-    const posHi = m.reg('ins_hi', WORD_LSBS.plus(1), { doc: 'WORDW - r (1..WORDW): the right shift of the high part' });
+    const posHi = m.reg('ins_hi_r', WORD_LSBS, { doc: 'r = fill mod WORDW again: the high part shifts right by ~r' });
     const posWordN = m.reg('ins_word_n', FW.minus(WORD_LSBS), { doc: 'NOT q = NOT fill / WORDW: the slice of the low part' });
     const posWord = m.let('ins_word', lit(1, SLICES).shl(posWordN.not()), 'one-hot q (none set past the last slice), decoded beside the shifts');
     const insLo = m.let('ins_lo', wQ.shl(posLoN.not()), 'w_q << r: the low part, in slice q');
-    const insHi = m.let('ins_hi_part', wQ.shr(posHi), 'w_q >> (WORDW - r): the bits of w_q above slice q, in slice q + 1 (none when r = 0)');
+    const insHi = m.let('ins_hi_part', concat(lit(0, 1), wQ.slice(1, WORDW.minus(1))).shr(posHi.not()), 'w_q >> (WORDW - r): the bits of w_q above slice q, in slice q + 1 (none when r = 0)');
     const posWordUp = m.let('ins_word_up', concat(posWord.slice(0, SLICES.minus(1)), lit(0, 1)), 'one-hot q + 1: the slice of the high part');
     const placed = m.wire('placed', BUFW, { doc: 'w_q at bit fill of the buffer' });
     m.generate('g_slice', 'i', SLICES, (gi, t) =>
@@ -428,7 +430,7 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
     m.update(fill, fillNext);
     const fillNextLsbs = m.let('fill_next_lsbs', fillNext.slice(0, WORD_LSBS), 'r of the next cycle');
     m.update(posLoN, fillNextLsbs.not(), { reset: (1n << BigInt(ceilLog2(WORD_BITS))) - 1n });
-    m.update(posHi, new ParamConst(WORDW, WORD_LSBS.plus(1)).minus(fillNextLsbs.zext(WORD_LSBS.plus(1))), { reset: WORD_BITS });
+    m.update(posHi, fillNextLsbs);
     const fillNextWord = m.let('fill_next_word', fillNext.slice(WORD_LSBS, FW.minus(WORD_LSBS)), 'q of the next cycle');
     m.update(posWordN, fillNextWord.not(), { reset: (1n << BigInt(p.fillBits - ceilLog2(WORD_BITS))) - 1n });
     m.comment("After a tile's last record, the bits left in its last word are padding: drop them next cycle.");
