@@ -83,3 +83,23 @@ describe('msq generate --top pe', () => {
     expect(readFileSync(join(out, 'mine', 'notes.txt'), 'utf8')).toBe('keep me');
   });
 });
+
+describe('msq generate --adders', () => {
+  it('carry builds the wide adders as plain + (modules named _carry, no prefix network), lint clean; an unknown style is refused with the allowed values', () => {
+    const out = join(tmpDir(), 'acc');
+    const r = runMsq(['generate', '--rows', '2', '--cols', '4', '--ublock', '4', '--wbits', '2', '--depth', '2', '--adders', 'carry', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { top: string; files: string[]; config: Record<string, unknown> };
+    expect(manifest.top).toMatch(/_carry$/);
+    expect(manifest.config).toMatchObject({ adders: 'carry' });
+    const styled = manifest.files.filter((f) => /^msq_(post_array|fp32_add).*_carry\.v$/.test(f));
+    expect(styled).toHaveLength(2);
+    for (const f of styled) expect(readFileSync(join(out, f), 'utf8'), f).not.toMatch(/_g1\b/); // a Kogge-Stone level's wires
+    expect(verilatorLint(manifest.files, manifest.top, out).output).toBe('');
+    const parent = tmpDir();
+    const bad = runMsq(['generate', '--adders', 'ripple', '--out', join(parent, 'x')]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--adders ripple is not supported: allowed values are prefix, carry/);
+    expect(readdirSync(parent)).toEqual([]);
+  });
+});
