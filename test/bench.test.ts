@@ -131,7 +131,8 @@ describe('plots and the FPGA wrapper', () => {
     expect(v).toContain(`reg  [${ins - 1}:0] chain;`);
     expect(v).toContain(`wire [${outs - 1}:0] observed;`);
     const dir = tmpDir();
-    const gen = runMsq(['generate', '--rows', '2', '--cols', '4', '--ublock', '4', '--wbits', '2', '--depth', '2', '--no-outliers', '--out', join(dir, 'rtl')]);
+    // the same build as the FPGA target (its adder style included: the module names follow it)
+    const gen = runMsq(['generate', '--rows', '2', '--cols', '4', '--ublock', '4', '--wbits', '2', '--depth', '2', '--no-outliers', '--adders', t.options.adders ?? 'prefix', '--out', join(dir, 'rtl')]);
     expect(gen.status).toBe(0);
     writeFileSync(join(dir, 'rtl', 'msq_fpga_wrap.v'), v);
     const files = readFileSync(join(dir, 'rtl', 'filelist.f'), 'utf8').trim().split('\n');
