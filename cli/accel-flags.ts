@@ -49,6 +49,6 @@ export function accelOptionsFrom(v: AccelFlagValues): AccelOptions {
     recon: reconTopology(v.recon).name,
     depth: parseIntFlag('--depth', v.depth),
     outliers: v.outliers,
-    adders: checkOneOf('--adders', v.adders as AdderStyle, ADDER_STYLES),
+    adders: v.adders as AdderStyle, // checked with the other options by resolveAccelConfig
   };
 }

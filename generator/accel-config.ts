@@ -80,8 +80,8 @@ export function resolveAccelConfig(o: AccelOptions): AccelConfig {
   checkOneOf('--ublock', o.ublock, UBLOCK_SIZES);
   reconTopology(o.recon);
   checkIntRange('--depth', o.depth, 1, 4096);
-  const adders = checkOneOf('--adders', o.adders ?? DEFAULT_ADDER_STYLE, ADDER_STYLES);
   if ((o.depth & (o.depth - 1)) !== 0) throw new InputError(`--depth ${o.depth} is not a power of two`);
+  const adders = checkOneOf('--adders', o.adders ?? DEFAULT_ADDER_STYLE, ADDER_STYLES);
   if (o.cols % o.ublock !== 0) {
     throw new InputError(`--cols ${o.cols} is not a multiple of --ublock ${o.ublock}: each row of the array holds whole μBs`);
   }
