@@ -29,6 +29,8 @@ import { defaultSimSpeed, generationSpeed, quantizerSpeed, GEN_64, type Generati
 import { mapPool, progress } from './exec.ts';
 import { DEFAULT_ACTIVITY, DEFAULT_SIGNOFF_PERIOD_NS, runSignoff, type SignoffReport } from './signoff.ts';
 import { defaultLiberty, libraryName, SKY130_HINT } from './signoff-library.ts';
+import { buildTop } from '../generator/targets.ts';
+import { renderDesign } from '../generator/dsl/render.ts';
 
 /** Outlier rates of the utilization sweep: 0 … 9 % (9 % is just below the 3/32 limit of the mean + 3σ rule at G = 32; see --outlier-rate). */
 export const OUTLIER_RATES = [0, 0.01, 0.02, 0.05, 0.09] as const;
@@ -261,13 +263,14 @@ export function signoffSweep(o: Pick<BenchOptions, 'sizes' | 'wbits' | 'recons' 
   return smallest ? [smallest] : [];
 }
 
-/** Folders whose sources decide a job's result: the RTL, the numerics, the testbench, the flows. */
+/** Folders whose sources decide a simulation job's result: the RTL, the numerics, the testbench, the flows. */
 const SOURCE_DIRS = ['common', 'generator', 'quant', 'templates', 'testbench', 'perf', 'cli'];
 
 /**
  * SHA-256 over every file of SOURCE_DIRS (path and contents, in sorted order).
- * Part of each job's stamp, so --resume never reuses a result made by other
- * code, even at the same version number.
+ * Part of each simulation job's stamp, so --resume never reuses a result made
+ * by other code, even at the same version number (synthesis jobs use
+ * rtlDigest and synthesisFlowDigest instead).
  */
 export function sourceDigest(root = fileURLToPath(new URL('..', import.meta.url))): string {
   const files: string[] = [];
@@ -286,6 +289,45 @@ export function sourceDigest(root = fileURLToPath(new URL('..', import.meta.url)
     h.update('\0');
   }
   return h.digest('hex');
+}
+
+/**
+ * The sources of the synthesis flows (sign-off and area): a synthesis result
+ * depends on the RTL it reads and on these, not on the rest of the sources.
+ */
+const SYNTHESIS_FLOW_FILES = ['perf/signoff.ts', 'perf/signoff-yosys.ts', 'perf/signoff-sta.ts', 'perf/signoff-library.ts', 'perf/area.ts', 'perf/cell-area.ts', 'perf/exec.ts', 'perf/liberty/msq-ge.lib'];
+
+/** SHA-256 over the files of SYNTHESIS_FLOW_FILES (path and contents). */
+export function synthesisFlowDigest(root = fileURLToPath(new URL('..', import.meta.url))): string {
+  const h = createHash('sha256');
+  for (const f of SYNTHESIS_FLOW_FILES) {
+    h.update(f + '\0');
+    if (existsSync(join(root, f))) h.update(readFileSync(join(root, f)));
+    h.update('\0');
+  }
+  return h.digest('hex');
+}
+
+/**
+ * SHA-256 of an accelerator's rendered RTL (every module's file name and text,
+ * in emission order). The stamp of a synthesis job (sign-off, area) is this
+ * digest and the flow's, so --resume reuses an hours-long 32x32 sign-off after
+ * a change that leaves that RTL as it was (a test, a doc, another block's
+ * option), and never after one that changes a single character of it.
+ */
+export function rtlDigest(options: AccelOptions): string {
+  const h = createHash('sha256');
+  for (const f of renderDesign(buildTop({ top: 'accelerator', accel: options }).design)) {
+    h.update(f.path + '\0');
+    h.update(f.text);
+    h.update('\0');
+  }
+  return h.digest('hex');
+}
+
+/** SHA-256 of a file (the Liberty library of a sign-off stamp). */
+function fileDigest(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
 /** A job's result from an earlier run in the same folder, when it was made by the same sources for the same inputs. */
@@ -374,12 +416,14 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     return r;
   };
   const sources = sourceDigest();
+  const flow = synthesisFlowDigest();
+  const libraryDigest = o.signoff ? fileDigest(o.signoff.liberty) : null;
   const poolStart = performance.now();
   await mapPool(jobs, o.jobs, async (job) => {
     try {
       if (job.kind === 'area') {
         const dir = join(work, 'area', job.key);
-        const stamp = { version: GENERATOR_VERSION, sources, options: job.options };
+        const stamp = { rtl: rtlDigest(job.options), flow, options: job.options };
         const r = fromCache<AreaResult>(dir, stamp) ?? store(dir, stamp, await synthArea(job.options, dir));
         toolSeconds += r.synthSeconds;
         areas.set(job.key, r);
@@ -387,7 +431,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       } else if (job.kind === 'signoff') {
         const so = o.signoff!;
         const dir = join(work, 'signoff', job.key);
-        const stamp = { version: GENERATOR_VERSION, sources, options: job.options, liberty: so.liberty, period: so.periodNs, activity: DEFAULT_ACTIVITY };
+        const stamp = { rtl: rtlDigest(job.options), flow, options: job.options, liberty: so.liberty, library: libraryDigest, period: so.periodNs, activity: DEFAULT_ACTIVITY };
         let r = fromCache<SignoffReport>(dir, stamp);
         if (!r) {
           rmSync(dir, { recursive: true, force: true });

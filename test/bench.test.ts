@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { repoRoot, runMsq, tmpDir } from './helpers.ts';
 import { breakdown, categoryOf, parseStat } from '../perf/area.ts';
 import { cellAreaGe, isFlop } from '../perf/cell-area.ts';
-import { OUTLIER_RATES, sweepOptions, type BenchReport } from '../perf/bench.ts';
+import { OUTLIER_RATES, rtlDigest, sweepOptions, type BenchReport } from '../perf/bench.ts';
+import { createHash } from 'node:crypto';
+import { writeRtlFiles } from '../generator/emit.ts';
 import { throughputShape, PASS_BEATS_LIMIT } from '../perf/throughput.ts';
 import { wrapperVerilog, FPGA_TARGETS } from '../perf/fpga.ts';
 import { buildTop } from '../generator/targets.ts';
@@ -92,6 +94,21 @@ describe('area accounting', () => {
     expect(r.ok, r.output.slice(-3000)).toBe(true);
     const mems = r.output.split('\n').filter((l) => l.startsWith(`${top}/`)).map((l) => l.slice(top.length + 1)).sort();
     expect(mems).toEqual(['u_post.fbuf', 'u_post.ibuf', 'u_post.row_last']);
+  });
+});
+
+describe('--resume stamps of synthesis jobs', () => {
+  it('digest the RTL that the flows read: the same for the same configuration, different when one option changes it', () => {
+    const a = sweepOptions(4, 8, 2, 'crossbar', true, 16);
+    const dir = tmpDir();
+    const files = writeRtlFiles(dir, buildTop({ top: 'accelerator', accel: a }).design);
+    const h = createHash('sha256');
+    for (const f of files) h.update(f + '\0').update(readFileSync(join(dir, f), 'utf8')).update('\0');
+    expect(rtlDigest(a)).toBe(h.digest('hex')); // the files a sign-off run writes and synthesizes
+    expect(rtlDigest({ ...a })).toBe(rtlDigest(a));
+    const others = [sweepOptions(4, 8, 4, 'crossbar', true, 16), sweepOptions(4, 8, 2, 'butterfly', true, 16), sweepOptions(4, 8, 2, 'crossbar', false, 16), sweepOptions(4, 8, 2, 'crossbar', true, 32), { ...a, adders: 'carry' as const }];
+    const digests = new Set([a, ...others].map(rtlDigest));
+    expect(digests.size).toBe(others.length + 1);
   });
 });
 
@@ -205,5 +222,13 @@ describe('npm run bench -- --quick --json FILE (msq bench --quick --json, then t
     expect(r.stdout).toMatch(/# bench-quant\.ts[\s\S]*mxfp4_e2m1 quantize/);
     expect(r.stdout).toMatch(/# bench-microscopiq\.ts[\s\S]*MicroScopiQ benchmark, 1024x1024/);
     expect(r.stdout).not.toMatch(/Hessian mode/);
+    // --resume in the same folder reuses every synthesis and simulation, and reports the same numbers
+    const json2 = join(dir, 'bench2.json');
+    const again = spawnSync(process.execPath, [join(repoRoot, 'bin/msq.mjs'), 'bench', '--quick', '--no-signoff', '--resume', '--json', json2, '--work', join(dir, 'work')], { cwd: repoRoot, encoding: 'utf8', timeout: 600_000 });
+    expect(again.status, again.stderr.slice(-3000)).toBe(0);
+    const b2 = JSON.parse(readFileSync(json2, 'utf8')) as BenchReport;
+    expect(b2.jobs.total).toBe(b.jobs.total);
+    expect(b2.jobs.reused).toBe(b.jobs.total);
+    expect(b2.configs.map((c) => [c.cells, c.utilization])).toEqual(b.configs.map((c) => [c.cells, c.utilization]));
   }, 900_000); // as long as the spawn limit: a quick bench on a loaded 2-core machine can pass 300 s
 });

@@ -38,7 +38,7 @@ export function registerBench(program: Command): void {
     .option('--recon <list>', `ReCoN topologies (default ${RECON_TOPOLOGY_BLOCKS.map((t) => t.name).join(',')})`)
     .option('--simulator <name>', 'simulator of the throughput runs: verilator or icarus (default verilator; --quick icarus)')
     .option('--work <dir>', 'build folder; an existing one must be empty or an earlier msq work folder (default build/bench or build/bench-quick)')
-    .option('--resume', 'reuse syntheses and simulations already in the build folder (same sources, configuration and problem)')
+    .option('--resume', 'reuse syntheses and simulations already in the build folder (syntheses: same RTL, flow and library; simulations: same sources, configuration and problem)')
     .option('--no-signoff', 'skip the sign-off timing section (SKY130 HD Fmax, WNS and area per configuration; --quick: the smallest configuration only)')
     .action(async (f: BenchFlags) => {
       const o = benchDefaults(f.quick === true);
