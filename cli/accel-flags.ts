@@ -4,6 +4,7 @@ import { checkOneOf } from '../common/errors.ts';
 import { parseIntFlag } from './parse.ts';
 import { RECON_TOPOLOGY_BLOCKS, reconTopology } from '../generator/blocks/recon-topologies.ts';
 import { ADDER_STYLES, DEFAULT_ADDER_STYLE, type AdderStyle } from '../generator/blocks/fp32-common.ts';
+import { DECODE_RATES, DEFAULT_DECODE_RATE, type DecodeRate } from '../quant/hwmodel/decode.ts';
 
 /** The generator flags shared by `generate`, `vectors`, `sim` (issue contract: names are stable). */
 export function addAccelFlags(cmd: Command): Command {
@@ -18,7 +19,12 @@ export function addAccelFlags(cmd: Command): Command {
     .option('--recon <topology>', `ReCoN topology: ${RECON_TOPOLOGY_BLOCKS.map((t) => t.name).join(' or ')}`, d.recon)
     .option('--depth <D>', 'output buffer depth: rows of M per pass, a power of two', String(d.depth))
     .option('--no-outliers', 'build the plain MX-INT array without outlier support (for comparison)')
-    .option('--adders <style>', `wide adders (post-array accumulation, fp32 adder): ${ADDER_STYLES.join(' or ')} (prefix: Kogge-Stone, for standard cells; carry: a plain +, mapped onto FPGA carry chains; same results)`, DEFAULT_ADDER_STYLE);
+    .option('--adders <style>', `wide adders (post-array accumulation, fp32 adder): ${ADDER_STYLES.join(' or ')} (prefix: Kogge-Stone, for standard cells; carry: a plain +, mapped onto FPGA carry chains; same results)`, DEFAULT_ADDER_STYLE)
+    .option(
+      '--decode-rate <rate>',
+      `records the decode unit takes per cycle: ${DECODE_RATES.join(' or ')} (full: one per cycle; half: at most one per two cycles, its record test registered, which shortens the decode loop for FPGAs; same results, weight loading up to twice as long)`,
+      DEFAULT_DECODE_RATE,
+    );
 }
 
 export interface AccelFlagValues {
@@ -32,10 +38,11 @@ export interface AccelFlagValues {
   depth: string;
   outliers: boolean;
   adders: string;
+  decodeRate: string;
 }
 
 /** The generator flags, for refusing them where they do not apply (e.g. --top pe). */
-export const ACCEL_FLAGS = ['--rows', '--cols', '--wbits', '--abits', '--ublock', '--group', '--recon', '--depth', '--no-outliers', '--adders'] as const;
+export const ACCEL_FLAGS = ['--rows', '--cols', '--wbits', '--abits', '--ublock', '--group', '--recon', '--depth', '--no-outliers', '--adders', '--decode-rate'] as const;
 
 export function accelOptionsFrom(v: AccelFlagValues): AccelOptions {
   const rows = parseIntFlag('--rows', v.rows);
@@ -50,5 +57,6 @@ export function accelOptionsFrom(v: AccelFlagValues): AccelOptions {
     depth: parseIntFlag('--depth', v.depth),
     outliers: v.outliers,
     adders: v.adders as AdderStyle, // checked with the other options by resolveAccelConfig
+    decodeRate: v.decodeRate as DecodeRate, // likewise
   };
 }

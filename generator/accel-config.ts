@@ -2,7 +2,7 @@ import { InputError, checkIntRange, checkOneOf } from '../common/errors.ts';
 import { ceilLog2 } from '../common/bits.ts';
 import { resolveConfig, type MsqConfig, type MsqOptions } from '../quant/microscopiq/config.ts';
 import type { ReconTopology } from '../quant/hwmodel/recon.ts';
-import { shiftFieldBits } from '../quant/hwmodel/decode.ts';
+import { DECODE_RATES, DEFAULT_DECODE_RATE, shiftFieldBits, type DecodeRate } from '../quant/hwmodel/decode.ts';
 import { PE_ABITS_MAX, PE_ABITS_MIN, PE_WBITS } from './blocks/pe.ts';
 import { UBLOCK_SIZES, type ReconConfig } from './blocks/recon-config.ts';
 import { RECON_TOPOLOGY_BLOCKS, reconTopology } from './blocks/recon-topologies.ts';
@@ -27,6 +27,8 @@ export interface AccelOptions {
   depth: number;
   /** how the wide adders are built: prefix (Kogge-Stone, standard cells; the default) or carry (FPGA carry chains) */
   adders?: AdderStyle;
+  /** records the decode unit takes per cycle: full (the default) or half (its record test registered, for FPGAs) */
+  decodeRate?: DecodeRate;
 }
 
 /** The documented embedded default: 8x8, W4A8, B = 8, G = 32, crossbar. */
@@ -82,6 +84,7 @@ export function resolveAccelConfig(o: AccelOptions): AccelConfig {
   checkIntRange('--depth', o.depth, 1, 4096);
   if ((o.depth & (o.depth - 1)) !== 0) throw new InputError(`--depth ${o.depth} is not a power of two`);
   const adders = checkOneOf('--adders', o.adders ?? DEFAULT_ADDER_STYLE, ADDER_STYLES);
+  const decodeRate = checkOneOf('--decode-rate', o.decodeRate ?? DEFAULT_DECODE_RATE, DECODE_RATES);
   if (o.cols % o.ublock !== 0) {
     throw new InputError(`--cols ${o.cols} is not a multiple of --ublock ${o.ublock}: each row of the array holds whole μBs`);
   }
@@ -103,6 +106,7 @@ export function resolveAccelConfig(o: AccelOptions): AccelConfig {
   return {
     ...o,
     adders,
+    decodeRate,
     msq,
     reconCfg,
     array,
@@ -125,5 +129,5 @@ export function accelQuantizerOptions(o: AccelOptions): MsqOptions {
 /** Name of the top module: every structural choice is in it. */
 export function accelTopName(c: AccelOptions): string {
   const outl = c.outliers ? `${reconTopology(c.recon).tag}_b${c.ublock}` : 'plain';
-  return `msq_accel_r${c.rows}c${c.cols}_w${c.wbits}a${c.abits}_g${c.group}_${outl}_d${c.depth}${adderStyleSuffix(c.adders)}`;
+  return `msq_accel_r${c.rows}c${c.cols}_w${c.wbits}a${c.abits}_g${c.group}_${outl}_d${c.depth}${adderStyleSuffix(c.adders)}${(c.decodeRate ?? DEFAULT_DECODE_RATE) === 'half' ? '_h2' : ''}`;
 }

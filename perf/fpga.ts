@@ -199,11 +199,13 @@ export async function fpgaFlow(target: FpgaTarget, work: string, devices: Ice40D
 
 /**
  * Small configurations: output buffers of depth 2 and μBs of B = 4 (the smallest ReCoN) unless stated,
- * built as an FPGA user builds them: `--adders carry` (plain + onto the SB_CARRY chains).
+ * built as an FPGA user builds them: `--adders carry` (plain + onto the SB_CARRY chains) and
+ * `--decode-rate half` (the decode unit's record test registered: its loop is one select and a shift).
  */
 const small = (rows: number, cols: number, wbits: number, recon: 'crossbar' | 'butterfly', outliers: boolean, ublock = 4): AccelOptions => ({
   ...DEFAULT_ACCEL,
   adders: 'carry',
+  decodeRate: 'half',
   rows,
   cols,
   wbits,

@@ -21,6 +21,8 @@ const matrix: { label: string; flags: string[] }[] = [
   // M-chunks of 2 rows and 1 row, shorter than the post-array unit's read-modify-write
   // pipeline: the controller must space the beats of a row by its revisit gap
   { label: '4x8 W4 crossbar, D = 2, M = 5', flags: ['--rows', '4', '--cols', '8', '--wbits', '4', '--group', '16', '--depth', '2', '--m', '5'] },
+  // the FPGA build: carry-chain adders and the decode unit at record rate half
+  { label: '4x8 W2 butterfly, --adders carry --decode-rate half', flags: ['--rows', '4', '--cols', '8', '--wbits', '2', '--recon', 'butterfly', '--group', '16', '--adders', 'carry', '--decode-rate', 'half'] },
 ];
 
 function closing(out: string): { passed: number; failed: number } {

@@ -106,7 +106,7 @@ describe('--resume stamps of synthesis jobs', () => {
     for (const f of files) h.update(f + '\0').update(readFileSync(join(dir, f), 'utf8')).update('\0');
     expect(rtlDigest(a)).toBe(h.digest('hex')); // the files a sign-off run writes and synthesizes
     expect(rtlDigest({ ...a })).toBe(rtlDigest(a));
-    const others = [sweepOptions(4, 8, 4, 'crossbar', true, 16), sweepOptions(4, 8, 2, 'butterfly', true, 16), sweepOptions(4, 8, 2, 'crossbar', false, 16), sweepOptions(4, 8, 2, 'crossbar', true, 32), { ...a, adders: 'carry' as const }];
+    const others = [sweepOptions(4, 8, 4, 'crossbar', true, 16), sweepOptions(4, 8, 2, 'butterfly', true, 16), sweepOptions(4, 8, 2, 'crossbar', false, 16), sweepOptions(4, 8, 2, 'crossbar', true, 32), { ...a, adders: 'carry' as const }, { ...a, decodeRate: 'half' as const }];
     const digests = new Set([a, ...others].map(rtlDigest));
     expect(digests.size).toBe(others.length + 1);
   });
@@ -148,8 +148,8 @@ describe('plots and the FPGA wrapper', () => {
     expect(v).toContain(`reg  [${ins - 1}:0] chain;`);
     expect(v).toContain(`wire [${outs - 1}:0] observed;`);
     const dir = tmpDir();
-    // the same build as the FPGA target (its adder style included: the module names follow it)
-    const gen = runMsq(['generate', '--rows', '2', '--cols', '4', '--ublock', '4', '--wbits', '2', '--depth', '2', '--no-outliers', '--adders', t.options.adders ?? 'prefix', '--out', join(dir, 'rtl')]);
+    // the same build as the FPGA target (its adder style and decode rate included: the module names follow them)
+    const gen = runMsq(['generate', '--rows', '2', '--cols', '4', '--ublock', '4', '--wbits', '2', '--depth', '2', '--no-outliers', '--adders', t.options.adders ?? 'prefix', '--decode-rate', t.options.decodeRate ?? 'full', '--out', join(dir, 'rtl')]);
     expect(gen.status).toBe(0);
     writeFileSync(join(dir, 'rtl', 'msq_fpga_wrap.v'), v);
     const files = readFileSync(join(dir, 'rtl', 'filelist.f'), 'utf8').trim().split('\n');

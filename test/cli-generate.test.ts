@@ -103,3 +103,25 @@ describe('msq generate --adders', () => {
     expect(readdirSync(parent)).toEqual([]);
   });
 });
+
+describe('msq generate --decode-rate', () => {
+  it('half builds the decode unit with its record test registered (modules named _h2), lint clean; an unknown rate is refused with the allowed values', () => {
+    const out = join(tmpDir(), 'acc');
+    const r = runMsq(['generate', '--rows', '2', '--cols', '4', '--ublock', '4', '--wbits', '2', '--depth', '2', '--decode-rate', 'half', '--out', out]);
+    expect(r.status, r.stderr).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { top: string; files: string[]; config: Record<string, unknown> };
+    expect(manifest.top).toMatch(/_h2$/);
+    expect(manifest.config).toMatchObject({ decodeRate: 'half' });
+    const decode = manifest.files.filter((f) => /^msq_decode_.*_h2_/.test(f));
+    expect(decode).toHaveLength(1);
+    const rtl = readFileSync(join(out, decode[0]!), 'utf8');
+    for (const reg of ['rec_fits_q', 'np_is_q', 'room_q', 'word_in_q']) expect(rtl, reg).toMatch(new RegExp(`reg\\s.*\\b${reg}\\b`));
+    expect(rtl).toMatch(/assign rec_go = .*rec_fits_q/s);
+    expect(verilatorLint(manifest.files, manifest.top, out).output).toBe('');
+    const parent = tmpDir();
+    const bad = runMsq(['generate', '--decode-rate', 'quarter', '--out', join(parent, 'x')]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--decode-rate quarter is not supported: allowed values are full, half/);
+    expect(readdirSync(parent)).toEqual([]);
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeUnit, checkDecodeConfig, decodeModuleName } from '../generator/blocks/decode.ts';
 import { reconWidths } from '../generator/blocks/recon-config.ts';
-import { DecodeModel, decodeConfigFor, recordBits, resolveDecode, shiftFieldBits, type DecodeConfig, type DecodeParams } from '../quant/hwmodel/decode.ts';
+import { DecodeModel, decodeConfigFor, recordBits, resolveDecode, shiftFieldBits, type DecodeConfig, type DecodeParams, type DecodeRate } from '../quant/hwmodel/decode.ts';
 import { decodeTileModel, tileRowsFromLayer, weightStream, weightStreamTile, weightStreamTiles, type DecodedTile, type StreamTile } from '../quant/hwmodel/weight-stream.ts';
 import { resolveConfig, type MsqOptions } from '../quant/microscopiq/config.ts';
 import type { MsqLayer } from '../quant/microscopiq/layer.ts';
@@ -23,6 +23,8 @@ interface Case {
   C: number;
   quant?: MsqOptions;
   plain?: boolean;
+  /** the decode unit's record rate (default full) */
+  rate?: DecodeRate;
 }
 
 // Every b x B x topology, plus the plain build. Geometry corner cases: one μB
@@ -43,6 +45,11 @@ const CASES: Case[] = [
   { label: 'W2 B16 butterfly', b: 2, B: 16, recon: 'butterfly', R: 3, C: 16 },
   { label: 'plain W4 B8', b: 4, B: 8, recon: 'crossbar', R: 4, C: 8, plain: true },
   { label: 'plain W2 B4', b: 2, B: 4, recon: 'crossbar', R: 2, C: 12, plain: true },
+  // record rate half (the FPGA build's decode unit): short records, the longest records, both topologies, plain
+  { label: 'W2 B8 crossbar, rate half', b: 2, B: 8, recon: 'crossbar', R: 4, C: 8, rate: 'half' },
+  { label: 'W2 B4 butterfly, rate half, 2 μBs per row', b: 2, B: 4, recon: 'butterfly', R: 3, C: 8, rate: 'half' },
+  { label: 'W4 B16 crossbar xbits 3, rate half', b: 4, B: 16, recon: 'crossbar', R: 2, C: 16, quant: { xbits: 3 }, rate: 'half' },
+  { label: 'plain W2 B4, rate half', b: 2, B: 4, recon: 'crossbar', R: 2, C: 12, plain: true, rate: 'half' },
 ];
 
 const G_PER_R = 2; // G = 2R: every other K-tile starts a group (and carries scales)
@@ -64,7 +71,7 @@ function quantizedLayer(c: Case, seed: number): MsqLayer {
 }
 
 function hwConfig(c: Case, layer: MsqLayer): DecodeConfig {
-  return decodeConfigFor(layer, c.R, c.C, !c.plain);
+  return { ...decodeConfigFor(layer, c.R, c.C, !c.plain), rate: c.rate };
 }
 
 const json = (x: unknown) => JSON.stringify(x, (_, v) => (typeof v === 'bigint' ? v.toString() : v));
@@ -189,7 +196,7 @@ describe('decode configuration', () => {
   });
 
   it('module names encode every structural choice', () => {
-    const names = new Set(CASES.map((c) => decodeModuleName({ rows: c.R, cols: c.C, wbits: c.b, ublock: c.B, topology: c.recon, outliers: !c.plain, quant: c.quant })));
+    const names = new Set(CASES.map((c) => decodeModuleName({ rows: c.R, cols: c.C, wbits: c.b, ublock: c.B, topology: c.recon, outliers: !c.plain, quant: c.quant, rate: c.rate })));
     expect(names.size).toBe(CASES.length);
     expect(decodeModuleName({ rows: 4, cols: 16, wbits: 4, ublock: 8, topology: 'crossbar', outliers: false })).toBe('msq_decode_r4c16_w4_b8_plain');
   });
@@ -217,7 +224,8 @@ describe('decode cycle model', () => {
         const p = resolveDecode(hwConfig(c, layer));
         const tiles = weightStreamTiles(layer, { rows: c.R, cols: c.C, plain: c.plain });
         const words = tiles.reduce((a, t) => a + t.words.length, 0);
-        const steps = tiles.length * c.R * (c.C / c.B) + tiles.filter((t) => t.withScales).length * (c.C / 4);
+        // rate half: a record takes two cycles (its test, then the take); scale words still one each
+        const steps = (c.rate === 'half' ? 2 : 1) * tiles.length * c.R * (c.C / c.B) + tiles.filter((t) => t.withScales).length * (c.C / 4);
         const run = decodeVectors(p, tiles, { validProb: 1, cmdDelayMax: 0, scaleReadyProb: 1, seed: 1 });
         // a word or a decode step per cycle; +4: the first word's way through the word register into
         // the buffer, stage 2 and the registered row pulse; one cycle per tile that ends inside a word
@@ -229,6 +237,44 @@ describe('decode cycle model', () => {
         expect(run.cycles, `${c.label} ${plan}: ${words} words, ${steps} steps`).toBeLessThanOrEqual(bound + 4 + pads + slack);
         if (plan === 'none' && recordBits(p, 0) <= 32 && c.R * (c.C / c.B) > 1) expect(run.cycles).toBeLessThanOrEqual(steps + 4 + pads);
       }
+    }
+  });
+
+  it('rate half: the same rows, never two records in consecutive cycles, one record per two cycles on a full buffer', () => {
+    for (const c of CASES.filter((x) => x.rate === 'half')) {
+      const layer = quantizedLayer(c, 5);
+      const tiles = jobs(layer, c, 2);
+      const half = resolveDecode(hwConfig(c, layer));
+      const full = resolveDecode({ ...hwConfig(c, layer), rate: 'full' });
+      const traffic = { validProb: 1, cmdDelayMax: 0, scaleReadyProb: 1, seed: 3 };
+      const runHalf = decodeVectors(half, tiles, traffic);
+      expectLoadedMatches(half, runHalf, tiles);
+      expect(runHalf.cycles, c.label).toBeGreaterThan(decodeVectors(full, tiles, traffic).cycles);
+      // the edges, from the model directly: all words offered at once, every command queued
+      const m = new DecodeModel(half);
+      m.step({ rst_n: 0n, w_data: 0n, w_valid: 0n, cmd_valid: 0n, cmd_scales: 0n, scale_ready: 0n });
+      const words = tiles.flatMap((t) => [...t.words]);
+      let wi = 0;
+      let ti = 0;
+      let prev = false;
+      let records = 0;
+      let firstRecord = -1;
+      let lastRecord = -1;
+      for (let cyc = 0; cyc < 20 * words.length && records < tiles.length * c.R * (c.C / c.B); cyc++) {
+        const ev = m.step({ rst_n: 1n, w_data: BigInt(words[wi] ?? 0), w_valid: wi < words.length ? 1n : 0n, cmd_valid: ti < tiles.length ? 1n : 0n, cmd_scales: tiles[ti]?.withScales ? 1n : 0n, scale_ready: 1n });
+        if (ev.wordTaken) wi++;
+        if (ev.cmdTaken) ti++;
+        expect(ev.recordDecoded && prev, `${c.label}: records in cycles ${cyc - 1} and ${cyc}`).toBe(false);
+        if (ev.recordDecoded) {
+          records++;
+          if (firstRecord < 0) firstRecord = cyc;
+          lastRecord = cyc;
+        }
+        prev = ev.recordDecoded;
+      }
+      expect(records).toBe(tiles.length * c.R * (c.C / c.B));
+      // short records (plain W2 B4: 8 bits) are limited by the rate alone: within 2 cycles per record plus the scale words and paddings
+      if (c.plain) expect(lastRecord - firstRecord).toBeLessThanOrEqual(2 * (records - 1) + tiles.length * (1 + c.C / 4));
     }
   });
 
@@ -260,9 +306,10 @@ describe('decode cycle model', () => {
 });
 
 describe('decode RTL is clean in all three tools', () => {
-  const picks = [CASES[1]!, CASES[5]!, CASES[12]!]; // Yosys takes seconds per run: a butterfly, E4M3 and plain build
+  // Yosys takes seconds per run: a butterfly, E4M3, plain and a rate-half build
+  const picks = [CASES[1]!, CASES[5]!, CASES[12]!, CASES.find((c) => c.rate === 'half')!];
   for (const c of CASES) {
-    const cfg: DecodeConfig = { rows: c.R, cols: c.C, wbits: c.b, ublock: c.B, topology: c.recon, outliers: !c.plain, quant: c.quant };
+    const cfg: DecodeConfig = { rows: c.R, cols: c.C, wbits: c.b, ublock: c.B, topology: c.recon, outliers: !c.plain, quant: c.quant, rate: c.rate };
     it(`${c.label}: Verilator -Wall, Icarus${picks.includes(c) ? ', Yosys' : ''}`, () => {
       expectCleanRtl(decodeUnit(cfg), { synth: picks.includes(c) });
     });

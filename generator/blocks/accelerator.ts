@@ -58,6 +58,7 @@ export function acceleratorBlocks(c: AccelConfig): AcceleratorBlocks {
       ublock: c.ublock,
       topology: c.recon,
       outliers: c.outliers,
+      rate: c.decodeRate,
       // the same quantizer options the weights are made with (one source)
       quant: (({ inlier: _i, ublockSize: _u, recon: _r, ...rest }) => rest)(accelQuantizerOptions(c)),
     }),

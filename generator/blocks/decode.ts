@@ -27,7 +27,7 @@ export function checkDecodeConfig(c: DecodeConfig): DecodeParams {
 
 export function decodeModuleName(c: DecodeConfig): string {
   const p = resolveDecode(c);
-  const base = `msq_decode_r${p.rows}c${p.cols}_w${p.wbits}_b${p.lanes}`;
+  const base = `msq_decode_r${p.rows}c${p.cols}_w${p.wbits}_b${p.lanes}${p.rate === 'half' ? '_h2' : ''}`;
   if (!p.outliers) return `${base}_plain`;
   const cTag = p.shiftConst < 0 ? `cm${-p.shiftConst}` : `c${p.shiftConst}`;
   return `${base}_${reconTopology(p.topology).tag}_e${p.ebits}m${p.mbits}_x${p.xbits}${cTag}_s${p.shiftBits}`;
@@ -235,17 +235,21 @@ function decodeRecordFields(m: ModuleBuilder, p: DecodeParams, n: RecordNets): v
  * o, lower half in slot p): M = {e != 0, m}, hi = M >> L, lo = M mod 2^L,
  * operands s·hi and s·lo, shift = max(e, 1) + X + c (mod 2^SHW). A row shift
  * register gathers C/B μBs; the full row is registered onto w_row_data /
- * cfg_row_data with a one-cycle w_row_load pulse. The cycle model is
+ * cfg_row_data with a one-cycle w_row_load pulse. At rate half (DECODE_RATES)
+ * the record test is registered: a record at most every second cycle. The cycle model is
  * DecodeModel in quant/hwmodel/decode.ts; docs/ARCHITECTURE.md has the timing.
  */
 export function decodeUnit(c: DecodeConfig): ModuleDef {
   const p = checkDecodeConfig(c);
   const B = p.lanes;
+  const rateDoc = p.rate === 'half' ? ', at most one record per two cycles (record test registered)' : '';
   const doc = p.outliers
-    ? `block-decode unit: MicroScopiQ records (${p.topology}, μB ${B}, W${p.wbits}, E${p.ebits}M${p.mbits} outliers) to ${p.rows} rows of ${p.cols} PE operands and ReCoN lane settings`
-    : `block-decode unit (plain MX-INT): ${B}-code records to ${p.rows} rows of ${p.cols} PE operands`;
+    ? `block-decode unit: MicroScopiQ records (${p.topology}, μB ${B}, W${p.wbits}, E${p.ebits}M${p.mbits} outliers) to ${p.rows} rows of ${p.cols} PE operands and ReCoN lane settings${rateDoc}`
+    : `block-decode unit (plain MX-INT): ${B}-code records to ${p.rows} rows of ${p.cols} PE operands${rateDoc}`;
   const config = {
     block: 'decode', rows: p.rows, cols: p.cols, wbits: p.wbits, ublock: B, outliers: p.outliers,
+    // the record rate only when it is not the default, so full-rate RTL stays as it was (bench --resume stamps)
+    ...(p.rate === 'half' ? { rate: p.rate } : {}),
     ...(p.outliers ? { topology: p.topology, outlier: p.msq.outlier, xbits: p.xbits, shiftConst: p.shiftConst, guardBits: p.guardBits, maxShift: p.maxShift, shiftBits: p.shiftBits } : {}),
   };
   return defineModule(decodeModuleName(c), doc, config, (m) => {
@@ -334,8 +338,24 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
     const inScales = m.let('in_scales', phase.is('S_SCALES'), 'the tile is still in its scale words');
     const inRecords = m.let('in_records', phase.is('S_RECORDS'), 'the tile is in its records');
     const cmdFire = m.let('cmd_fire', cmdValid.and(pendV.not()));
-    const scaleGo = m.let('scale_go', inScales.and(padQ.not()).and(scaleV.not()).and(fill.ge(word)), 'take one scale word (the previous scale set must be gone)');
-    const recGo = m.let('rec_go', inRecords.and(padQ.not()).and(fill.ge(recLen)), 'the whole head record is buffered: take it');
+    const halfRate = p.rate === 'half';
+    if (halfRate) {
+      m.comment(
+        [
+          'Record rate half: the tests of the buffer are registers, so the record loop is one select and one',
+          'shift. rec_fits_q: a cycle in the records that took nothing found the head record whole; the next',
+          'cycle takes it (only words entered, above it, so it is still the head and still whole): at most one',
+          'record per two cycles. np_is_q: that head\'s pair count. room_q and word_in_q: fill <= TAKE_MAX and',
+          'fill >= WORDW, registered from fill_next (exact, as at full rate).',
+        ].join('\n'),
+      );
+    }
+    const wordIn: Expr = halfRate ? m.reg('word_in_q', 1, { doc: 'fill >= WORDW: a whole scale word is buffered' }) : fill.ge(word);
+    const room: Expr = halfRate ? m.reg('room_q', 1, { doc: 'fill <= TAKE_MAX: a whole word fits above the bits held' }) : new ParamConst(TAKE_MAX, FW).ge(fill);
+    const recFitsQ = halfRate ? m.reg('rec_fits_q', 1, { doc: 'the head record was whole in a cycle that took nothing: take it now' }) : null;
+    const scaleGo = m.let('scale_go', inScales.and(padQ.not()).and(scaleV.not()).and(wordIn), 'take one scale word (the previous scale set must be gone)');
+    const recGo = m.let('rec_go', inRecords.and(padQ.not()).and(recFitsQ ?? fill.ge(recLen)), 'the whole head record is buffered: take it');
+    if (recFitsQ) m.update(recFitsQ, inRecords.and(padQ.not()).and(recGo.not()).and(fill.ge(recLen)));
     const ubLastW = ubCnt ? m.let('ub_last', ubCnt.eq(lit(p.ublocks - 1, ubCnt.width)), "the row's last μB") : null;
     const rowDone = m.let('row_done', ubLastW ? recGo.and(ubLastW) : recGo, 'a full row is taken');
     const tileDone = m.let('tile_done', rowDone.and(rowOh.bit(ROWS.minus(1))), "the tile's last record");
@@ -358,7 +378,7 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
         'of registers only): w_ready and the insertion point come from flip-flops. The cycle that drops the\n' +
         'padding takes no word, so its shift starts from the buffer itself.',
     );
-    const drain = m.let('drain', wQv.and(padQ.not()).and(new ParamConst(TAKE_MAX, FW).ge(fill)), 'w_q enters the buffer this cycle (not while the padding is dropped)');
+    const drain = m.let('drain', wQv.and(padQ.not()).and(room), 'w_q enters the buffer this cycle (not while the padding is dropped)');
     const canTake = m.let('can_take', wQv.not().or(drain), 'the word register is free or drains');
     const wTake = m.let('w_take', wValid.and(canTake));
     m.update(wQ, wData, { enable: wTake });
@@ -412,9 +432,14 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
     ];
     if (layout) {
       const half = p.lanes / 2;
-      const fullRec = m.let('rec_full', layout.npIs.any().not(), `the head record has ${half} pairs`);
+      let npIs: Signal = layout.npIs;
+      if (halfRate) {
+        npIs = m.reg('np_is_q', layout.npIs.width, { doc: "np_is of the head record (taken the cycle after its test)" });
+        m.update(npIs, layout.npIs);
+      }
+      const fullRec = m.let('rec_full', npIs.any().not(), `the head record has ${half} pairs`);
       for (let np = 0; np <= half; np++) {
-        const sel = m.let(`drop_rec_${np}`, recGo.and(np < half ? layout.npIs.bit(np) : fullRec), `take the head record, of ${np} pair${np === 1 ? '' : 's'}`);
+        const sel = m.let(`drop_rec_${np}`, recGo.and(np < half ? npIs.bit(np) : fullRec), `take the head record, of ${np} pair${np === 1 ? '' : 's'}`);
         choices.push([sel, merged.shr(new ParamConst(layout.lengths[np]!, FW))]);
       }
     } else {
@@ -428,6 +453,10 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
     m.update(bitbuf, shifted);
     const fillNext = m.let('fill_next', fill.minus(stepBits).plus(mux(drain, word, Const.zero(FW))), 'fill after this cycle');
     m.update(fill, fillNext);
+    if (halfRate) {
+      m.update(room as Signal, new ParamConst(TAKE_MAX, FW).ge(fillNext), { reset: 1 });
+      m.update(wordIn as Signal, fillNext.ge(word));
+    }
     const fillNextLsbs = m.let('fill_next_lsbs', fillNext.slice(0, WORD_LSBS), 'r of the next cycle');
     m.update(posLoN, fillNextLsbs.not(), { reset: (1n << BigInt(ceilLog2(WORD_BITS))) - 1n });
     m.update(posHi, fillNextLsbs);

@@ -14,6 +14,9 @@
  *    the next stream bit. Per cycle at most one step: a scale word (32 bits)
  *    during the scale phase of a tile, or one μB record when fill >= its length
  *    (known from the unary count at the buffer head: one record per cycle).
+ *    At record rate `half` (DECODE_RATES) the length test is a register: a
+ *    cycle that takes nothing finds the head record whole (`recFits`) and the
+ *    next cycle takes it, so records go at most one per two cycles.
  *  - after a tile's last record, if bits of its last word are left, the next
  *    cycle drops them (fill mod 32: every tile starts on a word, so these are
  *    exactly the padding) and takes no step and no word.
@@ -45,6 +48,16 @@ export const DECODE_UBLOCKS = [4, 8, 16] as const;
 export const DECODE_WBITS = [2, 4] as const;
 /** Width of a stream word. */
 export const WORD_BITS = 32;
+/**
+ * Records the unit takes per cycle (`--decode-rate`): full, one per cycle
+ * (the length test and the buffer shift in one cycle, the default), or half,
+ * at most one per two cycles: the length test, the head's pair count and the
+ * buffer's room are registers, so the record loop is one select and one shift
+ * (for FPGAs; docs/TIMING_CLOSURE.md, "iCE40").
+ */
+export const DECODE_RATES = ['full', 'half'] as const;
+export type DecodeRate = (typeof DECODE_RATES)[number];
+export const DEFAULT_DECODE_RATE: DecodeRate = 'full';
 
 export interface DecodeConfig {
   /** R: PE rows = records per column of a tile */
@@ -64,6 +77,8 @@ export interface DecodeConfig {
    * decode unit takes every format parameter from there.
    */
   quant?: Omit<MsqOptions, 'inlier' | 'ublockSize' | 'recon'>;
+  /** records per cycle (DECODE_RATES; default full) */
+  rate?: DecodeRate;
 }
 
 /** Everything the RTL and the models need, derived once from a DecodeConfig. */
@@ -78,6 +93,8 @@ export interface DecodeParams {
   lanes: number;
   topology: ReconTopology;
   outliers: boolean;
+  /** records per cycle: full (one) or half (at most one per two cycles) */
+  rate: DecodeRate;
   /** C / B: μBs per row */
   ublocks: number;
   /** C / 4: scale words of a tile that has scales */
@@ -137,6 +154,7 @@ export function resolveDecode(c: DecodeConfig): DecodeParams {
   checkOneOf('--ublock', c.ublock, DECODE_UBLOCKS);
   reconTopologyModel(c.topology);
   checkIntRange('--cols', c.cols, c.ublock, 64);
+  const rate = checkOneOf('--decode-rate', c.rate ?? DEFAULT_DECODE_RATE, DECODE_RATES);
   if (c.cols % c.ublock !== 0) throw new InputError(`--cols ${c.cols} is not a multiple of the μB size --ublock ${c.ublock}`);
   const msq = resolveConfig({ ...(c.quant ?? {}), inlier: c.wbits === 2 ? 'mxint2' : 'mxint4', ublockSize: c.ublock, recon: c.topology });
   const B = c.ublock;
@@ -167,6 +185,7 @@ export function resolveDecode(c: DecodeConfig): DecodeParams {
     lanes: B,
     topology: c.topology,
     outliers: c.outliers,
+    rate,
     ublocks: c.cols / B,
     scaleWords: c.cols / 4,
     ebits: msq.outFmt.ebits,
@@ -300,6 +319,8 @@ interface State {
   fill: number;
   /** this cycle drops the padding after a tile's last record */
   pad: boolean;
+  /** rate half: the head record was whole in a cycle that took nothing (it is taken now) */
+  recFits: boolean;
   pendV: boolean;
   pendS: boolean;
   tileAct: boolean;
@@ -326,7 +347,7 @@ interface State {
 
 function resetState(): State {
   return {
-    wq: 0n, wqv: false, buf: 0n, fill: 0, pad: false, recV: false, recOps: 0n, recCfg: 0n, recLoad: 0n, recLast: false, pendV: false, pendS: false, tileAct: false, inScales: false, scaleCnt: 0, scaleQ: 0n, scaleValid: false,
+    wq: 0n, wqv: false, buf: 0n, fill: 0, pad: false, recFits: false, recV: false, recOps: 0n, recCfg: 0n, recLoad: 0n, recLast: false, pendV: false, pendS: false, tileAct: false, inScales: false, scaleCnt: 0, scaleQ: 0n, scaleValid: false,
     ubCnt: 0, row: 0, accOps: 0n, accCfg: 0n, rowOps: 0n, rowCfg: 0n, rowLoad: 0n, tileLoaded: false,
   };
 }
@@ -353,13 +374,14 @@ export class DecodeModel {
     const s = this.s;
     const rec = decodeRecordHw(p, s.buf & mask(p.recordMax));
     const scaleGo = s.tileAct && s.inScales && !s.pad && !s.scaleValid && s.fill >= WORD_BITS;
-    const recGo = s.tileAct && !s.inScales && !s.pad && s.fill >= rec.len;
+    const inRecords = s.tileAct && !s.inScales && !s.pad;
+    const recGo = inRecords && (p.rate === 'half' ? s.recFits : s.fill >= rec.len);
     const ubLast = s.ubCnt === p.ublocks - 1;
     const rowDone = recGo && ubLast;
     const tileDone = rowDone && s.row === p.rows - 1;
     // the word register drains when a whole word fits above the bits held now
     const drain = s.wqv && !s.pad && s.fill <= p.bufBits - WORD_BITS;
-    return { rec, scaleGo, recGo, ubLast, rowDone, tileDone, drain, wReady: !s.wqv || drain };
+    return { rec, inRecords, scaleGo, recGo, ubLast, rowDone, tileDone, drain, wReady: !s.wqv || drain };
   }
 
   /** w_ready before the edge. */
@@ -399,7 +421,7 @@ export class DecodeModel {
       this.s = resetState();
       return none;
     }
-    const { rec, scaleGo, recGo, ubLast, rowDone, tileDone, drain, wReady } = this.comb();
+    const { rec, inRecords, scaleGo, recGo, ubLast, rowDone, tileDone, drain, wReady } = this.comb();
     const cmdReady = this.cmdReady;
     const start = s.pendV && (!s.tileAct || tileDone);
     const scaleLast = s.scaleCnt === p.scaleWords - 1;
@@ -414,6 +436,8 @@ export class DecodeModel {
     n.fill = s.fill - stepBits + (drain ? WORD_BITS : 0);
     // the tile began on a word and words arrive whole: the bits left in the last word are padding
     n.pad = tileDone && (s.fill - rec.len) % WORD_BITS !== 0;
+    // rate half: a cycle that takes nothing tests the head record, which stays the head (only words enter, above it)
+    n.recFits = p.rate === 'half' && inRecords && !recGo && s.fill >= rec.len;
     if (wTake) n.wq = inp.w_data & mask(WORD_BITS);
     n.wqv = wTake || (s.wqv && !drain);
     n.pendV = cmdFire || (s.pendV && !start);
