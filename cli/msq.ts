@@ -17,6 +17,7 @@ import { registerQuantize } from './commands/quantize.ts';
 import { registerCompare } from './commands/compare.ts';
 import { registerBench } from './commands/bench.ts';
 import { registerSignoff } from './commands/signoff.ts';
+import { registerFormal } from './commands/formal.ts';
 
 const program = new Command();
 program
@@ -34,6 +35,7 @@ registerQuantize(program);
 registerCompare(program);
 registerBench(program);
 registerSignoff(program);
+registerFormal(program);
 
 const debug = process.argv.includes('--debug');
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh Debian machine (run as root) or an existing one.
 # Installs the EDA tools the flow needs (verilator, iverilog, yosys, and OpenSTA
-# for msq signoff: command sta, package opensta) from Debian and the npm
+# for msq signoff: command sta, package opensta; z3, the SMT solver of msq formal)
+# from Debian and the npm
 # packages. When everything is present it returns in about a second.
 #
 #   bash scripts/setup.sh [COMMAND=PACKAGE ...]
@@ -12,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
-for tool in verilator=verilator iverilog=iverilog yosys=yosys sta=opensta "$@"; do
+for tool in verilator=verilator iverilog=iverilog yosys=yosys sta=opensta z3=z3 "$@"; do
   command -v "${tool%%=*}" >/dev/null 2>&1 || need_apt+=("${tool#*=}")
 done
 

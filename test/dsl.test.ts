@@ -222,3 +222,48 @@ describe('elaboration and rendering', () => {
   });
 });
 
+
+describe('formal properties (ModuleBuilder.property)', () => {
+  const counter = (withProps: boolean) =>
+    defineModule('prop_counter', 'a counter that wraps at 5', {}, (m) => {
+      m.clock();
+      m.resetN();
+      const q = m.reg('q', 3, { doc: 'count' });
+      const top = m.output('at_top', 1);
+      m.update(q, mux(q.eq(lit(5, 3)), lit(0, 3), q.plus(lit(1, 3))));
+      m.assign(top, q.eq(lit(5, 3)));
+      if (withProps) {
+        m.property('assert', 'a_range', lit(5, 3).ge(q), 'the count stays in 0..5');
+        m.property('cover', 'c_top', q.eq(lit(5, 3)), 'the count reaches 5');
+      }
+    });
+  it('render inside `ifdef FORMAL` after the body, leave the rest of the module as it was, and stay lint-clean', () => {
+    const plain = renderModule(counter(false));
+    const text = renderModule(counter(true));
+    expect(text).toMatch(/\n\n`ifdef FORMAL\n[\s\S]*always @\(posedge clk\) begin\n {4}if \(rst_n\) begin\n[\s\S]*a_range: assert \(3'b101 >= q\);\n[\s\S]*c_top: cover \(q == 3'b101\);\n[\s\S]*`endif\nendmodule/);
+    expect(text.replace(/`ifdef FORMAL\n[\s\S]*?`endif\n/, '')).toBe(plain);
+    const dir = tmpDir();
+    writeFileSync(join(dir, 'prop_counter.v'), text);
+    expect(verilatorLint(['prop_counter.v'], 'prop_counter', dir).output).toBe('');
+    expect(icarusCompile(['prop_counter.v'], 'prop_counter', dir).ok).toBe(true);
+  });
+  it('refuse a label used twice, a wide expression and a property before the clock', () => {
+    expect(() =>
+      defineModule('p2', 'x', {}, (m) => {
+        m.clock();
+        m.resetN();
+        const a = m.input('a', 2);
+        m.property('assert', 'a_x', a.bit(0), 'x');
+        m.property('cover', 'a_x', a.bit(1), 'y');
+      }),
+    ).toThrow(/property label 'a_x' is used twice/);
+    expect(() =>
+      defineModule('p3', 'x', {}, (m) => {
+        m.clock();
+        m.resetN();
+        m.property('assert', 'a_w', m.input('a', 2), 'x');
+      }),
+    ).toThrow(/property a_w must be 1 bit/);
+    expect(() => defineModule('p4', 'x', {}, (m) => m.property('assert', 'a_c', m.input('a', 1), 'x'))).toThrow(/declare clock\(\) and resetN\(\) before property a_c/);
+  });
+});

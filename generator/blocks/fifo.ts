@@ -1,5 +1,5 @@
 import { defineModule, type ModuleDef } from '../dsl/module.ts';
-import { Const, lit, mux } from '../dsl/expr.ts';
+import { Const, ParamConst, lit, mux } from '../dsl/expr.ts';
 import { checkIntRange, InputError } from '../../common/errors.ts';
 
 export interface FifoConfig {
@@ -50,5 +50,7 @@ export function fifo(c: FifoConfig): ModuleDef {
     m.assign(inReady, full.not());
     m.assign(outValid, empty.not());
     m.assign(outData, mux(empty, Const.zero(WIDTH), storage.read(rptr.slice(0, aw))));
+
+    m.property('assert', 'a_occupancy', new ParamConst(DEPTH, aw + 1).ge(wptr.minus(rptr)), 'never more than DEPTH entries: wptr - rptr (mod 2^(AW+1)) <= DEPTH');
   });
 }

@@ -55,6 +55,22 @@ export interface Comment {
 }
 
 export type Item = Assign | RegUpdate | Instance | GenerateFor | MemWrite | Comment | CombBlock;
+
+/**
+ * A formal property of the block (docs/VERIFICATION.md): an immediate
+ * `assert`, `assume` or `cover` of a 1-bit expression of the block's signals,
+ * checked at every clock edge out of reset. The RTL carries them in an
+ * `ifdef FORMAL` block, which simulation and synthesis skip; `msq formal`
+ * reads them with Yosys's -formal and proves them with an SMT solver.
+ */
+export interface Property {
+  kind: 'assert' | 'assume' | 'cover';
+  /** a Verilog identifier, unique in the module: the name in the proof's report */
+  label: string;
+  expr: Expr;
+  doc: string;
+}
+export const PROPERTY_KINDS = ['assert', 'assume', 'cover'] as const;
 export type { MemWrite, CombBlock, Flop };
 
 export interface Param {
@@ -80,6 +96,8 @@ export interface ModuleDef {
   /** net arrays (`wire [W-1:0] name [0:D0-1]...`), one net per element */
   readonly wireArrays: readonly WireArray[];
   readonly items: readonly Item[];
+  /** formal properties (rendered inside `ifdef FORMAL`) */
+  readonly properties: readonly Property[];
   readonly clock: Signal | null;
   readonly reset: Signal | null;
   /** The block's configuration, written into each file's header. */
@@ -252,6 +270,7 @@ export class ModuleBuilder extends ScopeBuilder {
   private readonly regs: Signal[] = [];
   private readonly mems: Memory[] = [];
   private readonly arrays: WireArray[] = [];
+  private readonly props: Property[] = [];
   private readonly names = new Set<string>();
   private clk: Signal | null = null;
   private rst: Signal | null = null;
@@ -418,6 +437,19 @@ export class ModuleBuilder extends ScopeBuilder {
     return a;
   }
 
+  /**
+   * A formal property (Property): `kind` of the 1-bit `expr` at every clock
+   * edge while rst_n is high. Properties read signals but drive nothing; a
+   * signal read only here is still unused for simulation and synthesis.
+   */
+  property(kind: Property['kind'], label: string, expr: Expr, doc: string): void {
+    if (!this.clk || !this.rst) throw new WidthError(`${this.name}: declare clock() and resetN() before property ${label}`);
+    checkIdent('property label', label);
+    if (this.props.some((p) => p.label === label) || this.names.has(label)) throw new WidthError(`${this.name}: property label '${label}' is used twice`);
+    if (expr.width.value !== 1) throw new WidthError(`${this.name}: property ${label} must be 1 bit, got ${describe(expr)}`);
+    this.props.push({ kind, label, expr, doc });
+  }
+
   /** @internal */
   finish(doc: string, config: Record<string, unknown>): ModuleDef {
     for (const f of this.fsms) {
@@ -444,6 +476,7 @@ export class ModuleBuilder extends ScopeBuilder {
       memories: [...this.mems],
       wireArrays: [...this.arrays],
       items: this.takeItems(),
+      properties: [...this.props],
       clock: this.clk,
       reset: this.rst,
       config: Object.freeze({ ...config }),

@@ -220,7 +220,7 @@ export function renderModule(m: ModuleDef): string {
     })),
     ...m.memories.map((mem) => ({ decl: memoryDecl(mem), doc: mem.comment ? `${mem.comment} (RAM, not reset)` : 'RAM, not reset' })),
   ];
-  const text = moduleTemplate({
+  const rendered = moduleTemplate({
     module: m.name,
     docLines: wrapWords(`${m.name}: ${m.doc}`, MAX_LINE - 3),
     generator: GENERATOR_NAME,
@@ -231,9 +231,18 @@ export function renderModule(m: ModuleDef): string {
     ports: aligned(m.ports.map((p, i) => ({ decl: portDecl(p) + (i < m.ports.length - 1 ? ',' : ''), doc: p.comment })), 2),
     signals: aligned(signals.map((s) => ({ decl: `${s.decl};`, doc: s.doc })), 2),
     items: spaced(m, m.items, 2),
+    clock: m.clock?.name,
+    reset: m.reset?.name,
+    properties: m.properties.map((p) => ({
+      docLines: wrapWords(p.doc, MAX_LINE - 9),
+      line: stmtText(6, 0, `${p.label}: ${p.kind} (`, p.expr, ');').replace(/\n/g, '\n      '),
+    })),
   });
-  // Verilator -Wall flags parameters nothing refers to (UNUSEDPARAM).
-  const body = text.slice(text.indexOf(') (\n') >= 0 ? text.indexOf(') (\n') : 0);
+  // one blank line before the formal block, whether or not the last item ends with one
+  const text = rendered.replace(/\n\n\n`ifdef FORMAL\n/, '\n\n`ifdef FORMAL\n');
+  // Verilator -Wall flags parameters nothing refers to (UNUSEDPARAM); it never sees the formal block.
+  const synthText = text.replace(/\n`ifdef FORMAL\n[\s\S]*?\n`endif\n/, '\n');
+  const body = synthText.slice(synthText.indexOf(') (\n') >= 0 ? synthText.indexOf(') (\n') : 0);
   for (const p of [...m.params, ...m.localparams]) {
     const uses = body.match(new RegExp(`\\b${p.name}\\b`, 'g'))?.length ?? 0;
     const declared = m.localparams.includes(p as never) ? 1 : 0; // a localparam's own declaration is in the body
