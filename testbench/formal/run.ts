@@ -53,6 +53,17 @@ function yosysScript(files: string[], top: string, smt2: string): string {
   return [`read_verilog -formal -sv ${files.join(' ')}`, `prep -top ${top}`, 'memory_map', 'opt -fast', 'async2sync', 'dffunmap', `write_smt2 -wires ${smt2}`, ''].join('\n');
 }
 
+/**
+ * yosys-smtbmc under coreutils `timeout`, which signals the whole process group
+ * at the limit: the solver process goes with it (killing yosys-smtbmc alone
+ * would leave z3 running). Exit 124 means the limit was reached.
+ */
+function smtbmc(args: string[], work: string, timeoutS: number): { ok: boolean; output: string; timedOut: string | undefined } {
+  const r = run('timeout', ['-k', '5', String(timeoutS), 'yosys-smtbmc', '--noprogress', '-s', FORMAL_SOLVER, ...args], work, (timeoutS + 30) * 1000);
+  const timedOut = r.status === 124 || r.status === 137 ? `yosys-smtbmc did not finish within its time limit of ${timeoutS} s (--timeout) and was stopped` : r.startError;
+  return { ok: r.ok, output: r.output, timedOut };
+}
+
 /** Harness files are named after their module, msq_formal_*. */
 const HARNESS_FILE = /^msq_formal_/;
 const FAILED_ASSERT = /Assert failed in [^:]+: ([A-Za-z_][A-Za-z0-9_]*)/g;
@@ -88,7 +99,7 @@ export function runFormalJob(job: FormalJob, work: string, timeoutS: number): Pr
     let bmcOk = false;
     if (bmc) {
       const vcd = `${top}.bmc.vcd`;
-      const r = run('yosys-smtbmc', ['-s', FORMAL_SOLVER, '-t', String(bmc.depth), '--dump-vcd', vcd, smt2], work, timeoutS * 1000);
+      const r = smtbmc(['-t', String(bmc.depth), '--dump-vcd', vcd, smt2], work, timeoutS);
       bmcOk = r.ok && /Status: PASSED/.test(r.output);
       if (!bmcOk) {
         const failed = new Set([...r.output.matchAll(FAILED_ASSERT)].map((m) => m[1]!));
@@ -96,14 +107,14 @@ export function runFormalJob(job: FormalJob, work: string, timeoutS: number): Pr
         for (const a of asserts) {
           if (failed.has(a.label)) results.push({ proof: job.name, top, ...a, status: 'failed', detail: `fails at step ${step ?? '?'} (counterexample: ${join(work, vcd)})`, vcd: join(work, vcd) });
           else if (failed.size > 0) results.push({ proof: job.name, top, ...a, status: 'bounded', detail: `holds to step ${Math.max(0, Number(step ?? 1) - 1)} (the search stopped at another property's failure)` });
-          else results.push({ proof: job.name, top, ...a, status: 'error', detail: `yosys-smtbmc: ${(r.startError ?? r.output).trim().split('\n').slice(-2).join(' / ')}` });
+          else results.push({ proof: job.name, top, ...a, status: 'error', detail: r.timedOut ?? `yosys-smtbmc: ${r.output.trim().split('\n').slice(-2).join(' / ')}` });
         }
       }
     }
     if (bmcOk) {
       let proved = false;
       if (ind) {
-        const r = run('yosys-smtbmc', ['-s', FORMAL_SOLVER, '-i', '-t', String(ind.depth), smt2], work, timeoutS * 1000);
+        const r = smtbmc(['-i', '-t', String(ind.depth), smt2], work, timeoutS);
         proved = r.ok && /Status: PASSED/.test(r.output);
       }
       for (const a of asserts) {
@@ -111,11 +122,11 @@ export function runFormalJob(job: FormalJob, work: string, timeoutS: number): Pr
       }
     }
     if (cov && covers.length) {
-      const r = run('yosys-smtbmc', ['-s', FORMAL_SOLVER, '-c', '-t', String(cov.depth), '--dump-vcd', `${top}.cover%d.vcd`, smt2], work, timeoutS * 1000);
+      const r = smtbmc(['-c', '-t', String(cov.depth), '--dump-vcd', `${top}.cover%d.vcd`, smt2], work, timeoutS);
       const reached = new Map([...r.output.matchAll(/Reached cover statement at ([A-Za-z_][A-Za-z0-9_]*) in step (\d+)/g)].map((m) => [m[1]!, Number(m[2])]));
       for (const c of covers) {
         const step = reached.get(c.label);
-        results.push({ proof: job.name, top, ...c, status: step !== undefined ? 'covered' : 'not covered', detail: step !== undefined ? `reached at step ${step}` : `not reached within ${cov.depth} steps${r.startError ? ` (${r.startError})` : ''}` });
+        results.push({ proof: job.name, top, ...c, status: step !== undefined ? 'covered' : 'not covered', detail: step !== undefined ? `reached at step ${step}` : `not reached within ${cov.depth} steps${r.timedOut ? ` (${r.timedOut})` : ''}` });
       }
     }
   }
