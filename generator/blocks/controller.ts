@@ -15,6 +15,12 @@ export interface ControllerConfig {
    * unit's read-modify-write pipeline, postArrayTiming); 1 = no constraint
    */
   revisitGap?: number;
+  /**
+   * width of the problem dimensions M, K, N (default DIM_BITS): the accelerator
+   * uses the default; a smaller one shortens the K check (one cycle per bit),
+   * which the formal proof uses to reach a finished problem in few cycles
+   */
+  dimBits?: number;
 }
 
 export const DIM_BITS = 16;
@@ -29,6 +35,9 @@ export function checkControllerConfig(c: ControllerConfig): void {
   checkIntRange('--depth', c.depth, 1, 4096);
   if ((c.depth & (c.depth - 1)) !== 0) throw new InputError(`--depth ${c.depth} is not a power of two`);
   checkIntRange('row revisit gap', c.revisitGap ?? 1, 1, 64);
+  const dw = c.dimBits ?? DIM_BITS;
+  checkIntRange('controller dimension bits', dw, 2, DIM_BITS);
+  if (c.depth >= 1 << dw || c.group >= 1 << dw) throw new InputError(`controller dimension bits ${dw} cannot hold --depth ${c.depth} and --group ${c.group}`);
 }
 
 /**
@@ -64,14 +73,15 @@ export function controller(c: ControllerConfig): ModuleDef {
   const addrBits = Math.max(1, Math.log2(c.depth));
   const pendingBits = bitsFor(c.depth + 1);
   const gap = c.revisitGap ?? 1;
-  const name = `msq_controller_r${c.rows}c${c.cols}_g${c.group}_d${c.depth}${gap > 1 ? `_v${gap}` : ''}`;
+  const dimBits = c.dimBits ?? DIM_BITS;
+  const name = `msq_controller_r${c.rows}c${c.cols}_g${c.group}_d${c.depth}${gap > 1 ? `_v${gap}` : ''}${dimBits !== DIM_BITS ? `_dw${dimBits}` : ''}`;
   return defineModule(name, 'GEMM sequencer: tile loads, activation beats, tile swaps, result rows owed, status', { block: 'controller', ...c }, (m) => {
     const ROWS = m.param('ROWS', c.rows, 'PE rows: K per tile');
     const COLS = m.param('COLS', c.cols, 'PE columns: N per tile');
     const GROUP = m.param('GROUP', c.group, 'group size along K');
     const DEPTH = m.param('DEPTH', c.depth, 'M rows per pass');
     const TPG = m.param('TPG', tilesPerGroup, 'K-tiles per group: GROUP / ROWS');
-    const DW = m.param('DW', DIM_BITS, 'width of the problem dimensions M, K, N');
+    const DW = m.param('DW', dimBits, 'width of the problem dimensions M, K, N');
     const AW = m.param('AW', addrBits, 'row address width: log2(DEPTH), at least 1');
     const TPG_LAST = m.localparam('TPG_LAST', TPG.minus(1), 'index of the last K-tile of a group');
     const DEPTH_LAST = m.localparam('DEPTH_LAST', DEPTH.minus(1), 'index of the last row of a full M-chunk');
@@ -132,7 +142,7 @@ export function controller(c: ControllerConfig): ModuleDef {
     const startFire = m.let('start_fire', isIdle.and(start));
     const zeroDim = m.let('zero_dim', dimM.eq(zero).or(dimK.eq(zero)).or(dimN.eq(zero)));
     const REMW = DW.plus(bitsFor(c.group));
-    const CHKW = bitsFor(DIM_BITS - 1);
+    const CHKW = bitsFor(dimBits - 1);
     const rem = m.reg('rem', REMW, { doc: 'K reduced modulo GROUP, one quotient bit per cycle' });
     const chkBit = m.reg('chk_bit', CHKW, { doc: 'quotient bit under test, CHK_FIRST down to 0' });
     const gShift = m.reg('g_shift', REMW, { doc: 'GROUP << chk_bit: shifted right once per cycle (no barrel shifter)' });

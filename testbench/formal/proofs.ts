@@ -9,6 +9,7 @@
 import { renderModule } from '../../generator/dsl/render.ts';
 import { aloneHarness, renderHarness } from './harness.ts';
 import { FIFO_PROOF_CONFIG, fifoHarness, fifoProofDut } from './fifo-proof.ts';
+import { CONTROLLER_PROOF_CONFIG, controllerHarness, controllerProofDut } from './controller-proof.ts';
 import type { FormalJob } from './run.ts';
 
 export interface FormalProof {
@@ -17,6 +18,10 @@ export interface FormalProof {
   what: string;
   build(): FormalJob;
 }
+
+/** The controller's bounds: a refused problem ends after the 4-cycle K check; a finished one needs its loads and beats. */
+const CONTROLLER_BMC_DEPTH = 24;
+const CONTROLLER_COVER_DEPTH = 40;
 
 export const FORMAL_PROOFS: readonly FormalProof[] = [
   {
@@ -38,6 +43,25 @@ export const FORMAL_PROOFS: readonly FormalProof[] = [
           { kind: 'induction', top: alone.name, depth: 2 },
           { kind: 'bmc', top: h.name, depth: 14 },
           { kind: 'cover', top: h.name, depth: 14 },
+        ],
+      };
+    },
+  },
+  {
+    name: 'controller',
+    what: `controller ${CONTROLLER_PROOF_CONFIG.rows}x${CONTROLLER_PROOF_CONFIG.cols}, G = ${CONTROLLER_PROOF_CONFIG.group}, D = ${CONTROLLER_PROOF_CONFIG.depth}, revisit gap ${CONTROLLER_PROOF_CONFIG.revisitGap}, ${CONTROLLER_PROOF_CONFIG.dimBits}-bit dimensions, every input free: one done per start, status consistent, refused problems stream nothing, to depth ${CONTROLLER_BMC_DEPTH}`,
+    build() {
+      const dut = controllerProofDut();
+      const h = controllerHarness(dut, CONTROLLER_PROOF_CONFIG);
+      return {
+        name: 'controller',
+        files: [
+          { path: `${dut.name}.v`, text: renderModule(dut) },
+          { path: `${h.name}.v`, text: renderHarness(h) },
+        ],
+        checks: [
+          { kind: 'bmc', top: h.name, depth: CONTROLLER_BMC_DEPTH },
+          { kind: 'cover', top: h.name, depth: CONTROLLER_COVER_DEPTH },
         ],
       };
     },
