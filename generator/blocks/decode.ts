@@ -350,8 +350,13 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
         ].join('\n'),
       );
     }
-    const wordIn: Expr = halfRate ? m.reg('word_in_q', 1, { doc: 'fill >= WORDW: a whole scale word is buffered' }) : fill.ge(word);
-    const room: Expr = halfRate ? m.reg('room_q', 1, { doc: 'fill <= TAKE_MAX: a whole word fits above the bits held' }) : new ParamConst(TAKE_MAX, FW).ge(fill);
+    // the two buffer tests, of a fill value: of fill itself at full rate, registered from fill_next at half
+    const wordInOf = (f: Expr) => f.ge(word);
+    const roomOf = (f: Expr) => new ParamConst(TAKE_MAX, FW).ge(f);
+    const wordInQ = halfRate ? m.reg('word_in_q', 1, { doc: 'fill >= WORDW: a whole scale word is buffered' }) : null;
+    const roomQ = halfRate ? m.reg('room_q', 1, { doc: 'fill <= TAKE_MAX: a whole word fits above the bits held' }) : null;
+    const wordIn = wordInQ ?? wordInOf(fill);
+    const room = roomQ ?? roomOf(fill);
     const recFitsQ = halfRate ? m.reg('rec_fits_q', 1, { doc: 'the head record was whole in a cycle that took nothing: take it now' }) : null;
     const scaleGo = m.let('scale_go', inScales.and(padQ.not()).and(scaleV.not()).and(wordIn), 'take one scale word (the previous scale set must be gone)');
     const recGo = m.let('rec_go', inRecords.and(padQ.not()).and(recFitsQ ?? fill.ge(recLen)), 'the whole head record is buffered: take it');
@@ -453,10 +458,8 @@ export function decodeUnit(c: DecodeConfig): ModuleDef {
     m.update(bitbuf, shifted);
     const fillNext = m.let('fill_next', fill.minus(stepBits).plus(mux(drain, word, Const.zero(FW))), 'fill after this cycle');
     m.update(fill, fillNext);
-    if (halfRate) {
-      m.update(room as Signal, new ParamConst(TAKE_MAX, FW).ge(fillNext), { reset: 1 });
-      m.update(wordIn as Signal, fillNext.ge(word));
-    }
+    if (roomQ) m.update(roomQ, roomOf(fillNext), { reset: 1 });
+    if (wordInQ) m.update(wordInQ, wordInOf(fillNext));
     const fillNextLsbs = m.let('fill_next_lsbs', fillNext.slice(0, WORD_LSBS), 'r of the next cycle');
     m.update(posLoN, fillNextLsbs.not(), { reset: (1n << BigInt(ceilLog2(WORD_BITS))) - 1n });
     m.update(posHi, fillNextLsbs);

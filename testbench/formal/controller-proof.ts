@@ -10,7 +10,7 @@
  */
 import { controller, DIM_BITS, type ControllerConfig } from '../../generator/blocks/controller.ts';
 import type { ModuleDef } from '../../generator/dsl/module.ts';
-import { instanceByName, portsOf, type FormalHarness } from './harness.ts';
+import { RUNNING, harnessName, instanceByName, portsOf, type FormalHarness } from './harness.ts';
 
 /**
  * Small, but with the loops of the accelerator's: three K-tiles per group
@@ -28,7 +28,7 @@ export function controllerHarness(dut: ModuleDef, c: ControllerConfig): FormalHa
   const io = portsOf(dut);
   const dw = c.dimBits ?? DIM_BITS;
   return {
-    name: `msq_formal_${dut.name}`,
+    name: harnessName(dut),
     dut,
     purpose: 'every started problem ends with done; busy, done and error agree; refused problems stream nothing',
     ports: io.ports,
@@ -82,7 +82,7 @@ export function controllerHarness(dut: ModuleDef, c: ControllerConfig): FormalHa
           '  end',
           'end',
           '// done holds until the next start',
-          'always @(posedge clk) if (f_past_valid && $past(rst_n) && rst_n) a_done_holds: assert (!$past(done && !f_start) || done);',
+          `always @(posedge clk) if (${RUNNING}) a_done_holds: assert (!$past(done && !f_start) || done);`,
         ],
       },
     ],

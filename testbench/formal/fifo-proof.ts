@@ -7,14 +7,14 @@
  */
 import { fifo, type FifoConfig } from '../../generator/blocks/fifo.ts';
 import type { ModuleDef } from '../../generator/dsl/module.ts';
-import { instanceByName, portsOf, streamRule, type FormalHarness } from './harness.ts';
+import { harnessName, instanceByName, portsOf, streamRule, type FormalHarness } from './harness.ts';
 
 export function fifoHarness(dut: ModuleDef, c: FifoConfig): FormalHarness {
   const aw = Math.log2(c.depth);
   const cw = aw + 2; // beat counters: their difference tells 0..DEPTH apart (mod 2^cw)
   const io = portsOf(dut);
   return {
-    name: `msq_formal_${dut.name}`,
+    name: harnessName(dut),
     dut,
     purpose: 'no beat lost, duplicated or reordered; occupancy <= DEPTH; valid/ready rules',
     ports: io.ports,

@@ -37,6 +37,10 @@ export function renderHarness(h: FormalHarness): string {
   return template({ ...h, dut: h.dut.name, generator: GENERATOR_NAME, version: GENERATOR_VERSION, ports: h.ports.map((p, i) => (i < h.ports.length - 1 ? `${p},` : p)) });
 }
 
+/** Harness modules (and their files) are named HARNESS_PREFIX + the block's module name (+ a suffix). */
+export const HARNESS_PREFIX = 'msq_formal_';
+export const harnessName = (dut: ModuleDef, suffix = '') => `${HARNESS_PREFIX}${dut.name}${suffix}`;
+
 /** The instance of `dut` with every port connected to the harness signal of the same name. */
 export function instanceByName(dut: ModuleDef): string {
   return `${dut.name} dut (\n${dut.ports.map((p) => `    .${p.name}(${p.name})`).join(',\n')}\n  );`;
@@ -52,7 +56,7 @@ export function portsOf(dut: ModuleDef): { ports: string[]; decls: string[] } {
 }
 
 /** A guard true from the second cycle on when reset was high at the last edge and is now: `$past` is meaningful. */
-const RUNNING = 'f_past_valid && $past(rst_n) && rst_n';
+export const RUNNING = 'f_past_valid && $past(rst_n) && rst_n';
 
 /**
  * The valid/ready rule for a stream (AXI-Stream's): once valid is high and
@@ -68,5 +72,5 @@ export function streamRule(kind: 'assume' | 'assert', label: string, valid: stri
 /** The block alone, reset in the first cycle and every input free: the top that proves the block's own properties. */
 export function aloneHarness(dut: ModuleDef): FormalHarness {
   const io = portsOf(dut);
-  return { name: `msq_formal_${dut.name}_alone`, dut, purpose: "the block's own properties, every input free", ports: io.ports, decls: io.decls, instance: instanceByName(dut), sections: [] };
+  return { name: harnessName(dut, '_alone'), dut, purpose: "the block's own properties, every input free", ports: io.ports, decls: io.decls, instance: instanceByName(dut), sections: [] };
 }

@@ -9,6 +9,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../tools.ts';
+import { HARNESS_PREFIX } from './harness.ts';
 
 /** What one check of a proof does with its top. */
 export interface FormalCheck {
@@ -70,8 +71,8 @@ function smtbmc(args: string[], work: string, timeoutS: number): { ok: boolean; 
   return { ok: r.ok, output: r.output, timedOut };
 }
 
-/** Harness files are named after their module, msq_formal_*. */
-const HARNESS_FILE = /^msq_formal_/;
+/** Harness files are named after their module (harness.ts, harnessName). */
+const isHarnessFile = (path: string) => path.startsWith(HARNESS_PREFIX);
 /** `Assert failed in TOP: a_label`, or `…: dut.a_label` for a property of a flattened block. */
 const FAILED_ASSERT = /Assert failed in [^:]+: (?:[A-Za-z_][A-Za-z0-9_]*\.)*([A-Za-z_][A-Za-z0-9_]*)/g;
 
@@ -87,11 +88,11 @@ export function runFormalJob(job: FormalJob, work: string, timeoutS: number): Pr
   for (const top of tops) {
     const smt2 = `${top}.smt2`;
     // the top's harness and the RTL (not the job's other harnesses)
-    const files = job.files.filter((f) => !HARNESS_FILE.test(f.path) || f.path === `${top}.v`);
+    const files = job.files.filter((f) => !isHarnessFile(f.path) || f.path === `${top}.v`);
     writeFileSync(join(work, `${top}.ys`), yosysScript(files.map((f) => f.path), top, smt2));
     // a harness reports its own properties; a block alone (a harness without any) the block's
     const own = propertyLabels(files.filter((f) => f.path === `${top}.v`).map((f) => f.text));
-    const labels = own.length ? own : propertyLabels(files.filter((f) => !HARNESS_FILE.test(f.path)).map((f) => f.text));
+    const labels = own.length ? own : propertyLabels(files.filter((f) => !isHarnessFile(f.path)).map((f) => f.text));
     const y = run('yosys', ['-q', '-l', `${top}.yosys.log`, `${top}.ys`], work, timeoutS * 1000);
     if (!y.ok) {
       for (const l of labels) results.push({ proof: job.name, top, ...l, status: 'error', detail: `yosys failed: ${(y.startError ?? y.output).trim().split('\n').slice(-3).join(' / ')}` });
