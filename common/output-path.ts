@@ -216,10 +216,10 @@ export function copyFileAtomically(from: string, path: string): void {
  * cleared, and the marker is written so the next run may clear it again.
  * With `keep`, an earlier msq work folder's contents are kept (bench --resume).
  */
-export function prepareWorkFolder(flag: string, path: string, opts: { keep?: boolean } = {}): string {
+export function prepareWorkFolder(flag: string, path: string, opts: { keep?: boolean; /** entries kept when the folder is cleared */ keepEntries?: readonly string[] } = {}): string {
   const target = checkOutputFolder(flag, path);
   if (existsSync(target) && !opts.keep) {
-    for (const entry of readdirSync(target)) rmSync(join(target, entry), { recursive: true, force: true });
+    for (const entry of readdirSync(target)) if (!opts.keepEntries?.includes(entry)) rmSync(join(target, entry), { recursive: true, force: true });
   }
   mkdirSync(target, { recursive: true, mode: 0o777 });
   writeFileSync(join(target, OUTPUT_MARKER), `made by ${GENERATOR_NAME}; msq may clear this folder\n`);

@@ -124,6 +124,37 @@ describe('msq sim reports corrupted data', () => {
   });
 });
 
+describe('msq sim reuses a Verilator build', () => {
+  it('when RTL, testbench and flags are unchanged (the vectors are read at run time, so a corrupted word is still caught); a changed testbench rebuilds', () => {
+    const accel = ['--rows', '2', '--cols', '4', '--ublock', '4', '--wbits', '2', '--depth', '4', '--group', '16'];
+    const dir = join(tmpDir(), 'vec');
+    expect(runMsq(['vectors', ...accel, '--m', '6', '--k', '32', '--n', '8', '--out', dir]).status).toBe(0);
+    const work = tmpDir();
+    const sim = (extra: string[]) => runMsq(['sim', ...accel, '--simulator', 'verilator', '--runs', '1', '--vectors', dir, '--work', work, ...extra]);
+    const first = sim([]);
+    expect(first.stderr).not.toMatch(/reused the Verilator build/);
+    expect(closing(first.stdout).failed).toBe(0);
+    const words = closing(first.stdout).passed;
+    expect(words).toBeGreaterThan(0);
+    // the same again: the binary is reused and checks every word again
+    const again = sim([]);
+    expect(again.stderr).toMatch(/reused the Verilator build in .*obj_dir: RTL, testbench, flags and Verilator unchanged/);
+    expect(closing(again.stdout)).toEqual({ passed: words, failed: 0 });
+    // one corrupted expected word: the same build, and the mismatch is reported
+    const lines = readFileSync(join(dir, 'y.hex'), 'utf8').trim().split('\n');
+    lines[0] = (BigInt('0x' + lines[0]!) ^ 1n).toString(16).padStart(lines[0]!.length, '0');
+    writeFileSync(join(dir, 'y.hex'), lines.join('\n') + '\n');
+    const corrupted = sim([]);
+    expect(corrupted.stderr).toMatch(/reused the Verilator build/);
+    expect(closing(corrupted.stdout)).toEqual({ passed: words - 1, failed: 1 });
+    expect(corrupted.status).toBe(1);
+    // another stall rate is another testbench: rebuilt
+    const other = sim(['--stall', '40']);
+    expect(other.stderr).not.toMatch(/reused the Verilator build/);
+    expect(closing(other.stdout)).toEqual({ passed: words - 1, failed: 1 });
+  }, 600_000);
+});
+
 describe('msq sim: the testbench timeouts', () => {
   it('a pass over K whose first result comes after more than the idle timeout passes (handshakes count as progress)', () => {
     // 4x8: K = 512 is 128 k-tiles, each used for M = 160 beats before the pass

@@ -55,15 +55,19 @@ describe('result FIFO', () => {
     expectCleanRtl(fifo({ width: 40, depth: 8 }));
   });
 
-  for (const sim of ['verilator', 'icarus'] as Simulator[]) {
-    it(`matches the model on ${sim}: fill, drain, random traffic, reset with data inside`, () => {
-      const vectors = fifoVectors(40, 8, 600, 5);
-      expect(vectors.filter((v) => v.expect!.in_ready === 0n).length).toBeGreaterThan(10); // it did fill up
-      const dir = tmpDir();
-      const { files } = writeCycleBench(fifo({ width: 40, depth: 8 }), vectors, dir);
-      const r = runBench(dir, files, sim);
-      expect(r.mismatches).toEqual([]);
-      expect(r.passed).toBe(vectors.length);
-    });
+  // depth 8: a FIFO with wrap-around; depth 2: the accelerator's activation input stage
+  for (const depth of [8, 2]) {
+    for (const sim of ['verilator', 'icarus'] as Simulator[]) {
+      it(`${depth} entries match the model on ${sim}: fill, drain, random traffic, reset with data inside`, () => {
+        const vectors = fifoVectors(40, depth, 600, 5 + depth);
+        expect(vectors.filter((v) => v.expect!.in_ready === 0n).length).toBeGreaterThan(10); // it did fill up
+        expect(vectors.filter((v) => v.inputs.in_valid === 1n && v.inputs.out_ready === 1n && v.expect!.out_valid === 1n).length).toBeGreaterThan(10); // in and out in one cycle
+        const dir = tmpDir();
+        const { files } = writeCycleBench(fifo({ width: 40, depth }), vectors, dir);
+        const r = runBench(dir, files, sim);
+        expect(r.mismatches).toEqual([]);
+        expect(r.passed).toBe(vectors.length);
+      });
+    }
   }
 });

@@ -1,5 +1,6 @@
 import Handlebars from 'handlebars';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GENERATOR_NAME, GENERATOR_VERSION } from '../common/version.ts';
 import type { AccelConfig } from '../generator/accel-config.ts';
@@ -82,15 +83,41 @@ export interface AccelSimResult {
   log: string;
   /** when the testbench applied --reset-at: the cycle of run 0, and whether run 0 had already ended (undefined: no reset asked) */
   resetAfter?: { cycle: number; runEnded: boolean };
+  /** Verilator: the simulator binary of an earlier build in the same folder was reused (same RTL, testbench, flags and Verilator) */
+  reusedBuild: boolean;
 }
 
-/** Time limits of the testbench build and of the simulation itself (the testbench's own cycle limits end a hung design long before). */
-export const SIM_BUILD_TIMEOUT_MS = 900_000;
+/** The Verilator build folder inside a work folder, and the stamp that names what it was built from. */
+export const VERILATOR_BUILD_DIR = 'obj_dir';
+const BUILD_STAMP = 'msq-build.sha256';
+
+/**
+ * What a Verilator build depends on: its arguments, the Verilator version and
+ * the text of every file it compiles (the RTL and tb.v, which holds the
+ * problem's sizes, stall rates and seed; the vector files are read at run
+ * time).
+ */
+function buildDigest(cwd: string, args: string[], files: string[]): string {
+  const h = createHash('sha256');
+  const version = run('verilator', ['--version'], cwd);
+  h.update(`${version.output.trim()}\0${args.join('\0')}\0`);
+  for (const f of files) h.update(`${f}\0${readFileSync(join(cwd, f))}\0`);
+  return h.digest('hex');
+}
+
+/**
+ * Time limits of the testbench build and of the simulation itself (the testbench's own cycle
+ * limits end a hung design long before). A 32x32 accelerator's Verilator build takes 10-15
+ * minutes on two shared cores (906 s once, and over 900 s the next time, which stopped a bench
+ * run): the build limit is an hour.
+ */
+export const SIM_BUILD_TIMEOUT_MS = 3_600_000;
 export const SIM_RUN_TIMEOUT_MS = 1_800_000;
 
 /**
  * Builds and runs tb.v with the RTL files (paths relative to `dir`) on one
- * simulator. A simulator that cannot build or run the bench (missing, killed
+ * simulator. A Verilator build is reused when the folder holds one made from
+ * the same files, flags and Verilator (a content digest, not file times). A simulator that cannot build or run the bench (missing, killed
  * at its time limit, a build error, no summary line) throws a ToolError: that
  * is an error of the run, not a test result.
  */
@@ -98,15 +125,25 @@ export function runAccelBench(dir: string, rtlFiles: string[], sim: Simulator, w
   const cwd = resolve(dir);
   const files = [...rtlFiles, 'tb.v'];
   let r: ToolResult;
+  let reusedBuild = false;
   if (sim === 'icarus') {
     const b = run('iverilog', ['-g2012', '-Wall', '-o', 'sim.vvp', '-s', 'tb', ...files], cwd, SIM_BUILD_TIMEOUT_MS);
     if (!b.ok) throw new ToolError(`Icarus could not build the testbench in ${cwd}: ${b.startError ?? lastLines(b.output)}`);
     r = run('vvp', ['-n', 'sim.vvp'], cwd, SIM_RUN_TIMEOUT_MS);
   } else {
     const trace = waves ? (waves.endsWith('.fst') ? ['--trace-fst'] : ['--trace']) : [];
-    const b = run('verilator', ['--binary', '--timing', ...trace, '-Wno-fatal', '-Wno-lint', '-Wno-style', '-Wno-MULTIDRIVEN', '--top-module', 'tb', '-Mdir', 'obj_dir', '-o', 'vsim', ...files], cwd, SIM_BUILD_TIMEOUT_MS);
-    if (!b.ok) throw new ToolError(`Verilator could not build the testbench in ${cwd}: ${b.startError ?? lastLines(b.output)}`);
-    r = run(join(cwd, 'obj_dir', 'vsim'), [], cwd, SIM_RUN_TIMEOUT_MS);
+    const args = ['--binary', '--timing', ...trace, '-Wno-fatal', '-Wno-lint', '-Wno-style', '-Wno-MULTIDRIVEN', '--top-module', 'tb', '-Mdir', VERILATOR_BUILD_DIR, '-o', 'vsim', ...files];
+    const digest = buildDigest(cwd, args, files);
+    const stamp = join(cwd, VERILATOR_BUILD_DIR, BUILD_STAMP);
+    reusedBuild = existsSync(join(cwd, VERILATOR_BUILD_DIR, 'vsim')) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === digest;
+    if (!reusedBuild) {
+      // the stamp goes first and comes back last: an interrupted build is never taken for a finished one
+      rmSync(stamp, { force: true });
+      const b = run('verilator', args, cwd, SIM_BUILD_TIMEOUT_MS);
+      if (!b.ok) throw new ToolError(`Verilator could not build the testbench in ${cwd}: ${b.startError ?? lastLines(b.output)}`);
+      writeFileSync(stamp, `${digest}\n`);
+    }
+    r = run(join(cwd, VERILATOR_BUILD_DIR, 'vsim'), [], cwd, SIM_RUN_TIMEOUT_MS);
   }
   if (r.startError !== undefined) throw new ToolError(`the ${sim} simulation did not finish: ${r.startError}`);
   const out = r.output;
@@ -115,7 +152,7 @@ export function runAccelBench(dir: string, rtlFiles: string[], sim: Simulator, w
   const cycles = [...out.matchAll(/^run \d+: (\d+) cycles$/gm)].map((x) => Number(x[1]));
   const resetAfter = /^reset after (\d+) cycles of run 0 \(done=([01])\)/m.exec(out);
   if (!m) throw new ToolError(`the ${sim} simulation ended without its summary line (exit status ${r.status}):\n${lastLines(out)}`);
-  return { passed: Number(m[1]), failed: Number(m[2]), mismatches, cycles, log: out, resetAfter: resetAfter ? { cycle: Number(resetAfter[1]), runEnded: resetAfter[2] === '1' } : undefined };
+  return { passed: Number(m[1]), failed: Number(m[2]), mismatches, cycles, log: out, resetAfter: resetAfter ? { cycle: Number(resetAfter[1]), runEnded: resetAfter[2] === '1' } : undefined, reusedBuild };
 }
 
 function lastLines(text: string, n = 20): string {

@@ -11,7 +11,7 @@ import { peSweepVectors } from '../../testbench/pe-vectors.ts';
 import { addAccelFlags, accelOptionsFrom, ACCEL_FLAGS, type AccelFlagValues } from '../accel-flags.ts';
 import { addProblemFlags, problemFrom, type ProblemFlagValues } from '../problem-flags.ts';
 import { readVectorManifest, writeVectorFiles, type VectorManifest } from '../../testbench/vector-files.ts';
-import { runAccelBench, writeAccelTestbench } from '../../testbench/accel-bench.ts';
+import { runAccelBench, writeAccelTestbench, VERILATOR_BUILD_DIR } from '../../testbench/accel-bench.ts';
 
 export const SIMULATORS: readonly Simulator[] = ['verilator', 'icarus'];
 
@@ -85,7 +85,8 @@ export function registerSim(program: Command): void {
       // read (and check) the vectors before the work folder is touched
       const given = opts.vectors !== undefined ? readVectorManifest(opts.vectors, accel) : undefined;
       const problem = given === undefined ? problemFrom(opts, c) : undefined;
-      const work = prepareWorkFolder('--work', workPath);
+      // an earlier Verilator build stays: runAccelBench reuses it when nothing it was built from changed
+      const work = prepareWorkFolder('--work', workPath, { keepEntries: [VERILATOR_BUILD_DIR] });
       let manifest: VectorManifest;
       if (given !== undefined) {
         manifest = given;
@@ -107,6 +108,7 @@ export function registerSim(program: Command): void {
         `msq sim: ${gen.design.top.name}: M=${p.M} K=${p.Kpadded} N=${p.N}, ${manifest.counts.resultWords} result words x ${runs} run(s)${resetAt ? `, reset at cycle ${resetAt}` : ''}, stalls ${stall}%${stallY !== stall ? ` (results ${stallY}%)` : ''}, on ${sim} (in ${work})\n`,
       );
       const r = runAccelBench(work, rtl, sim, wavesInWork);
+      if (r.reusedBuild) process.stderr.write(`msq sim: reused the Verilator build in ${join(work, VERILATOR_BUILD_DIR)}: RTL, testbench, flags and Verilator unchanged\n`);
       for (const m of r.mismatches.slice(0, 10)) process.stdout.write(`${m}\n`);
       if (r.failed > 0 && r.mismatches.length === 0) process.stdout.write(r.log.slice(-4000));
       const macs = p.M * p.K * p.N;

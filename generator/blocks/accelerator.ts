@@ -7,6 +7,13 @@ import { peArray } from './pe-array.ts';
 import { controller, DIM_BITS } from './controller.ts';
 import { postArray } from './post-array.ts';
 import { decodeUnit } from './decode.ts';
+import { fifo } from './fifo.ts';
+
+/**
+ * Entries of the activation input stage. Two give full throughput (a beat in and one out
+ * every cycle) with a_ready computed from the stage's pointers alone.
+ */
+export const ACTIVATION_INPUT_DEPTH = 2;
 
 /** Bits of an E8M0 scale code. */
 const E8M0_BITS = 8;
@@ -45,6 +52,8 @@ export interface AcceleratorBlocks {
   controller: ModuleDef;
   decode: ModuleDef;
   post: ModuleDef;
+  /** the activation input stage (a FIFO of ACTIVATION_INPUT_DEPTH beats) */
+  aInput: ModuleDef;
 }
 
 export function acceleratorBlocks(c: AccelConfig): AcceleratorBlocks {
@@ -63,6 +72,7 @@ export function acceleratorBlocks(c: AccelConfig): AcceleratorBlocks {
       quant: (({ inlier: _i, ublockSize: _u, recon: _r, ...rest }) => rest)(accelQuantizerOptions(c)),
     }),
     post: postArray(c.post),
+    aInput: fifo({ width: activationBeatLayout(c.rows * c.abits).width.value, depth: ACTIVATION_INPUT_DEPTH }),
   };
 }
 
@@ -71,7 +81,11 @@ export function acceleratorBlocks(c: AccelConfig): AcceleratorBlocks {
  * with valid/ready streams for weights, activations and results and a
  * start/busy/done/error control interface (docs/ARCHITECTURE.md).
  *
- * The only logic here is glue: activations enter the array only on a fired
+ * The only logic here is glue: the activation stream passes a 2-entry input
+ * FIFO first, so that a_valid and a_data end at flip-flops and a_ready comes
+ * from flip-flops (the beat-fire logic fans out to every activation bit; fed
+ * from the port it was the 16x16 plain build's critical path, 0.8 ns of input
+ * delay included); activations enter the array only on a fired
  * beat (zeros otherwise, so bubbles add nothing), and each beat's metadata
  * rides an ALAT + 1 stage delay line so it reaches the post-array unit
  * together with that beat's column sums. Results leave from the post-array
@@ -79,7 +93,7 @@ export function acceleratorBlocks(c: AccelConfig): AcceleratorBlocks {
  * fbuf, not in a FIFO of their own.
  */
 export function accelerator(c: AccelConfig): ModuleDef {
-  const { array: arrayDef, controller: ctrlDef, decode: decodeDef, post: postDef } = acceleratorBlocks(c);
+  const { array: arrayDef, controller: ctrlDef, decode: decodeDef, post: postDef, aInput: aInputDef } = acceleratorBlocks(c);
   const addrBits = Math.max(1, Math.log2(c.depth));
   const config = {
     block: 'accelerator',
@@ -133,8 +147,27 @@ export function accelerator(c: AccelConfig): ModuleDef {
     const BEAT = m.struct('BEAT', beatLayout);
     const META = m.struct('META', metaLayout, { width: METAW });
 
-    m.comment('---- Controller: sequencing, beats, tile swaps, status ----');
     const wire = (name: string, width: number | Dim, doc?: string) => m.wire(name, width, { doc });
+    m.comment(
+      '---- Activation input stage: a FIFO of ' + ACTIVATION_INPUT_DEPTH + ' beats ----\n' +
+        'a_valid and a_data end at its registers and a_ready is its "not full", from its pointers: no port\n' +
+        'reaches the beat-fire logic, which gates every activation bit into the array. One cycle of latency.',
+    );
+    const aInData = wire('a_in_data', beatLayout.width, 'the oldest activation beat in the input stage (0 when it is empty)');
+    const aInValid = wire('a_in_valid', 1, 'the input stage holds a beat');
+    const aInReady = wire('a_in_ready', 1, 'the controller takes it (the beat fires)');
+    m.instance('u_a_in', aInputDef, {
+      clk,
+      rst_n: rstN,
+      in_data: aData,
+      in_valid: aValid,
+      in_ready: aReady,
+      out_data: aInData,
+      out_valid: aInValid,
+      out_ready: aInReady,
+    });
+
+    m.comment('---- Controller: sequencing, beats, tile swaps, status ----');
     const beatFire = wire('beat_fire', 1, 'a beat enters the array');
     const tileSwap = wire('tile_swap', 1);
     const cmdValid = wire('cmd_valid', 1);
@@ -156,7 +189,7 @@ export function accelerator(c: AccelConfig): ModuleDef {
       dim_m: dimM,
       dim_k: dimK,
       dim_n: dimN,
-      a_valid: aValid,
+      a_valid: aInValid,
       cmd_ready: cmdReady,
       tile_loaded: tileLoaded,
       result_pop: resultPop,
@@ -165,7 +198,7 @@ export function accelerator(c: AccelConfig): ModuleDef {
       busy: busyW,
       done,
       error: ctrlError,
-      a_ready: aReady,
+      a_ready: aInReady,
       beat_fire: beatFire,
       tile_swap: tileSwap,
       cmd_valid: cmdValid,
@@ -200,7 +233,7 @@ export function accelerator(c: AccelConfig): ModuleDef {
     });
 
     m.comment('---- PE array: activations only on a fired beat (zero on bubbles, which then add nothing) ----');
-    const codes = BEAT.field(aData, 'codes');
+    const codes = BEAT.field(aInData, 'codes');
     const aBeat = m.let('a_beat', mux(beatFire, codes, Const.zero(codes.width)), 'zero on bubbles');
     const colSum = wire('col_sum', COLS.times(ACCW));
     m.instance('u_array', arrayDef, {
@@ -224,7 +257,7 @@ export function accelerator(c: AccelConfig): ModuleDef {
       valid: beatFire,
       ...flags,
       addr: beatAddr,
-      sx: BEAT.field(aData, 'sx'),
+      sx: BEAT.field(aInData, 'sx'),
     });
     const metaPipe = m.reg('meta_pipe', ALAT.plus(1).times(METAW), { doc: 'metadata of the beats inside the array, newest in the LSBs' });
     m.update(metaPipe, concat(metaPipe.slice(0, ALAT.times(METAW)), metaIn));

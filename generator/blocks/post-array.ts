@@ -64,9 +64,11 @@ import { adderStyleSuffix, styledAdd, DEFAULT_ADDER_STYLE, type AdderStyle } fro
  * row_ready low stalls the next pass, never the pipeline.
  * A bubble (beat_valid = 0) writes nothing, pops nothing and outputs nothing.
  * Reset (rst_n low, synchronous) clears every stage's valid bit: beats in
- * flight are dropped and write nothing, also at the reset edge; finished rows
- * not yet read out are dropped too (the output register empties, the read-out
- * starts again at row 0); the buffers (RAMs) keep their words.
+ * flight are dropped; finished rows not yet read out are dropped too (the
+ * output register empties, the read-out starts again at row 0); the buffers
+ * (RAMs) keep their words. Their write enables are stage registers only, so
+ * the writes of the reset edge itself happen: no later read takes those words
+ * as data (every row starts over from 0 and +0).
  *
  * Group scales: a 2-entry FIFO of C E8M0 codes (column c in bits [8c +: 8]).
  * Its head serves the group the beats belong to; the beat with last_ktile and
@@ -315,8 +317,13 @@ export function postArray(c: PostArrayConfig): ModuleDef {
     const ibufWr = m.reg('ibuf_wr_q', IBW.width, { doc: 'the ibuf write of the beat (cycle 2)' });
     m.update(ibufWr, IBW.pack({ we: accValid.and(accLastKtile.not()), addr: accAddr }));
 
-    m.comment(`---- cycle ${IBUF_WRITE}: ibuf keeps the sum while the group goes on (not during reset: beats in flight are dropped) ----`);
-    const ibufWe = m.let('ibuf_we', IBW.field(ibufWr, 'we').and(rstN), 'write the integer sums');
+    m.comment(
+      `---- cycle ${IBUF_WRITE}: ibuf keeps the sum while the group goes on ----\n` +
+        'The write enables of both RAMs come from stage registers only, not from rst_n (which would reach\n' +
+        'every word of their write ports from an input): a write at a reset edge still happens, and no\n' +
+        'later read sees it, because every row starts over from 0 (first_ktile) and +0 (first_group).',
+    );
+    const ibufWe = m.let('ibuf_we', IBW.field(ibufWr, 'we'), 'write the integer sums');
     ibuf.write(IBW.field(ibufWr, 'addr'), accQ, ibufWe);
 
     m.comment(
@@ -349,9 +356,9 @@ export function postArray(c: PostArrayConfig): ModuleDef {
     }
     const wrMeta = addLast!;
 
-    m.comment(`---- cycle ${FBUF_WRITE}: fbuf keeps every sum (not during reset); with last_group the row is output ----`);
+    m.comment(`---- cycle ${FBUF_WRITE}: fbuf keeps every sum; with last_group the row is output ----`);
     const fbufWd = m.wire('fbuf_wd', COLS.times(32), { doc: 'new binary32 accumulators (all columns): the adders\' results' });
-    const fbufWe = m.let('fbuf_we', ADD.field(wrMeta, 'valid').and(rstN), 'group done: keep the binary32 sum');
+    const fbufWe = m.let('fbuf_we', ADD.field(wrMeta, 'valid'), 'group done: keep the binary32 sum');
     const fbufWaddr = m.let('fbuf_waddr', ADD.field(wrMeta, 'addr'), 'row of the sum');
     fbuf.write(fbufWaddr, fbufWd, fbufWe);
     const fbufRaddr = m.let('fbuf_raddr', CVT.field(cvtLast!, 'addr'), 'row of the term entering the adder');

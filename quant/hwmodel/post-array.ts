@@ -38,9 +38,10 @@
  * reading a buffer word that was never written
  * (the RAM is not reset: X in simulation), a last_ktile beat with an empty
  * scale FIFO, a column sum outside ACCW bits, a scale code outside 0..255, a
- * row address beyond D. Reset (rst_n low) drops the beats in flight (they
- * write nothing) and the finished rows not yet read out, and clears the FIFO,
- * the output register and the row history; the buffers keep their words.
+ * row address beyond D. Reset (rst_n low) drops the beats in flight and the
+ * finished rows not yet read out, and clears the FIFO, the output register
+ * and the row history; the buffers keep their words (and take the writes of
+ * the reset edge, as the RAMs do: their write enables are registers only).
  */
 import { wrapSigned } from '../../common/bits.ts';
 import { intToFp32Bits, fp32AddBits } from './fp32.ts';
@@ -194,8 +195,14 @@ export class PostArrayModel {
     const now = this.cycle;
     if (!inp.rstN) {
       this.cycle++;
-      // Synchronous reset: every stage's valid bit clears (beats in flight write nothing);
-      // the buffers (RAMs) keep their words.
+      // Synchronous reset: every stage's valid bit clears, so the beats in flight are dropped.
+      // The buffer writes of the reset edge itself still happen (the RAMs' write enables come
+      // from stage registers, not from rst_n); no later read sees those words as data, since
+      // every row starts over from 0 and +0. The buffers (RAMs) keep their words.
+      const done = this.pipe.at(-1) ?? null;
+      if (done) this.fbuf[done.beat.addr] = [...done.y!];
+      const writing = this.pipe[1] ?? null;
+      if (writing && !writing.beat.lastKtile) this.ibuf[writing.beat.addr] = writing.acc!;
       this.fifo = [];
       this.pipe.fill(null);
       this.lastVisit.clear();

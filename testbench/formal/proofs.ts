@@ -11,6 +11,8 @@ import { aloneHarness, renderHarness } from './harness.ts';
 import { FIFO_PROOF_CONFIG, fifoHarness, fifoProofDut } from './fifo-proof.ts';
 import { CONTROLLER_PROOF_CONFIG, controllerHarness, controllerProofDut } from './controller-proof.ts';
 import type { FormalJob } from './run.ts';
+import type { FifoConfig } from '../../generator/blocks/fifo.ts';
+import { ACTIVATION_INPUT_DEPTH } from '../../generator/blocks/accelerator.ts';
 
 export interface FormalProof {
   name: string;
@@ -23,16 +25,22 @@ export interface FormalProof {
 const CONTROLLER_BMC_DEPTH = 24;
 const CONTROLLER_COVER_DEPTH = 40;
 
-export const FORMAL_PROOFS: readonly FormalProof[] = [
-  {
-    name: 'fifo',
-    what: `FIFO ${FIFO_PROOF_CONFIG.width} bits x ${FIFO_PROOF_CONFIG.depth}: occupancy invariant by k-induction; no beat lost, duplicated or reordered and the valid/ready rules to depth 14 (three and a half times through the entries)`,
+/**
+ * A FIFO's proof: the occupancy invariant on the block alone by k-induction; no
+ * beat lost, duplicated or reordered and the valid/ready rules in the harness to
+ * three and a half times through the entries (depth 14 for 4 entries).
+ */
+function fifoProof(name: string, c: FifoConfig, role: string): FormalProof {
+  const depth = Math.max(14, Math.ceil(3.5 * c.depth));
+  return {
+    name,
+    what: `${role}, ${c.width} bits x ${c.depth}: occupancy invariant by k-induction; no beat lost, duplicated or reordered and the valid/ready rules to depth ${depth}`,
     build() {
-      const dut = fifoProofDut();
-      const h = fifoHarness(dut, FIFO_PROOF_CONFIG);
+      const dut = fifoProofDut(c);
+      const h = fifoHarness(dut, c);
       const alone = aloneHarness(dut);
       return {
-        name: 'fifo',
+        name,
         files: [
           { path: `${dut.name}.v`, text: renderModule(dut) },
           { path: `${alone.name}.v`, text: renderHarness(alone) },
@@ -41,12 +49,17 @@ export const FORMAL_PROOFS: readonly FormalProof[] = [
         checks: [
           { kind: 'bmc', top: alone.name, depth: 8 },
           { kind: 'induction', top: alone.name, depth: 2 },
-          { kind: 'bmc', top: h.name, depth: 14 },
-          { kind: 'cover', top: h.name, depth: 14 },
+          { kind: 'bmc', top: h.name, depth },
+          { kind: 'cover', top: h.name, depth },
         ],
       };
     },
-  },
+  };
+}
+
+export const FORMAL_PROOFS: readonly FormalProof[] = [
+  fifoProof('fifo', FIFO_PROOF_CONFIG, 'the FIFO'),
+  fifoProof('a-input', { width: FIFO_PROOF_CONFIG.width, depth: ACTIVATION_INPUT_DEPTH }, "the accelerator's activation input stage (its depth; the data width does not change the control)"),
   {
     name: 'controller',
     what: `controller ${CONTROLLER_PROOF_CONFIG.rows}x${CONTROLLER_PROOF_CONFIG.cols}, G = ${CONTROLLER_PROOF_CONFIG.group}, D = ${CONTROLLER_PROOF_CONFIG.depth}, revisit gap ${CONTROLLER_PROOF_CONFIG.revisitGap}, ${CONTROLLER_PROOF_CONFIG.dimBits}-bit dimensions, every input free: one done per start, status consistent, refused problems stream nothing, to depth ${CONTROLLER_BMC_DEPTH}`,
