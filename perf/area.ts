@@ -28,7 +28,7 @@ export function categoryOf(moduleName: string): Category {
   if (name.startsWith('msq_recon_')) return 'recon';
   if (name.startsWith('msq_decode_')) return 'decode';
   if (name.startsWith('msq_post_array_') || name.startsWith('msq_int2fp32_') || name.startsWith('msq_fp32_')) return 'post';
-  if (name.startsWith('msq_controller_') || name.startsWith('msq_fifo_') || name.startsWith('msq_accel_')) return 'control';
+  if (name.startsWith('msq_controller_') || name.startsWith('msq_fifo_') || name.startsWith('msq_skid_') || name.startsWith('msq_accel_')) return 'control';
   throw new Error(`area: module ${moduleName} belongs to no block (add it to categoryOf in perf/area.ts)`);
 }
 

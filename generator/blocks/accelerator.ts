@@ -7,13 +7,7 @@ import { peArray } from './pe-array.ts';
 import { controller, DIM_BITS } from './controller.ts';
 import { postArray } from './post-array.ts';
 import { decodeUnit } from './decode.ts';
-import { fifo } from './fifo.ts';
-
-/**
- * Entries of the activation input stage. Two give full throughput (a beat in and one out
- * every cycle) with a_ready computed from the stage's pointers alone.
- */
-export const ACTIVATION_INPUT_DEPTH = 2;
+import { skidBuffer } from './skid-buffer.ts';
 
 /** Bits of an E8M0 scale code. */
 const E8M0_BITS = 8;
@@ -52,7 +46,7 @@ export interface AcceleratorBlocks {
   controller: ModuleDef;
   decode: ModuleDef;
   post: ModuleDef;
-  /** the activation input stage (a FIFO of ACTIVATION_INPUT_DEPTH beats) */
+  /** the activation input stage (a skid buffer) */
   aInput: ModuleDef;
 }
 
@@ -72,7 +66,7 @@ export function acceleratorBlocks(c: AccelConfig): AcceleratorBlocks {
       quant: (({ inlier: _i, ublockSize: _u, recon: _r, ...rest }) => rest)(accelQuantizerOptions(c)),
     }),
     post: postArray(c.post),
-    aInput: fifo({ width: activationBeatLayout(c.rows * c.abits).width.value, depth: ACTIVATION_INPUT_DEPTH }),
+    aInput: skidBuffer({ width: activationBeatLayout(c.rows * c.abits).width.value }),
   };
 }
 
@@ -81,9 +75,9 @@ export function acceleratorBlocks(c: AccelConfig): AcceleratorBlocks {
  * with valid/ready streams for weights, activations and results and a
  * start/busy/done/error control interface (docs/ARCHITECTURE.md).
  *
- * The only logic here is glue: the activation stream passes a 2-entry input
- * FIFO first, so that a_valid and a_data end at flip-flops and a_ready comes
- * from flip-flops (the beat-fire logic fans out to every activation bit; fed
+ * The only logic here is glue: the activation stream passes a skid buffer
+ * first, so that a_valid and a_data end at flip-flops and a_ready comes
+ * from a flip-flop (the beat-fire logic fans out to every activation bit; fed
  * from the port it was the 16x16 plain build's critical path, 0.8 ns of input
  * delay included); activations enter the array only on a fired
  * beat (zeros otherwise, so bubbles add nothing), and each beat's metadata
@@ -149,11 +143,11 @@ export function accelerator(c: AccelConfig): ModuleDef {
 
     const wire = (name: string, width: number | Dim, doc?: string) => m.wire(name, width, { doc });
     m.comment(
-      '---- Activation input stage: a FIFO of ' + ACTIVATION_INPUT_DEPTH + ' beats ----\n' +
-        'a_valid and a_data end at its registers and a_ready is its "not full", from its pointers: no port\n' +
-        'reaches the beat-fire logic, which gates every activation bit into the array. One cycle of latency.',
+      '---- Activation input stage: a skid buffer (2 beats, every output a flip-flop) ----\n' +
+        'a_valid and a_data end at its registers and a_ready is a register of its own: no port reaches the\n' +
+        'beat-fire logic, which gates every activation bit into the array. One cycle of latency, full rate.',
     );
-    const aInData = wire('a_in_data', beatLayout.width, 'the oldest activation beat in the input stage (0 when it is empty)');
+    const aInData = wire('a_in_data', beatLayout.width, 'the oldest activation beat in the input stage (used only when it fires)');
     const aInValid = wire('a_in_valid', 1, 'the input stage holds a beat');
     const aInReady = wire('a_in_ready', 1, 'the controller takes it (the beat fires)');
     m.instance('u_a_in', aInputDef, {

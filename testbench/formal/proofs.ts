@@ -12,7 +12,8 @@ import { FIFO_PROOF_CONFIG, fifoHarness, fifoProofDut } from './fifo-proof.ts';
 import { CONTROLLER_PROOF_CONFIG, controllerHarness, controllerProofDut } from './controller-proof.ts';
 import type { FormalJob } from './run.ts';
 import type { FifoConfig } from '../../generator/blocks/fifo.ts';
-import { ACTIVATION_INPUT_DEPTH } from '../../generator/blocks/accelerator.ts';
+import { skidBuffer, SKID_BUFFER_DEPTH } from '../../generator/blocks/skid-buffer.ts';
+import type { ModuleDef } from '../../generator/dsl/module.ts';
 
 export interface FormalProof {
   name: string;
@@ -26,17 +27,18 @@ const CONTROLLER_BMC_DEPTH = 24;
 const CONTROLLER_COVER_DEPTH = 40;
 
 /**
- * A FIFO's proof: the occupancy invariant on the block alone by k-induction; no
+ * A stream buffer's proof (the FIFO, the skid buffer: the same ports): the
+ * block's own invariant on the block alone by k-induction; no
  * beat lost, duplicated or reordered and the valid/ready rules in the harness to
  * three and a half times through the entries (depth 14 for 4 entries).
  */
-function fifoProof(name: string, c: FifoConfig, role: string): FormalProof {
+function fifoProof(name: string, c: FifoConfig, role: string, makeDut: (c: FifoConfig) => ModuleDef = fifoProofDut): FormalProof {
   const depth = Math.max(14, Math.ceil(3.5 * c.depth));
   return {
     name,
-    what: `${role}, ${c.width} bits x ${c.depth}: occupancy invariant by k-induction; no beat lost, duplicated or reordered and the valid/ready rules to depth ${depth}`,
+    what: `${role}, ${c.width} bits x ${c.depth}: its own invariant by k-induction; no beat lost, duplicated or reordered and the valid/ready rules to depth ${depth}`,
     build() {
-      const dut = fifoProofDut(c);
+      const dut = makeDut(c);
       const h = fifoHarness(dut, c);
       const alone = aloneHarness(dut);
       return {
@@ -59,7 +61,12 @@ function fifoProof(name: string, c: FifoConfig, role: string): FormalProof {
 
 export const FORMAL_PROOFS: readonly FormalProof[] = [
   fifoProof('fifo', FIFO_PROOF_CONFIG, 'the FIFO'),
-  fifoProof('a-input', { width: FIFO_PROOF_CONFIG.width, depth: ACTIVATION_INPUT_DEPTH }, "the accelerator's activation input stage (its depth; the data width does not change the control)"),
+  fifoProof(
+    'skid',
+    { width: FIFO_PROOF_CONFIG.width, depth: SKID_BUFFER_DEPTH },
+    "the skid buffer (the accelerator's activation input stage; its data width does not change the control)",
+    (c) => skidBuffer({ width: c.width }),
+  ),
   {
     name: 'controller',
     what: `controller ${CONTROLLER_PROOF_CONFIG.rows}x${CONTROLLER_PROOF_CONFIG.cols}, G = ${CONTROLLER_PROOF_CONFIG.group}, D = ${CONTROLLER_PROOF_CONFIG.depth}, revisit gap ${CONTROLLER_PROOF_CONFIG.revisitGap}, ${CONTROLLER_PROOF_CONFIG.dimBits}-bit dimensions, every input free: one done per start, status consistent, refused problems stream nothing, to depth ${CONTROLLER_BMC_DEPTH}`,
