@@ -50,9 +50,10 @@ export function staScript(o: StaScriptOptions): string {
     `puts "${MARK} paths"`,
     `report_checks -path_delay max -group_count ${o.paths} -endpoint_count 1 -sort_by_slack -digits 4`,
     `puts "${MARK} end-paths"`,
-    // the worst path ending in each block: its flip-flops' data pins (the top: its own flip-flops and the outputs)
+    // the worst path ending in each block: its flip-flops' data pins, also those of the units kept
+    // as modules inside it (one level down); the top: its own flip-flops and the outputs
     ...[...o.blocks, 'top'].flatMap((b) => [
-      `set msq_to ${b === 'top' ? '[concat [get_pins -quiet */D] [all_outputs]]' : `[get_pins -quiet ${b}/*/D]`}`,
+      `set msq_to ${b === 'top' ? '[concat [get_pins -quiet */D] [all_outputs]]' : `[concat [get_pins -quiet ${b}/*/D] [get_pins -quiet ${b}/*/*/D]]`}`,
       `puts "${MARK} block ${b}"`,
       'if {[llength $msq_to] > 0} { report_checks -path_delay max -to $msq_to -group_count 1 -endpoint_count 1 -digits 4 }',
       `puts "${MARK} end-block"`,

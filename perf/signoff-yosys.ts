@@ -4,10 +4,11 @@
  * ABC script and constraints, and the reader of `stat -liberty`.
  *
  * Hierarchy: the top's own submodule instances (the blocks: PE array,
- * post-array unit, decode unit, controller, activation skid buffer) stay modules of their
- * own, each flattened inside, so the library area comes out per block; ABC
- * optimizes each block on its own (on a 2x4 accelerator, flat synthesis gave
- * the same critical path within 2 %). Registers keep their RTL names: every
+ * post-array unit, decode unit, controller, activation input stage) stay
+ * modules of their own, each flattened inside but for the units that
+ * signoff.ts names SEPARATE_SYNTHESIS_BLOCKS (kept inside their block), so the
+ * library area comes out per block; ABC optimizes each module on its own (on a
+ * 2x4 accelerator, flat synthesis gave the same critical path within 2 %). Registers keep their RTL names: every
  * register wire is marked `keep` before synthesis (so it, not a port alias,
  * names the flip-flop output), nets are split to bits, and each flip-flop is
  * named after the bit it drives with the suffix `_reg` (`acc_q[3]_reg`), a
@@ -69,7 +70,7 @@ export interface YosysScriptOptions {
   /** RTL files in compile order (relative to the work folder or absolute) */
   files: string[];
   top: string;
-  /** module names of the top's submodule instances, kept as their own modules */
+  /** Yosys names (or patterns) of the modules kept as their own: the top's blocks and the units synthesized on their own */
   blockModules: string[];
   /** the synthesis view of the library (dont_use cells marked) */
   synthLiberty: string;

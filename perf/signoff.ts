@@ -20,6 +20,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildTop, type GenerateOptions } from '../generator/targets.ts';
+import type { Item, ModuleDef } from '../generator/dsl/module.ts';
 import { writeRtlFiles } from '../generator/emit.ts';
 import { ToolError } from '../common/errors.ts';
 import { GENERATOR_NAME, GENERATOR_VERSION } from '../common/version.ts';
@@ -56,6 +57,41 @@ export const DEFAULT_TOOL_TIMEOUT_MIN = 120;
 export const DEFAULT_SYNTH_MARGIN_FRACTION = 0.25;
 /** Worst paths (distinct endpoints) kept in the report. */
 export const REPORTED_PATHS = 10;
+
+/**
+ * Yosys's names of modules after `hierarchy`: an instance that binds parameters (the DSL
+ * shows every binding, equal to the child's own values) makes its module
+ * `$paramod$<hash>\name`, an instance without bindings keeps `name`.
+ */
+function yosysModuleNames(modules: readonly ModuleDef[]): (name: string) => string[] {
+  const bound = new Set<string>();
+  const plain = new Set<string>();
+  const walk = (items: readonly Item[]) => {
+    for (const i of items) {
+      if (i.kind === 'instance') (i.params.size > 0 ? bound : plain).add(i.module.name);
+      else if (i.kind === 'generate') walk(i.items);
+    }
+  };
+  for (const m of modules) walk(m.items);
+  return (name) => [...(plain.has(name) || !bound.has(name) ? [name] : []), ...(bound.has(name) ? [`$paramod*\\${name}`] : [])];
+}
+
+/**
+ * Units synthesized as modules of their own wherever they are instantiated
+ * (besides the top's blocks): every one of their inputs comes from a register
+ * with no logic between, every output is a register, and they have no reset
+ * (so no high-fanout net crosses into them: with a reset, the unbuffered rst_n
+ * net into 2C unit ports took 2.3 ns at 16x16), so ABC loses nothing at their
+ * boundary, and each distinct unit is mapped once for all its instances (C of
+ * each in a post-array unit). Flattened into the post-array unit they are most
+ * of its gates (68 000-80 000 at 16x16): ABC's estimate then met its 3 ns
+ * target in one build and missed it by 0.5 ns in another of the very same
+ * post-array RTL (its node order follows the rest of the design), and missing
+ * it relaxes paths up to the slowest: integer accumulations and the adder's
+ * reverse subtraction became ripples of maj3 cells (16x16 W4 plain: u_post
+ * slack +0.45 ns in one run, -0.09 ns in the next).
+ */
+export const SEPARATE_SYNTHESIS_BLOCKS: ReadonlySet<string> = new Set(['int-to-fp32', 'fp32-add']);
 
 export interface SignoffOptions {
   /** what to build (an accelerator configuration, or the PE alone) */
@@ -201,6 +237,8 @@ export async function runSignoff(o: SignoffOptions): Promise<SignoffReport> {
   mkdirSync(rtlDir, { recursive: true });
   const files = writeRtlFiles(rtlDir, gen.design).map((f) => `rtl/${f}`);
   const blocks = gen.design.top.items.flatMap((i) => (i.kind === 'instance' ? [{ name: i.name, module: i.module.name }] : []));
+  const separateUnits = gen.design.modules.filter((m) => SEPARATE_SYNTHESIS_BLOCKS.has(String(m.config.block))).map((m) => m.name);
+  const yosysNames = yosysModuleNames(gen.design.modules);
   const tGen = (performance.now() - t0) / 1000;
   say(`generated ${top} (${files.length} modules) in ${tGen.toFixed(1)} s`);
 
@@ -222,7 +260,7 @@ export async function runSignoff(o: SignoffOptions): Promise<SignoffReport> {
     yosysScript({
       files,
       top,
-      blockModules: [...new Set(blocks.map((b) => b.module))],
+      blockModules: [...new Set([...blocks.map((b) => b.module), ...separateUnits])].flatMap(yosysNames),
       synthLiberty: synthLib,
       liberty: o.liberty,
       periodPs: targetPs,
@@ -326,7 +364,11 @@ export async function runSignoff(o: SignoffOptions): Promise<SignoffReport> {
     power,
     ...(sta.powerReason ? { power_reason: sta.powerReason } : {}),
     constraints: { clock: `ideal, ${o.periodNs} ns on clk`, io_delay_ns: round(o.periodNs * IO_DELAY_FRACTION, 4), io_delay_fraction: IO_DELAY_FRACTION, driving_cell: driver ?? null, load_pf: DEFAULT_LOAD_PF },
-    flow: { hierarchy: blocks.length ? `blocks kept (${blocks.map((b) => b.name).join(', ')}), each flattened inside` : 'flattened', abc_script: abcScript(targetPs, driver !== undefined).trim(), synth_target_ns: targetPs / 1000, abc_constraints: driver !== undefined },
+    flow: {
+      hierarchy: [
+        blocks.length ? `blocks kept (${blocks.map((b) => b.name).join(', ')}), each flattened inside` : 'flattened',
+        ...(separateUnits.length ? [`units synthesized on their own (${separateUnits.join(', ')})`] : []),
+      ].join('; '), abc_script: abcScript(targetPs, driver !== undefined).trim(), synth_target_ns: targetPs / 1000, abc_constraints: driver !== undefined },
     tools: { yosys: yosysVersion(yv.output), sta: staVersion(sv.output) },
     sta_messages: staWarnings,
     seconds: { generate: round(tGen, 2), yosys: round(tYosys, 1), sta: round(tSta, 1), total: round((performance.now() - t0) / 1000, 1) },

@@ -267,3 +267,44 @@ describe('formal properties (ModuleBuilder.property)', () => {
     expect(() => defineModule('p4', 'x', {}, (m) => m.property('assert', 'a_c', m.input('a', 1), 'x'))).toThrow(/declare clock\(\) and resetN\(\) before property a_c/);
   });
 });
+
+describe('modules without reset (ModuleBuilder.noReset)', () => {
+  const pipe = (enable: boolean) =>
+    defineModule(`pipe_nr${enable ? '_en' : ''}`, 'a two-stage pipeline without reset', {}, (m) => {
+      m.clock();
+      m.noReset('the stages carry no valid bit');
+      const a = m.input('a', 8);
+      const en = enable ? m.input('en', 1) : null;
+      const y = m.output('y', 8);
+      const s1 = m.reg('s1_q', 8);
+      const s2 = m.reg('s2_q', 8);
+      m.update(s1, a.plus(lit(1, 8)), en ? { enable: en } : {});
+      m.update(s2, s1);
+      m.assign(y, s2);
+    });
+
+  it('render registers without a reset branch, with their enables, and are clean in all three tools', () => {
+    for (const enable of [false, true]) {
+      const def = pipe(enable);
+      expect(def.reset).toBeNull();
+      expect(def.resetless).toBe('the stages carry no valid bit');
+      const text = renderModule(def);
+      expect(text).not.toMatch(/rst_n/);
+      expect(text).toMatch(/always @\(posedge clk\) begin\n\s+s2_q <= s1_q;\n\s+end/);
+      if (enable) expect(text).toMatch(/always @\(posedge clk\) begin\n\s+if \(en\) begin\n\s+s1_q <= a \+ 8'h1;\n\s+end\n\s+end/);
+      const dir = tmpDir();
+      writeFileSync(join(dir, `${def.name}.v`), text);
+      expect(verilatorLint([`${def.name}.v`], def.name, dir).output).toBe('');
+      expect(icarusCompile([`${def.name}.v`], def.name, dir).ok).toBe(true);
+      expect(yosysSynth([`${def.name}.v`], def.name, dir).ok).toBe(true);
+    }
+  });
+
+  it('refuse a register before the reset is declared either way, a reset and noReset together, and a flop without reset', () => {
+    const bad = (body: Parameters<typeof defineModule>[3]) => () => defineModule('bad', 'bad', {}, body);
+    expect(bad((m) => (m.clock(), m.reg('q', 1)))).toThrow(/declare clock\(\) and resetN\(\) \(or noReset\(\)\) before register q/);
+    expect(bad((m) => (m.clock(), m.resetN(), m.noReset('x')))).toThrow(/a module with a reset cannot also have none/);
+    expect(bad((m) => (m.clock(), m.noReset('x'), m.resetN()))).toThrow(/a module without reset cannot declare one/);
+    expect(bad((m) => (m.clock(), m.noReset('x'), m.flop('f', 1)))).toThrow(/flop f needs the module's reset/);
+  });
+});

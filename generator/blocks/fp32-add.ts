@@ -1,6 +1,6 @@
 import { lit, concat, mux, type Expr, type Signal } from '../dsl/expr.ts';
 import { defineModule, type ModuleDef } from '../dsl/module.ts';
-import { FP32_LAYOUT, FP32_QNAN, Stages, stageSplitSuffix, foldSticky, limitedLeadingZeros, roundPackFp32, stageReg, styledAdd, styledSum, adderStyleSuffix, DEFAULT_ADDER_STYLE, type AdderStyle, type StepSpec } from './fp32-common.ts';
+import { UNIT_RESET_NOTE, FP32_LAYOUT, FP32_QNAN, Stages, stageSplitSuffix, foldSticky, limitedLeadingZeros, roundPackFp32, stageReg, styledAdd, styledSum, adderStyleSuffix, DEFAULT_ADDER_STYLE, type AdderStyle, type StepSpec } from './fp32-common.ts';
 
 /*
  * fp32-add: IEEE-754 binary32 a + b, round to nearest even, as a pipeline of
@@ -94,7 +94,8 @@ export function fp32Add(c: Fp32AddConfig = {}): ModuleDef {
   const doc = `IEEE-754 binary32 adder, round to nearest even, subnormals, canonical NaN 0x7FC00000, ${stages}-stage pipeline${adders === DEFAULT_ADDER_STYLE ? '' : `, ${adders} adders`}`;
   return defineModule(fp32AddModuleName(c), doc, { block: 'fp32-add', stages, adders }, (m) => {
     m.clock();
-    m.resetN();
+    m.noReset(UNIT_RESET_NOTE);
+    m.comment(UNIT_RESET_NOTE);
     const a = m.input('a', 32, { doc: 'IEEE-754 binary32 operand, stage 1' });
     const b = m.input('b', 32, { doc: 'IEEE-754 binary32 operand, stage 1' });
     const result = m.output('result', 32, { doc: `a + b, IEEE-754 binary32, ${stages} cycles after the operands` });

@@ -28,8 +28,18 @@ export const FP32_LAYOUT = new Layout<'frac' | 'exp' | 'sign'>('binary32', [
 ]);
 
 /**
- * A stage register `<name>_q`: loads `e` on every rising clock edge (reset to
- * 0 like every register; the pipelines carry no valid bit, their users do).
+ * Why the fp32 units have no reset: their stage registers carry no valid bit
+ * (the user carries the valid bits beside them and resets those), so nothing
+ * in them needs a known value; without a reset input the unit is smaller and
+ * reset does not fan out into every unit instance.
+ */
+export const UNIT_RESET_NOTE =
+  'No reset: the stage registers carry no valid bit (the user keeps the valid bits beside the unit and resets\n' +
+  'those), so a stage holds whatever entered it; a result is defined once its operands were.';
+
+/**
+ * A stage register `<name>_q`: loads `e` on every rising clock edge (no reset:
+ * the pipelines carry no valid bit, their users do).
  * The boundary between two pipeline stages of a unit.
  */
 export function stageReg(m: ModuleBuilder, name: string, e: Expr, doc: string): Signal {

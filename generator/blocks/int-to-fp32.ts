@@ -2,7 +2,7 @@ import { Dim } from '../dsl/dim.ts';
 import { ParamConst, lit, concat, mux, type Expr } from '../dsl/expr.ts';
 import { defineModule, type ModuleDef } from '../dsl/module.ts';
 import { checkIntRange } from '../../common/errors.ts';
-import { Stages, stageSplitSuffix, foldSticky, limitedLeadingZeros, roundPackFp32, stageReg, stopBit, type StepSpec } from './fp32-common.ts';
+import { UNIT_RESET_NOTE, Stages, stageSplitSuffix, foldSticky, limitedLeadingZeros, roundPackFp32, stageReg, stopBit, type StepSpec } from './fp32-common.ts';
 
 /*
  * int-to-fp32: value * 2^exp -> IEEE-754 binary32, round to nearest even.
@@ -119,7 +119,8 @@ export function intToFp32(c: IntToFp32Config): ModuleDef {
       const RSH_MAX = m.constant('RSH_MAX', 25, 5, 'a right shift that puts any leading one below the guard bit');
 
       m.clock();
-      m.resetN();
+      m.noReset(UNIT_RESET_NOTE);
+      m.comment(UNIT_RESET_NOTE);
       const value = m.input('value', INTW, { signed: true, doc: 'signed integer (e.g. a group dot product), stage 1' });
       const exp = m.input('exp', EXPW, { signed: true, doc: 'signed power-of-two scale, stage 1' });
       const result = m.output('result', 32, { doc: `IEEE-754 binary32 bits of value * 2^exp, ${stages} cycles after the inputs` });

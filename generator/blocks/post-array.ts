@@ -384,8 +384,8 @@ export function postArray(c: PostArrayConfig): ModuleDef {
       const value = s.let('acc', accQ.lane(col, INTW).asSigned(), 'exact: INTW holds the sum of the G/R column sums of a group');
       const exp = s.let('exp', expQ.lane(col, EXPW).asSigned(), 'E = S_w + S_x - EOFF of this column');
       const term = s.wire('term', 32, { doc: `acc * 2^E in binary32 (RNE), cycle ${CVT_END + 1}` });
-      s.instance('u_int2fp', int2fp, { clk, rst_n: rstN, value, exp, result: term }, { INTW, EXPW });
-      s.instance('u_add', adder, { clk, rst_n: rstN, a: fbufRd.lane(col, 32), b: term, result: fbufWd.lane(col, 32) });
+      s.instance('u_int2fp', int2fp, { clk, value, exp, result: term }, { INTW, EXPW });
+      s.instance('u_add', adder, { clk, a: fbufRd.lane(col, 32), b: term, result: fbufWd.lane(col, 32) });
     });
 
     m.comment(

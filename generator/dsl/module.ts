@@ -100,6 +100,8 @@ export interface ModuleDef {
   readonly properties: readonly Property[];
   readonly clock: Signal | null;
   readonly reset: Signal | null;
+  /** no reset by design (ModuleBuilder.noReset): why; null when the module has a reset or no registers */
+  readonly resetless: string | null;
   /** The block's configuration, written into each file's header. */
   readonly config: Readonly<Record<string, unknown>>;
 }
@@ -274,6 +276,8 @@ export class ModuleBuilder extends ScopeBuilder {
   private readonly names = new Set<string>();
   private clk: Signal | null = null;
   private rst: Signal | null = null;
+  /** set by noReset(): why the module has no reset */
+  private resetless: string | null = null;
 
   constructor(readonly name: string) {
     super();
@@ -335,6 +339,7 @@ export class ModuleBuilder extends ScopeBuilder {
    * combinational block sets `<name>_d`, usually holding `_q` by default.
    */
   flop(name: string, width: Dim | number, opts: { signed?: boolean; doc?: string; reset?: number | bigint } = {}): Flop {
+    if (!this.rst) throw new WidthError(`${this.name}: flop ${name} needs the module's reset (resetN())`);
     const q = this.reg(`${name}_q`, width, { signed: opts.signed, doc: opts.doc });
     const d = this.logic(`${name}_d`, width, { signed: opts.signed, doc: `next value of ${name}_q` });
     this.update(q, d, { reset: opts.reset });
@@ -388,13 +393,24 @@ export class ModuleBuilder extends ScopeBuilder {
   /** The module's synchronous active-low reset input (`rst_n`). */
   resetN(name = 'rst_n'): Signal {
     if (this.rst) throw new WidthError(`${this.name}: reset declared twice`);
+    if (this.resetless !== null) throw new WidthError(`${this.name}: a module without reset cannot declare one`);
     this.rst = this.input(name, 1, { doc: 'synchronous reset, active low' });
     return this.rst;
   }
 
-  /** A register clocked by the module clock with synchronous active-low reset. Give its update with `update`. */
+  /**
+   * Declares that the module has no reset: its registers load on every enabled
+   * clock edge and are never cleared (a pipeline whose user keeps the valid bits).
+   * `why` is the module's comment on it. A module declares either this or resetN().
+   */
+  noReset(why: string): void {
+    if (this.rst) throw new WidthError(`${this.name}: a module with a reset cannot also have none`);
+    this.resetless = why;
+  }
+
+  /** A register clocked by the module clock with synchronous active-low reset (none after noReset()). Give its update with `update`. */
   reg(name: string, width: Dim | number, opts: { signed?: boolean; doc?: string } = {}): Signal {
-    if (!this.clk || !this.rst) throw new WidthError(`${this.name}: declare clock() and resetN() before register ${name}`);
+    if (!this.clk || (!this.rst && this.resetless === null)) throw new WidthError(`${this.name}: declare clock() and resetN() (or noReset()) before register ${name}`);
     this.claim(name);
     const s = new Signal(this.name, name, 'reg', Dim.from(width), opts.signed ?? false, opts.doc);
     this.regs.push(s);
@@ -479,6 +495,7 @@ export class ModuleBuilder extends ScopeBuilder {
       properties: [...this.props],
       clock: this.clk,
       reset: this.rst,
+      resetless: this.resetless,
       config: Object.freeze({ ...config }),
     });
   }

@@ -70,6 +70,15 @@ function itemView(m: ModuleDef, item: Item, indent: number): ItemView {
     case 'assign':
       return { assign: true, line: stmtText(indent, 0, `assign ${item.lhs.render()} = `, item.rhs, ';') };
     case 'reg':
+      if (!m.reset) {
+        // a module without reset (noReset): the register loads on every enabled edge
+        return {
+          regNoReset: true,
+          clock: m.clock!.name,
+          enableLine: item.enable ? stmtText(indent, 2, 'if (', item.enable, ') begin') : undefined,
+          nextLine: stmtText(indent, item.enable ? 4 : 2, `${item.reg.name} <= `, item.next, ';'),
+        };
+      }
       return {
         reg: true,
         clock: m.clock!.name,
