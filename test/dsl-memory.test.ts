@@ -161,7 +161,7 @@ describe('DSL memories: elaboration checks', () => {
         mem.write(m.input('a', 2), m.input('d', 8));
         mem.readRegistered(m, 'rd_q', m.input('r', 2));
       }),
-    ).toThrow(/declare clock\(\) and resetN\(\) before register rd_q/);
+    ).toThrow(/declare clock\(\) and resetN\(\) \(or noReset\(\)\) before register rd_q/);
   });
 
   it('needs the module clock first and a fresh name; a read cannot be assigned to', () => {

@@ -6,6 +6,20 @@ import { Rng } from '../testbench/rng.ts';
 import { expectCleanRtl, tmpDir } from './helpers.ts';
 
 /**
+ * The stimulus of a stream buffer's test in cycle t of `cycles`: fill up (in_valid 90 %,
+ * out_ready 15 %), drain (10 % / 95 %), random traffic (50 % / 55 %), a reset at the start
+ * and at three quarters, with data inside.
+ */
+function traffic(rng: Rng, t: number, cycles: number, mask: bigint): { reset: boolean; inValid: boolean; outReady: boolean; data: bigint } {
+  const p = t < cycles / 4 ? 0.9 : t < cycles / 2 ? 0.1 : 0.5;
+  const reset = t === 0 || t === Math.floor((3 * cycles) / 4);
+  const inValid = rng.float() < p;
+  const outReady = rng.float() < 1.05 - p;
+  const data = (BigInt(rng.next()) * 0x9e3779b97n + BigInt(t)) & mask;
+  return { reset, inValid, outReady, data };
+}
+
+/**
  * Cycle model of the FIFO (storage and wrap-bit pointers, as the RTL keeps
  * them; out_data is 0 while empty), cross-checked against a plain queue:
  * whenever out_valid, out_data is the oldest word not yet taken.
@@ -20,11 +34,7 @@ function fifoVectors(width: number, depth: number, cycles: number, seed: number)
   const queue: bigint[] = [];
   const out: CycleVector[] = [];
   for (let t = 0; t < cycles; t++) {
-    const p = t < cycles / 4 ? 0.9 : t < cycles / 2 ? 0.1 : 0.5;
-    const reset = t === 0 || t === Math.floor((3 * cycles) / 4);
-    const inValid = rng.float() < p;
-    const outReady = rng.float() < 1.05 - p;
-    const data = (BigInt(rng.next()) * 0x9e3779b97n + BigInt(t)) & mask;
+    const { reset, inValid, outReady, data } = traffic(rng, t, cycles, mask);
     if (reset) {
       storage.fill(0n);
       w = r = 0;
@@ -88,11 +98,7 @@ function skidVectors(width: number, cycles: number, seed: number): CycleVector[]
   const queue: bigint[] = [];
   const out: CycleVector[] = [];
   for (let t = 0; t < cycles; t++) {
-    const p = t < cycles / 4 ? 0.9 : t < cycles / 2 ? 0.1 : 0.5;
-    const reset = t === 0 || t === Math.floor((3 * cycles) / 4);
-    const inValid = rng.float() < p;
-    const outReady = rng.float() < 1.05 - p;
-    const data = (BigInt(rng.next()) * 0x9e3779b97n + BigInt(t)) & mask;
+    const { reset, inValid, outReady, data } = traffic(rng, t, cycles, mask);
     if (reset) {
       outQ = skidQ = 0n;
       outV = skidV = false;

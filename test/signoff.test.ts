@@ -56,7 +56,10 @@ describe.skipIf(!haveLibrary)('msq signoff on SKY130 HD', () => {
     expect(s.wns_ns).toBeCloseTo(Math.min(0, s.worst_slack_ns), 6);
     expect(s.met).toBe(s.worst_slack_ns >= 0);
     expect(s.area_um2).toBeGreaterThan(1000);
-    expect(Object.keys(s.area_um2_by_block).sort()).toEqual(['top', 'u_array', 'u_ctrl', 'u_decode', 'u_post']);
+    expect(Object.keys(s.area_um2_by_block).sort()).toEqual(['top', 'u_a_in', 'u_array', 'u_ctrl', 'u_decode', 'u_post']);
+    // the post-array unit's fp32 units are synthesized once each, as modules of their own (the int->fp32 one is parameterized)
+    expect(s.flow.hierarchy).toMatch(/units synthesized on their own \(msq_int2fp32_i\d+_e10, msq_fp32_add\)/);
+    expect(readFileSync(join(work, 'synth.ys'), 'utf8')).toMatch(/setattr -mod -set keep_hierarchy 1 .*\$paramod\*\\msq_int2fp32_i\d+_e10 msq_fp32_add\n/);
     for (const v of Object.values(s.area_um2_by_block)) expect(v).toBeGreaterThan(0);
     const sum = Object.values(s.area_um2_by_block).reduce((a, b) => a + b, 0);
     expect(Math.abs(sum - s.area_um2) / s.area_um2).toBeLessThan(0.001);

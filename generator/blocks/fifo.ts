@@ -1,6 +1,19 @@
-import { defineModule, type ModuleDef } from '../dsl/module.ts';
+import { defineModule, type ModuleBuilder, type ModuleDef } from '../dsl/module.ts';
+import type { Dim } from '../dsl/dim.ts';
 import { Const, ParamConst, lit, mux } from '../dsl/expr.ts';
 import { checkIntRange, InputError } from '../../common/errors.ts';
+
+/** The ports of a stream buffer (the FIFO, the skid buffer): a valid/ready stream in and one out, with their docs. */
+export function streamBufferPorts(m: ModuleBuilder, width: Dim, doc: { inReady: string; outData: string; outValid: string }) {
+  return {
+    inData: m.input('in_data', width),
+    inValid: m.input('in_valid', 1),
+    inReady: m.output('in_ready', 1, { doc: doc.inReady }),
+    outData: m.output('out_data', width, { doc: doc.outData }),
+    outValid: m.output('out_valid', 1, { doc: doc.outValid }),
+    outReady: m.input('out_ready', 1),
+  };
+}
 
 export interface FifoConfig {
   width: number;
@@ -27,12 +40,7 @@ export function fifo(c: FifoConfig): ModuleDef {
     const DEPTH = m.param('DEPTH', c.depth, 'entries (a power of two)');
     m.clock();
     m.resetN();
-    const inData = m.input('in_data', WIDTH);
-    const inValid = m.input('in_valid', 1);
-    const inReady = m.output('in_ready', 1, { doc: 'not full' });
-    const outData = m.output('out_data', WIDTH, { doc: 'the oldest entry; 0 while empty' });
-    const outValid = m.output('out_valid', 1, { doc: 'not empty' });
-    const outReady = m.input('out_ready', 1);
+    const { inData, inValid, inReady, outData, outValid, outReady } = streamBufferPorts(m, WIDTH, { inReady: 'not full', outData: 'the oldest entry; 0 while empty', outValid: 'not empty' });
 
     m.comment('Pointers carry one extra bit: equal pointers mean empty, equal but for that bit full.');
     const wptr = m.reg('wptr', aw + 1, { doc: 'write pointer, with a wrap bit' });

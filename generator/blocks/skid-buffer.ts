@@ -1,6 +1,7 @@
 import { defineModule, type ModuleDef } from '../dsl/module.ts';
 import { lit, mux } from '../dsl/expr.ts';
 import { checkIntRange } from '../../common/errors.ts';
+import { streamBufferPorts } from './fifo.ts';
 
 export interface SkidBufferConfig {
   width: number;
@@ -38,12 +39,11 @@ export function skidBuffer(c: SkidBufferConfig): ModuleDef {
     const WIDTH = m.param('WIDTH', c.width, 'beat width');
     m.clock();
     m.resetN();
-    const inData = m.input('in_data', WIDTH);
-    const inValid = m.input('in_valid', 1);
-    const inReady = m.output('in_ready', 1, { doc: 'the skid register is empty (a flip-flop)' });
-    const outData = m.output('out_data', WIDTH, { doc: 'the oldest beat (a flip-flop); meaningful only with out_valid' });
-    const outValid = m.output('out_valid', 1, { doc: 'a beat is offered (a flip-flop)' });
-    const outReady = m.input('out_ready', 1);
+    const { inData, inValid, inReady, outData, outValid, outReady } = streamBufferPorts(m, WIDTH, {
+      inReady: 'the skid register is empty (a flip-flop)',
+      outData: 'the oldest beat (a flip-flop); meaningful only with out_valid',
+      outValid: 'a beat is offered (a flip-flop)',
+    });
 
     const outQ = m.reg('out_q', WIDTH, { doc: 'the output register: the oldest beat' });
     const outV = m.reg('out_v', 1, { doc: 'out_q holds a beat' });
