@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { DEFAULT_ACCEL, defaultGroup, type AccelOptions } from '../generator/accel-config.ts';
-import { checkOneOf } from '../common/errors.ts';
 import { parseIntFlag } from './parse.ts';
 import { RECON_TOPOLOGY_BLOCKS, reconTopology } from '../generator/blocks/recon-topologies.ts';
 import { ADDER_STYLES, DEFAULT_ADDER_STYLE, type AdderStyle } from '../generator/blocks/fp32-common.ts';

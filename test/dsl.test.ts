@@ -308,3 +308,18 @@ describe('modules without reset (ModuleBuilder.noReset)', () => {
     expect(bad((m) => (m.clock(), m.noReset('x'), m.flop('f', 1)))).toThrow(/flop f needs the module's reset/);
   });
 });
+
+describe('sign extension of a 1-bit signal', () => {
+  it('replicates the signal itself (a scalar has no [0] select) and lints clean', () => {
+    const def = defineModule('sext1', 'sign extension of a 1-bit input', {}, (m) => {
+      const a = m.input('a', 1);
+      const y = m.output('y', 4);
+      m.assign(y, a.asSigned().sext(4).asUnsigned());
+    });
+    const text = renderModule(def);
+    expect(text).toContain('assign y = $unsigned($signed({{3{a}}, a}));');
+    const dir = tmpDir();
+    writeFileSync(join(dir, 'sext1.v'), text);
+    expect(verilatorLint(['sext1.v'], 'sext1', dir).output).toBe('');
+  });
+});

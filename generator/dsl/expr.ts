@@ -188,6 +188,8 @@ export class Signal extends Expr {
     return this.name;
   }
   override msb(): Expr {
+    // a 1-bit signal is declared without a range: it is its own MSB (a select [0] would be illegal)
+    if (this.width.isLiteral && this.width.value === 1) return this.signed ? new Cast(false, this) : this;
     return this.bit(this.width.minus(1));
   }
   reads(_env: GenvarEnv, out: BitRef[]): void {
