@@ -368,7 +368,11 @@ export async function runSignoff(o: SignoffOptions): Promise<SignoffReport> {
       hierarchy: [
         blocks.length ? `blocks kept (${blocks.map((b) => b.name).join(', ')}), each flattened inside` : 'flattened',
         ...(separateUnits.length ? [`units synthesized on their own (${separateUnits.join(', ')})`] : []),
-      ].join('; '), abc_script: abcScript(targetPs, driver !== undefined).trim(), synth_target_ns: targetPs / 1000, abc_constraints: driver !== undefined },
+      ].join('; '),
+      abc_script: abcScript(targetPs, driver !== undefined).trim(),
+      synth_target_ns: targetPs / 1000,
+      abc_constraints: driver !== undefined,
+    },
     tools: { yosys: yosysVersion(yv.output), sta: staVersion(sv.output) },
     sta_messages: staWarnings,
     seconds: { generate: round(tGen, 2), yosys: round(tYosys, 1), sta: round(tSta, 1), total: round((performance.now() - t0) / 1000, 1) },

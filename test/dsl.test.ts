@@ -290,6 +290,7 @@ describe('modules without reset (ModuleBuilder.noReset)', () => {
       expect(def.resetless).toBe('the stages carry no valid bit');
       const text = renderModule(def);
       expect(text).not.toMatch(/rst_n/);
+      expect(text).toContain('// the stages carry no valid bit'); // the reason, where noReset was called
       expect(text).toMatch(/always @\(posedge clk\) begin\n\s+s2_q <= s1_q;\n\s+end/);
       if (enable) expect(text).toMatch(/always @\(posedge clk\) begin\n\s+if \(en\) begin\n\s+s1_q <= a \+ 8'h1;\n\s+end\n\s+end/);
       const dir = tmpDir();

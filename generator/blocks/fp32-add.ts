@@ -95,7 +95,6 @@ export function fp32Add(c: Fp32AddConfig = {}): ModuleDef {
   return defineModule(fp32AddModuleName(c), doc, { block: 'fp32-add', stages, adders }, (m) => {
     m.clock();
     m.noReset(UNIT_RESET_NOTE);
-    m.comment(UNIT_RESET_NOTE);
     const a = m.input('a', 32, { doc: 'IEEE-754 binary32 operand, stage 1' });
     const b = m.input('b', 32, { doc: 'IEEE-754 binary32 operand, stage 1' });
     const result = m.output('result', 32, { doc: `a + b, IEEE-754 binary32, ${stages} cycles after the operands` });

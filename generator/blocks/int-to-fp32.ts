@@ -120,7 +120,6 @@ export function intToFp32(c: IntToFp32Config): ModuleDef {
 
       m.clock();
       m.noReset(UNIT_RESET_NOTE);
-      m.comment(UNIT_RESET_NOTE);
       const value = m.input('value', INTW, { signed: true, doc: 'signed integer (e.g. a group dot product), stage 1' });
       const exp = m.input('exp', EXPW, { signed: true, doc: 'signed power-of-two scale, stage 1' });
       const result = m.output('result', 32, { doc: `IEEE-754 binary32 bits of value * 2^exp, ${stages} cycles after the inputs` });

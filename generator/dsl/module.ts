@@ -401,11 +401,13 @@ export class ModuleBuilder extends ScopeBuilder {
   /**
    * Declares that the module has no reset: its registers load on every enabled
    * clock edge and are never cleared (a pipeline whose user keeps the valid bits).
-   * `why` is the module's comment on it. A module declares either this or resetN().
+   * `why` is the module's comment on it, emitted where this is called. A module
+   * declares either this or resetN().
    */
   noReset(why: string): void {
     if (this.rst) throw new WidthError(`${this.name}: a module with a reset cannot also have none`);
     this.resetless = why;
+    this.comment(why);
   }
 
   /** A register clocked by the module clock with synchronous active-low reset (none after noReset()). Give its update with `update`. */

@@ -199,10 +199,7 @@ export class PostArrayModel {
       // The buffer writes of the reset edge itself still happen (the RAMs' write enables come
       // from stage registers, not from rst_n); no later read sees those words as data, since
       // every row starts over from 0 and +0. The buffers (RAMs) keep their words.
-      const done = this.pipe.at(-1) ?? null;
-      if (done) this.fbuf[done.beat.addr] = [...done.y!];
-      const writing = this.pipe[1] ?? null;
-      if (writing && !writing.beat.lastKtile) this.ibuf[writing.beat.addr] = writing.acc!;
+      this.applyRamWrites(this.ramWrites());
       this.fifo = [];
       this.pipe.fill(null);
       this.lastVisit.clear();
@@ -221,18 +218,15 @@ export class PostArrayModel {
     if (b) this.checkBeat(b, now);
     this.cycle++;
 
-    // edge C + A + 2 (the last stage): the sum is written to fbuf; with the last group the row is finished
-    const done = this.pipe.at(-1) ?? null;
-    const fbufWrite = done ? { addr: done.beat.addr, y: done.y! } : null;
+    const writes = this.ramWrites();
+    const fbufWrite = writes.fbuf;
     // edge 1 (pipe[0]): the integer sums (acc_q); int->fp32 of the last K-tile's
     const acc = this.pipe[0] ?? null;
     if (acc) {
       acc.acc = acc.beat.colSum.map((s, c) => wrapSigned((acc.beat.firstKtile ? 0n : acc.ibufRd![c]!) + s, p.intWidth));
       if (acc.beat.lastKtile) acc.term = acc.acc.map((v, c) => intToFp32Bits(v, acc.exps[c]!));
     }
-    // edge 2 (pipe[1]): ibuf written inside a group
     const writing = this.pipe[1] ?? null;
-    const ibufWrite = writing && !writing.beat.lastKtile ? { addr: writing.beat.addr, acc: writing.acc! } : null;
     // edge C + 1 (pipe[C]): the term is registered and fbuf read, write-first, +0 for the first group
     const adding = this.pipe[C] ?? null;
     if (adding?.beat.lastKtile) {
@@ -269,8 +263,7 @@ export class PostArrayModel {
     }
 
     // the edge: buffer writes, FIFO, stage registers, read-out
-    if (ibufWrite) this.ibuf[ibufWrite.addr] = ibufWrite.acc;
-    if (fbufWrite) this.fbuf[fbufWrite.addr] = [...fbufWrite.y];
+    this.applyRamWrites(writes);
     if (pop) {
       this.fifo.shift();
       this.pops++;
@@ -282,8 +275,7 @@ export class PostArrayModel {
     }
     // only last_ktile beats go on past the ibuf write
     this.pipe = [entering, acc, writing?.beat.lastKtile ? writing : null, ...this.pipe.slice(2, -1)];
-    const finished = done !== null && done.beat.lastGroup;
-    if (finished) this.rowLast[done!.beat.addr] = done!.beat.lastBeat;
+    const finished = fbufWrite?.finished ?? false;
     this.finCount += (finished ? 1 : 0) - (readOut ? 1 : 0);
     this.rowFree = readOut;
     this.rowFreeAddr = this.outAddr;
@@ -297,6 +289,29 @@ export class PostArrayModel {
       this.rowValid = false;
     }
     return this.outputs;
+  }
+
+  /**
+   * The RAM writes of the coming edge, from the stage registers alone (the RTL's
+   * write enables are stage registers, so a reset edge makes them too):
+   * edge 2 (pipe[1]) writes ibuf inside a group; edge C + A + 2 (the last stage)
+   * writes the sum to fbuf, and with the last group finishes the row (row_last).
+   */
+  private ramWrites(): { ibuf: { addr: number; acc: bigint[] } | null; fbuf: { addr: number; y: number[]; finished: boolean; lastBeat: boolean } | null } {
+    const writing = this.pipe[1] ?? null;
+    const done = this.pipe.at(-1) ?? null;
+    return {
+      ibuf: writing && !writing.beat.lastKtile ? { addr: writing.beat.addr, acc: writing.acc! } : null,
+      fbuf: done ? { addr: done.beat.addr, y: done.y!, finished: done.beat.lastGroup, lastBeat: done.beat.lastBeat } : null,
+    };
+  }
+
+  private applyRamWrites(w: ReturnType<PostArrayModel['ramWrites']>): void {
+    if (w.ibuf) this.ibuf[w.ibuf.addr] = w.ibuf.acc;
+    if (w.fbuf) {
+      this.fbuf[w.fbuf.addr] = [...w.fbuf.y];
+      if (w.fbuf.finished) this.rowLast[w.fbuf.addr] = w.fbuf.lastBeat;
+    }
   }
 
   private checkBeat(b: PostArrayBeat, now: number): void {
