@@ -244,6 +244,9 @@ function roundB(b: Breakdown): Breakdown {
   return Object.fromEntries(Object.entries(b).map(([k, v]) => [k, round(v, 1)])) as Breakdown;
 }
 
+/** The Verilator builds the simulation jobs share (the outlier rates of one configuration build once). */
+const SIM_BUILD_CACHE = 'verilator-cache';
+
 type Job =
   | { kind: 'area'; key: string; options: AccelOptions; cost: number }
   | { kind: 'signoff'; key: string; options: AccelOptions; cost: number }
@@ -445,7 +448,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         const shape = throughputShape(job.options, job.M, o.gemm.K, o.gemm.nTiles);
         const dir = join(work, 'sim', job.key.replace(/@/g, '_'));
         const stamp = { version: GENERATOR_VERSION, sources, options: job.options, shape, rate: job.rate, simulator: o.simulator };
-        const r = fromCache<ThroughputRun>(dir, stamp) ?? store(dir, stamp, await simulateUtilization(job.options, shape, job.rate, o.simulator, dir));
+        const r = fromCache<ThroughputRun>(dir, stamp) ?? store(dir, stamp, await simulateUtilization(job.options, shape, job.rate, o.simulator, dir, 1, join(work, SIM_BUILD_CACHE)));
         toolSeconds += r.simSeconds;
         sims.set(job.key, r);
         progress(`[${++done}/${jobs.length}] sim ${job.key}: ${r.cycles} cycles, utilization ${(100 * r.utilization).toFixed(1)}% (${o.simulator} ${r.simSeconds.toFixed(1)} s)`);

@@ -59,8 +59,13 @@ export function throughputShape(o: AccelOptions, M: number, K: number, nTiles: n
   return { M, K: Math.min(Math.ceil(K / o.group) * o.group, kMax), N: nTiles * o.cols };
 }
 
-/** One `msq sim` run; throws with the simulator's output if any result word is wrong. */
-export async function simulateUtilization(o: AccelOptions, shape: GemmShape, outlierRate: number, simulator: 'verilator' | 'icarus', work: string, seed = 1): Promise<ThroughputRun> {
+/**
+ * One `msq sim` run; throws with the simulator's output if any result word is
+ * wrong. `buildCache` (Verilator): a folder shared by the runs, where runs of
+ * the same RTL and testbench (outlier rates differ only in the vector files)
+ * share one build.
+ */
+export async function simulateUtilization(o: AccelOptions, shape: GemmShape, outlierRate: number, simulator: 'verilator' | 'icarus', work: string, seed = 1, buildCache?: string): Promise<ThroughputRun> {
   const dir = resolve(work);
   const args = [
     MSQ,
@@ -75,6 +80,7 @@ export async function simulateUtilization(o: AccelOptions, shape: GemmShape, out
     '--runs', '1',
     '--simulator', simulator,
     '--work', dir,
+    ...(buildCache !== undefined && simulator === 'verilator' ? ['--build-cache', resolve(buildCache)] : []),
   ];
   const r = await runAsync(process.execPath, args, process.cwd());
   const cyc = /^run 0: (\d+) cycles/m.exec(r.stdout);

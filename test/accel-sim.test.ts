@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runMsq, tmpDir } from './helpers.ts';
+import { runMsq, runMsqAsync, tmpDir } from './helpers.ts';
 import { DEFAULT_ACCEL, resolveAccelConfig } from '../generator/accel-config.ts';
 import { TB_IDLE_TIMEOUT } from '../testbench/accel-bench.ts';
 
@@ -152,6 +152,38 @@ describe('msq sim reuses a Verilator build', () => {
     const other = sim(['--stall', '40']);
     expect(other.stderr).not.toMatch(/reused the Verilator build/);
     expect(closing(other.stdout)).toEqual({ passed: words - 1, failed: 1 });
+  }, 600_000);
+});
+
+describe('msq sim --build-cache shares Verilator builds between work folders', () => {
+  it('two outlier rates of one configuration build once, two processes at once build once, each checks its own words; a user folder is refused', async () => {
+    const accel = ['--rows', '2', '--cols', '4', '--ublock', '4', '--wbits', '2', '--depth', '4', '--group', '16', '--m', '6', '--k', '32', '--n', '8', '--runs', '1', '--stall', '0', '--simulator', 'verilator'];
+    const cache = tmpDir();
+    const sim = (rate: string) => runMsq(['sim', ...accel, '--outlier-rate', rate, '--work', tmpDir(), '--build-cache', cache]);
+    const first = sim('0.02');
+    expect(first.stderr).not.toMatch(/reused the Verilator build/);
+    expect(closing(first.stdout).failed).toBe(0);
+    const entries = readdirSync(cache).filter((e) => /^[0-9a-f]{64}$/.test(e));
+    expect(entries).toHaveLength(1);
+    // another rate: other vector files (read at run time), the same RTL and tb.v
+    const second = sim('0.05');
+    expect(second.stderr).toMatch(new RegExp(`reused the Verilator build in ${cache.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    expect(closing(second.stdout).failed).toBe(0);
+    expect(closing(second.stdout).passed).toBeGreaterThan(0);
+    // another stall rate is another testbench: two processes at once, one builds, the other waits for it
+    const stalled = ['--stall', '30'];
+    const both = await Promise.all([0, 1].map((i) => runMsqAsync(['sim', ...accel, ...stalled, '--outlier-rate', String(0.02 * (i + 1)), '--work', tmpDir(), '--build-cache', cache])));
+    for (const r of both) expect(closing(r.stdout).failed).toBe(0);
+    expect(both.filter((r) => /reused the Verilator build/.test(r.stderr))).toHaveLength(1);
+    expect(readdirSync(cache).filter((e) => /^[0-9a-f]{64}$/.test(e))).toHaveLength(2);
+    expect(readdirSync(cache).filter((e) => e.endsWith('.lock'))).toHaveLength(0);
+    // a folder msq did not make is not used as a cache
+    const user = tmpDir();
+    writeFileSync(join(user, 'notes.txt'), 'mine\n');
+    const refused = runMsq(['sim', ...accel, '--work', tmpDir(), '--build-cache', user]);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/--build-cache/);
+    expect(readdirSync(user)).toEqual(['notes.txt']);
   }, 600_000);
 });
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, expect } from 'vitest';
 import type { ModuleDef } from '../generator/dsl/module.ts';
@@ -22,6 +22,19 @@ export function tmpDir(prefix = 'msq-test-'): string {
 export function runMsq(args: string[], cwd = repoRoot, timeoutMs = 600_000): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [join(repoRoot, 'bin/msq.mjs'), ...args], { cwd, encoding: 'utf8', timeout: timeoutMs });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** runMsq without blocking, so a test can run several msq processes at once. */
+export function runMsqAsync(args: string[], cwd = repoRoot): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const p = spawn(process.execPath, [join(repoRoot, 'bin/msq.mjs'), ...args], { cwd });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    p.on('error', fail);
+    p.on('close', (status) => done({ status, stdout, stderr }));
+  });
 }
 
 /**

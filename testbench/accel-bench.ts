@@ -1,6 +1,6 @@
 import Handlebars from 'handlebars';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { GENERATOR_NAME, GENERATOR_VERSION } from '../common/version.ts';
 import type { AccelConfig } from '../generator/accel-config.ts';
@@ -83,7 +83,7 @@ export interface AccelSimResult {
   log: string;
   /** when the testbench applied --reset-at: the cycle of run 0, and whether run 0 had already ended (undefined: no reset asked) */
   resetAfter?: { cycle: number; runEnded: boolean };
-  /** Verilator: the simulator binary of an earlier build in the same folder was reused (same RTL, testbench, flags and Verilator) */
+  /** Verilator: the simulator binary of an earlier build (in the same folder or the build cache) was reused (same RTL, testbench, flags and Verilator) */
   reusedBuild: boolean;
 }
 
@@ -114,14 +114,80 @@ function buildDigest(cwd: string, args: string[], files: string[]): string {
 export const SIM_BUILD_TIMEOUT_MS = 3_600_000;
 export const SIM_RUN_TIMEOUT_MS = 1_800_000;
 
+/** How long a build waits for another process building the same digest into a shared cache before it builds on its own. */
+const CACHE_LOCK_WAIT_MS = SIM_BUILD_TIMEOUT_MS;
+const CACHE_POLL_MS = 2000;
+
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A Verilator simulator binary in a build cache shared by several work
+ * folders (`msq sim --build-cache DIR`, used by `msq bench`): the binary of
+ * each build digest is kept as DIR/<digest>/vsim, so the five outlier rates of
+ * one configuration (the same RTL and tb.v, other vector files) build once.
+ * A build is published by rename, so a reader never sees half a binary; a
+ * lock folder (holding the builder's PID) makes a second process with the
+ * same digest wait for the first instead of building it twice; a lock whose
+ * process is gone is taken over.
+ */
+function cachedVerilatorBinary(cache: string, digest: string, build: () => string): { binary: string; reused: boolean } {
+  const entry = join(cache, digest);
+  const binary = join(entry, 'vsim');
+  if (existsSync(binary)) return { binary, reused: true };
+  const lock = join(cache, `${digest}.lock`);
+  const waitEnd = Date.now() + CACHE_LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      writeFileSync(join(lock, 'pid'), `${process.pid}\n`);
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    if (existsSync(binary)) return { binary, reused: true };
+    let owner = NaN;
+    try {
+      owner = Number(readFileSync(join(lock, 'pid'), 'utf8'));
+    } catch {
+      // the lock was just made or just removed: look again
+    }
+    if ((Number.isInteger(owner) && owner > 0 && !processAlive(owner)) || Date.now() > waitEnd) rmSync(lock, { recursive: true, force: true });
+    else sleepMs(CACHE_POLL_MS);
+  }
+  try {
+    if (existsSync(binary)) return { binary, reused: true };
+    const built = build();
+    mkdirSync(entry, { recursive: true });
+    const tmp = join(entry, `vsim.${process.pid}.tmp`);
+    copyFileSync(built, tmp);
+    renameSync(tmp, binary);
+    return { binary, reused: false };
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 /**
  * Builds and runs tb.v with the RTL files (paths relative to `dir`) on one
  * simulator. A Verilator build is reused when the folder holds one made from
- * the same files, flags and Verilator (a content digest, not file times). A simulator that cannot build or run the bench (missing, killed
- * at its time limit, a build error, no summary line) throws a ToolError: that
- * is an error of the run, not a test result.
+ * the same files, flags and Verilator (a content digest, not file times), or
+ * when `buildCache` (a folder shared by several work folders) holds one. A
+ * simulator that cannot build or run the bench (missing, killed at its time
+ * limit, a build error, no summary line) throws a ToolError: that is an error
+ * of the run, not a test result.
  */
-export function runAccelBench(dir: string, rtlFiles: string[], sim: Simulator, waves?: string): AccelSimResult {
+export function runAccelBench(dir: string, rtlFiles: string[], sim: Simulator, waves?: string, buildCache?: string): AccelSimResult {
   const cwd = resolve(dir);
   const files = [...rtlFiles, 'tb.v'];
   let r: ToolResult;
@@ -135,15 +201,20 @@ export function runAccelBench(dir: string, rtlFiles: string[], sim: Simulator, w
     const args = ['--binary', '--timing', ...trace, '-Wno-fatal', '-Wno-lint', '-Wno-style', '-Wno-MULTIDRIVEN', '--top-module', 'tb', '-Mdir', VERILATOR_BUILD_DIR, '-o', 'vsim', ...files];
     const digest = buildDigest(cwd, args, files);
     const stamp = join(cwd, VERILATOR_BUILD_DIR, BUILD_STAMP);
-    reusedBuild = existsSync(join(cwd, VERILATOR_BUILD_DIR, 'vsim')) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === digest;
-    if (!reusedBuild) {
+    const local = join(cwd, VERILATOR_BUILD_DIR, 'vsim');
+    const buildHere = (): string => {
       // the stamp goes first and comes back last: an interrupted build is never taken for a finished one
       rmSync(stamp, { force: true });
       const b = run('verilator', args, cwd, SIM_BUILD_TIMEOUT_MS);
       if (!b.ok) throw new ToolError(`Verilator could not build the testbench in ${cwd}: ${b.startError ?? lastLines(b.output)}`);
       writeFileSync(stamp, `${digest}\n`);
-    }
-    r = run(join(cwd, VERILATOR_BUILD_DIR, 'vsim'), [], cwd, SIM_RUN_TIMEOUT_MS);
+      return local;
+    };
+    let binary = local;
+    if (existsSync(local) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === digest) reusedBuild = true;
+    else if (buildCache !== undefined) ({ binary, reused: reusedBuild } = cachedVerilatorBinary(resolve(buildCache), digest, buildHere));
+    else buildHere();
+    r = run(binary, [], cwd, SIM_RUN_TIMEOUT_MS);
   }
   if (r.startError !== undefined) throw new ToolError(`the ${sim} simulation did not finish: ${r.startError}`);
   const out = r.output;

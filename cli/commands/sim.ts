@@ -25,6 +25,7 @@ interface SimFlags extends AccelFlagValues, ProblemFlagValues {
   simulator: string;
   vectors?: string;
   work?: string;
+  buildCache?: string;
   waves?: string;
   runs: string;
   resetAt: string;
@@ -46,6 +47,7 @@ export function registerSim(program: Command): void {
     .option('--stall <percent>', 'percent of cycles each stream stalls (valid and ready gaps): 0..95', '20')
     .option('--stall-results <percent>', 'percent of cycles the result consumer holds y_ready low: 0..95 (default: --stall); high values make the next pass wait for unread results')
     .option('--work <dir>', 'build folder, cleared first; an existing one must be empty or an earlier msq work folder (default build/sim/<top>-<simulator>)')
+    .option('--build-cache <dir>', 'Verilator: keep simulator binaries in this folder by content digest and reuse them across work folders (RTL, testbench, flags and Verilator unchanged); an existing one must be empty or an earlier msq folder')
     .action((opts: SimFlags) => {
       const top = checkOneOf('--top', opts.top, TOPS) as TopName;
       const sim = checkOneOf('--simulator', opts.simulator, SIMULATORS) as Simulator;
@@ -85,6 +87,9 @@ export function registerSim(program: Command): void {
       // read (and check) the vectors before the work folder is touched
       const given = opts.vectors !== undefined ? readVectorManifest(opts.vectors, accel) : undefined;
       const problem = given === undefined ? problemFrom(opts, c) : undefined;
+      if (opts.buildCache !== undefined && sim !== 'verilator') throw new InputError(`--build-cache keeps Verilator builds; --simulator ${sim} builds in the work folder`);
+      // the cache keeps every entry (builds of other configurations)
+      const cache = opts.buildCache === undefined ? undefined : prepareWorkFolder('--build-cache', opts.buildCache, { keep: true });
       // an earlier Verilator build stays: runAccelBench reuses it when nothing it was built from changed
       const work = prepareWorkFolder('--work', workPath, { keepEntries: [VERILATOR_BUILD_DIR] });
       let manifest: VectorManifest;
@@ -107,8 +112,8 @@ export function registerSim(program: Command): void {
       process.stderr.write(
         `msq sim: ${gen.design.top.name}: M=${p.M} K=${p.Kpadded} N=${p.N}, ${manifest.counts.resultWords} result words x ${runs} run(s)${resetAt ? `, reset at cycle ${resetAt}` : ''}, stalls ${stall}%${stallY !== stall ? ` (results ${stallY}%)` : ''}, on ${sim} (in ${work})\n`,
       );
-      const r = runAccelBench(work, rtl, sim, wavesInWork);
-      if (r.reusedBuild) process.stderr.write(`msq sim: reused the Verilator build in ${join(work, VERILATOR_BUILD_DIR)}: RTL, testbench, flags and Verilator unchanged\n`);
+      const r = runAccelBench(work, rtl, sim, wavesInWork, cache);
+      if (r.reusedBuild) process.stderr.write(`msq sim: reused the Verilator build in ${cache ?? join(work, VERILATOR_BUILD_DIR)}: RTL, testbench, flags and Verilator unchanged\n`);
       for (const m of r.mismatches.slice(0, 10)) process.stdout.write(`${m}\n`);
       if (r.failed > 0 && r.mismatches.length === 0) process.stdout.write(r.log.slice(-4000));
       const macs = p.M * p.K * p.N;
