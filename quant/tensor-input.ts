@@ -1,27 +1,51 @@
 /**
- * Loads the tensor an `--input` flag names: `FILE.npy`, or
- * `FILE.safetensors:TENSOR_NAME` for one tensor of a safetensors checkpoint.
+ * Loads the tensor an `--input` flag names: `FILE.npy`,
+ * `FILE.safetensors:TENSOR_NAME` for one tensor of a safetensors checkpoint, or
+ * `FILE.json:TENSOR_NAME` for one weight of a TensorFlow.js model (model.json
+ * with its shard files beside it).
  * A float64 .npy is converted to float32, and `note` (by default one
  * `msq: note: …` line on stderr) says so.
  */
 import { InputError } from '../common/errors.ts';
 import { readNpy } from './npy.ts';
 import { readSafetensorsTensor, readSafetensorsHeader, type LoadedTensor } from './safetensors.ts';
+import { readTfjsManifest, readTfjsTensor, describeFloatTensors } from './tfjs.ts';
 
 const SAFETENSORS = '.safetensors';
+const TFJS = '.json';
+
+/** The forms an --input accepts, for error messages. */
+const FORMS = 'FILE.npy, FILE.safetensors:TENSOR_NAME or model.json:TENSOR_NAME (TensorFlow.js)';
 
 /** Prints a note of the CLI on stderr. */
 export function stderrNote(message: string): void {
   process.stderr.write(`msq: note: ${message}\n`);
 }
 
+/**
+ * Splits `FILE.ext:NAME` at the first `.safetensors:` or `.json:`, whichever
+ * comes first: tensor names may contain colons and dots, file names rarely
+ * contain these markers.
+ */
+function splitNamed(spec: string): { path: string; ext: string; name: string } | undefined {
+  let best: { path: string; ext: string; name: string } | undefined;
+  let bestAt = Infinity;
+  for (const ext of [SAFETENSORS, TFJS]) {
+    const at = spec.indexOf(`${ext}:`);
+    if (at >= 0 && at < bestAt) {
+      bestAt = at;
+      best = { path: spec.slice(0, at + ext.length), ext, name: spec.slice(at + ext.length + 1) };
+    }
+  }
+  return best;
+}
+
 export function loadTensor(spec: string, note: (message: string) => void = stderrNote): LoadedTensor {
-  const at = spec.indexOf(`${SAFETENSORS}:`);
-  if (at >= 0) {
-    const path = spec.slice(0, at + SAFETENSORS.length);
-    const name = spec.slice(at + SAFETENSORS.length + 1);
-    if (name === '') throw new InputError(`--input ${spec}: give the tensor name after the colon (FILE.safetensors:TENSOR_NAME)`);
-    return readSafetensorsTensor(path, name);
+  const named = splitNamed(spec);
+  if (named) {
+    const form = named.ext === SAFETENSORS ? 'FILE.safetensors:TENSOR_NAME' : 'model.json:TENSOR_NAME';
+    if (named.name === '') throw new InputError(`--input ${spec}: give the tensor name after the colon (${form})`);
+    return named.ext === SAFETENSORS ? readSafetensorsTensor(named.path, named.name) : readTfjsTensor(named.path, named.name);
   }
   if (spec.endsWith(SAFETENSORS)) {
     const names = Object.keys(readSafetensorsHeader(spec).entries);
@@ -29,7 +53,11 @@ export function loadTensor(spec: string, note: (message: string) => void = stder
       `--input ${spec}: a .safetensors file holds several tensors; name one as ${spec}:TENSOR_NAME (tensors: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''})`,
     );
   }
-  if (!spec.endsWith('.npy')) throw new InputError(`--input ${spec}: expected a .npy file or FILE.safetensors:TENSOR_NAME`);
+  if (spec.endsWith(TFJS)) {
+    const manifest = readTfjsManifest(spec);
+    throw new InputError(`--input ${spec}: a TFJS model holds several tensors; name one as ${spec}:TENSOR_NAME (${describeFloatTensors(manifest)})`);
+  }
+  if (!spec.endsWith('.npy')) throw new InputError(`--input ${spec}: expected ${FORMS}`);
   const t = readNpy(spec);
   if (t.converted) {
     const o = t.converted.overflowed;

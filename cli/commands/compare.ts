@@ -23,8 +23,8 @@ export function registerCompare(program: Command): void {
   program
     .command('compare')
     .description('compare number formats on a weight tensor: EBW, weight MSE, SQNR (and X·Wᵀ SQNR); markdown table and an SVG plot')
-    .requiredOption('--input <file>', 'weights W [N, K]: FILE.npy or FILE.safetensors:TENSOR_NAME')
-    .option('--activations <file>', 'activations X [M, K] (.npy or safetensors): adds the SQNR of X·Wᵀ (X kept in full precision)')
+    .requiredOption('--input <file>', 'weights W [N, K]: FILE.npy, FILE.safetensors:TENSOR_NAME or model.json:TENSOR_NAME (TensorFlow.js)')
+    .option('--activations <file>', 'activations X [M, K] (.npy, safetensors or TFJS model.json, as --input): adds the SQNR of X·Wᵀ (X kept in full precision)')
     .option(
       '--formats <list>',
       `comma-separated format specs NAME[+opt...]; NAME one of ${allFormatNames().join(', ')}; ` +
