@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { InputError } from '../common/errors.ts';
 import { readLlama2c, linearLayerNames, LINEAR_WEIGHT_KINDS, type Llama2cModel } from '../quant/models/llama2c.ts';
 import { LlamaRunner, LlamaWeights, seededRng, logSoftmax } from '../quant/models/llama-forward.ts';
+import { loadTensor } from '../quant/tensor-input.ts';
 
 // The shared model folder sits next to the repository: <repo>/../shared/models.
 const MODELS = fileURLToPath(new URL('../../shared/models/', import.meta.url));
@@ -201,5 +202,22 @@ describe.skipIf(!haveModel)(`llama forward pass against run.c${haveModel ? '' : 
     expect(() => weights!.linear('layers.5.wq')).toThrow(/'layers.5.wq' is not a linear layer of this model: allowed are layers.L.\{wq,wk,wv,wo,w1,w2,w3\} with L in 0..4/);
     expect(() => runner.forward(512, 0)).toThrow(/token 512 is out of range: allowed token ids 0..511/);
     expect(() => runner.forward(1, 512)).toThrow(/position 512 is out of range/);
+  });
+});
+
+describe.skipIf(!haveModel)(`--input model.bin:TENSOR_NAME${haveModel ? '' : ` (skipped: ${MODEL} not found)`}`, () => {
+  it('loads one llama2.c weight as a copy of the file bytes; a bare .bin or a wrong name lists the tensors', () => {
+    // layers.0.w1 starts after the embedding, 5 attention norms and 5 layers of wq, wk, wv, wo and the 5 FFN norms
+    const [dim, hidden, layers, vocab, kv] = [64, 172, 5, 512, 32];
+    const offset = 28 + 4 * (vocab * dim + layers * dim + layers * (dim * dim + 2 * kv * dim + dim * dim) + layers * dim);
+    const t = loadTensor(`${MODEL}:layers.0.w1`);
+    expect(t.shape).toEqual([hidden, dim]);
+    const bytes = readFileSync(MODEL);
+    for (const i of [0, 1, 1000, hidden * dim - 1]) expect(t.data[i]).toBe(bytes.readFloatLE(offset + 4 * i));
+    t.data[0] = 42; // a copy: the next load is unchanged
+    expect(loadTensor(`${MODEL}:layers.0.w1`).data[0]).toBe(bytes.readFloatLE(offset));
+    expect(() => loadTensor(MODEL)).toThrow(/llama2.c checkpoint holds several tensors; name one as .*:TENSOR_NAME \(tensors: tok_embeddings, layers\.0\.attention_norm/);
+    expect(() => loadTensor(`${MODEL}:layers.9.w1`)).toThrow(/no tensor 'layers\.9\.w1'.*\(47 in all\)/);
+    expect(() => loadTensor(`${MODEL}:`)).toThrow(/give the tensor name after the colon \(model\.bin:TENSOR_NAME\)/);
   });
 });

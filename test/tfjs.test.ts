@@ -190,7 +190,7 @@ describe('TFJS model.json reader (synthetic model)', () => {
     expect(() => loadTensor(model)).toThrow(/a TFJS model holds several tensors; name one as .*model.json:TENSOR_NAME \(6 float32 tensors: a \[2, 3\], q8 \[5\]/);
     expect(() => loadTensor(`${model}:`)).toThrow(/give the tensor name after the colon \(model.json:TENSOR_NAME\)/);
     expect(() => loadTensor(`${model}:nope`)).toThrow(/has no tensor 'nope'/);
-    expect(() => loadTensor(join(dir, 'w.txt'))).toThrow(/expected FILE.npy, FILE.safetensors:TENSOR_NAME or model.json:TENSOR_NAME \(TensorFlow.js\)$/);
+    expect(() => loadTensor(join(dir, 'w.txt'))).toThrow(/expected FILE.npy, FILE.safetensors:TENSOR_NAME, model.json:TENSOR_NAME \(TensorFlow.js\) or model.bin:TENSOR_NAME \(llama2.c\)$/);
   });
 });
 

@@ -23,7 +23,7 @@ export function registerCompare(program: Command): void {
   program
     .command('compare')
     .description('compare number formats on a weight tensor: EBW, weight MSE, SQNR (and X·Wᵀ SQNR); markdown table and an SVG plot')
-    .requiredOption('--input <file>', 'weights W [N, K]: FILE.npy, FILE.safetensors:TENSOR_NAME or model.json:TENSOR_NAME (TensorFlow.js)')
+    .requiredOption('--input <file>', 'weights W [N, K]: FILE.npy, FILE.safetensors:TENSOR_NAME, model.json:TENSOR_NAME (TensorFlow.js) or model.bin:TENSOR_NAME (llama2.c, e.g. layers.0.w1)')
     .option('--activations <file>', 'activations X [M, K] (.npy, safetensors or TFJS model.json, as --input): adds the SQNR of X·Wᵀ (X kept in full precision)')
     .option(
       '--formats <list>',
