@@ -67,7 +67,7 @@ export function registerQuantize(program: Command): void {
     .command('quantize')
     .description('direct-cast a tensor to a block format; writes the dequantized float32 tensor (and optionally the packed bits)')
     .requiredOption('--format <name>', `number format: ${allFormatNames().join(', ')}`)
-    .requiredOption('--input <file>', 'input tensor: FILE.npy (float32/float16, C order), FILE.safetensors:TENSOR_NAME (F32/F16/BF16) , model.json:TENSOR_NAME (TensorFlow.js; float32, uint8/uint16/float16-quantized) or model.bin:TENSOR_NAME (llama2.c)')
+    .requiredOption('--input <file>', 'input tensor: FILE.npy (float32/float16, C order), FILE.safetensors:TENSOR_NAME (F32/F16/BF16), model.json:TENSOR_NAME (TensorFlow.js; float32, uint8/uint16/float16-quantized) or model.bin:TENSOR_NAME (llama2.c)')
     .requiredOption('--output <file>', 'output .npy: the dequantized tensor, float32, same shape as the input')
     .option('--block-size <n>', 'elements per block sharing one scale (default 32; microscopiq: μB size B, default 8; --compat official: 16)')
     .option('--axis <n>', 'axis along which blocks run, negative counts from the end (default -1; microscopiq: the output axis, default 0)')
