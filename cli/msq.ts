@@ -18,6 +18,7 @@ import { registerCompare } from './commands/compare.ts';
 import { registerBench } from './commands/bench.ts';
 import { registerSignoff } from './commands/signoff.ts';
 import { registerFormal } from './commands/formal.ts';
+import { registerEval } from './commands/eval.ts';
 
 const program = new Command();
 program
@@ -36,6 +37,7 @@ registerCompare(program);
 registerBench(program);
 registerSignoff(program);
 registerFormal(program);
+registerEval(program);
 
 const debug = process.argv.includes('--debug');
 
