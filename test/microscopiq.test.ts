@@ -74,7 +74,9 @@ describe('configuration', () => {
     const c2 = resolveConfig({ inlier: 'mxint2' });
     expect(c2.outlier).toBe('mxfp4_e2m1');
     expect(c2.guardBits).toBe(0);
-    expect(c.guardBits).toBe(2);
+    // W4: D0 = 3, so E3M4's smallest subnormal step 2^(-6)·2^(S+3) = 2^(S-3) is one bit below the inlier LSB 2^(S-2)
+    expect(c.outlierExpOffset).toBe(3);
+    expect(c.guardBits).toBe(1);
     // smallest shift is 0 and the largest reaches maxShift
     expect(1 + c2.shiftConst).toBe(0);
     expect(3 + (1 << c2.xbits) - 1 + c2.shiftConst).toBe(c2.maxShift);
@@ -86,6 +88,41 @@ describe('configuration', () => {
     expect(() => resolveConfig({ groupSize: 0 })).toThrow(/--group-size 0 .*1\.\.4096/);
     expect(() => resolveConfig({ stdDev: -1 })).toThrow(/--std-dev -1/);
     expect(() => resolveConfig({ inlier: 'mxint2', guardBits: 0, outlierExpOffset: -5, maxShift: 3, xbits: 0 })).toThrow(InputError);
+  });
+});
+
+describe('outlier saturation at the defaults', () => {
+  it('heavy-tailed weights: the W4 default saturates no outlier and beats mxint4 and mxfp4; the old D0 = 1 saturates and the count says so', () => {
+    // Student-t(3)-like weights with 0.1 % of them 30x larger (the case of issue 17)
+    const N = 128;
+    const K = 1024;
+    let s = 12345;
+    const rnd = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) + 0.5) / 2 ** 32;
+    const gauss = () => Math.sqrt(-2 * Math.log(rnd())) * Math.cos(2 * Math.PI * rnd());
+    const W = new Float32Array(N * K);
+    for (let i = 0; i < W.length; i++) {
+      const t = (gauss() / Math.sqrt((gauss() ** 2 + gauss() ** 2 + gauss() ** 2) / 3)) * 0.02;
+      W[i] = rnd() < 0.001 ? 30 * t : t;
+    }
+    const sqnr = (q: Float32Array) => {
+      let sig = 0;
+      let err = 0;
+      for (let i = 0; i < W.length; i++) {
+        sig += W[i]! ** 2;
+        err += (W[i]! - q[i]!) ** 2;
+      }
+      return 10 * Math.log10(sig / err);
+    };
+    const dflt = quantizeMicroScopiQ(W, N, K, {});
+    const old = quantizeMicroScopiQ(W, N, K, { outlierExpOffset: 1 });
+    expect(dflt.stats.outliersSaturated).toBe(0);
+    expect(old.stats.outliersSaturated).toBeGreaterThan(0);
+    const mxint4 = quantizeMx(W, [N, K], { format: 'int4', blockSize: 32, axis: -1 });
+    const mxfp4 = quantizeMx(W, [N, K], { format: 'fp4_e2m1', blockSize: 32, axis: -1 });
+    const d = sqnr(dequantize(dflt));
+    expect(d).toBeGreaterThan(sqnr(mxint4));
+    expect(d).toBeGreaterThan(sqnr(mxfp4));
+    expect(d).toBeGreaterThan(sqnr(dequantize(old)));
   });
 });
 

@@ -240,7 +240,7 @@ export function adversarialLayer(cfg: MsqConfig, N: number, K: number, plan: Pai
   }
   pairStart[nUb] = P.ublock.length;
   const stats: MsqStats = {
-    weights: N * K, candidates: 0, outliers: P.ublock.length, clippedNoLegalPartner: 0, clippedPartnersTaken: 0, clippedNotWorthIt: 0, windowClamped: 0,
+    weights: N * K, candidates: 0, outliers: P.ublock.length, clippedNoLegalPartner: 0, clippedPartnersTaken: 0, clippedNotWorthIt: 0, windowClamped: 0, outliersSaturated: 0,
     ublocksWithOutliers: new Set(P.ublock).size,
   };
   return {

@@ -32,6 +32,8 @@ export interface MsqStats {
   clippedNotWorthIt: number;
   /** Outlier codes the shift window moved (0 <= shift <= maxShift). */
   windowClamped: number;
+  /** Outliers kept whose value lay beyond the top code of their μB's window (clipped to it): a wider X field (--xbits) reaches them. */
+  outliersSaturated: number;
   /** μBs with at least one outlier. */
   ublocksWithOutliers: number;
   /** Hessian mode: calibration rows, damping actually used, seconds spent. */
@@ -53,6 +55,7 @@ export function emptyStats(weights: number): MsqStats {
     clippedPartnersTaken: 0,
     clippedNotWorthIt: 0,
     windowClamped: 0,
+    outliersSaturated: 0,
     ublocksWithOutliers: 0,
   };
 }

@@ -46,6 +46,8 @@ export interface QuantizedOutlier {
   elem: number;
   /** Whether the window moved the value (counted as a clamp). */
   clamped: boolean;
+  /** Whether the value lies beyond the top code of the window at this X by more than rounding: it was clipped to that code (counted as saturated). */
+  saturated: boolean;
 }
 
 /**
@@ -67,6 +69,10 @@ export function quantizeOutlier(v: number, S: number, X: number, cfg: MsqConfig,
     clamped = true;
   }
   if (q === 0) q = 0; // no -0
+  // the top code at this X: the format's largest value or the window's, whichever is lower;
+  // beyond it by half its ulp or more, rounding alone would have gone higher
+  const top = Math.min(maxM, cfg.outFmt.maxNormal);
+  out.saturated = Math.abs(a) >= top + pow2(Math.floor(Math.log2(top)) - cfg.outFmt.mbits - 1);
   out.code = withCode ? encodeElement(q, cfg.outFmt) : -1;
   out.elem = q;
   out.clamped = clamped;

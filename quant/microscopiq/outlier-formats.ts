@@ -31,7 +31,7 @@ interface OutlierFormatSpec {
 const SPECS = [
   { name: 'mxfp4_e2m1', ebits: 2, mbits: 1, headerId: 0, isDefault: true, officialDefault: true, defaults: { outlierExpOffset: 1, xbits: 2 } },
   { name: 'mxfp8_e4m3', ebits: 4, mbits: 3, headerId: 1, isDefault: false, officialDefault: true, specTag: 'e4m3', defaults: { outlierExpOffset: -3, xbits: 0 } },
-  { name: 'mxfp8_e3m4', ebits: 3, mbits: 4, headerId: 2, isDefault: true, officialDefault: false, specTag: 'e3m4', defaults: { outlierExpOffset: 1, xbits: 0 } },
+  { name: 'mxfp8_e3m4', ebits: 3, mbits: 4, headerId: 2, isDefault: true, officialDefault: false, specTag: 'e3m4', defaults: { outlierExpOffset: 3, xbits: 0 } },
 ] as const satisfies readonly OutlierFormatSpec[];
 
 export type OutlierName = (typeof SPECS)[number]['name'];

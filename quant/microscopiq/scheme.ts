@@ -31,7 +31,7 @@ import { loadTensor } from '../tensor-input.ts';
 import { DEFAULT_RECON_TOPOLOGY, RECON_TOPOLOGY_MODELS, reconTopologyBySpecTag, reconTopologyModel } from '../hwmodel/recon-topologies.ts';
 import { INLIER_NAMES, RECON_TOPOLOGIES, inlierElement, type InlierName, type ReconTopology } from './config.ts';
 import {
-  OUTLIER_NAMES, OUTLIER_SPEC_TAGS, defaultOutlierFormat, findOutlierFormat, officialDefaultOutlierFormat, outlierFormat, outlierFormatByTag,
+  OUTLIER_FORMATS, OUTLIER_NAMES, OUTLIER_SPEC_TAGS, defaultOutlierFormat, findOutlierFormat, officialDefaultOutlierFormat, outlierFormat, outlierFormatByTag,
   type OutlierName,
 } from './outlier-formats.ts';
 import { quantizeMicroScopiQ, type QuantizeOptions } from './quantizer.ts';
@@ -63,10 +63,10 @@ const OPTIONS: readonly SchemeOption[] = [
   { flags: '--top-fraction <f>', key: 'topFraction', description: 'MicroScopiQ alternative outlier rule: the top fraction f of per-group z-scores', parse: num('--top-fraction', false) },
   { flags: '--group-size <G>', key: 'groupSize', description: 'MicroScopiQ inputs per E8M0 scale group, along K (default 64)', parse: num('--group-size', true) },
   { flags: '--recon <topology>', key: 'recon', description: `MicroScopiQ ReCoN topology the pairing must suit: ${RECON_TOPOLOGIES.join(' | ')} (default ${DEFAULT_RECON_TOPOLOGY})`, parse: oneOf('--recon', RECON_TOPOLOGIES) },
-  { flags: '--xbits <n>', key: 'xbits', description: 'MicroScopiQ width of the per-μB outlier exponent field X, 0..3 (default 2 for W2, 1 for W4)', parse: num('--xbits', true) },
+  { flags: '--xbits <n>', key: 'xbits', description: `MicroScopiQ width of the per-μB outlier exponent field X, 0..3 (default: ${OUTLIER_FORMATS.filter((f) => f.isDefault).map((f) => `${f.defaults.xbits} for W${f.slotBits} (${f.name})`).join(', ')})`, parse: num('--xbits', true) },
   { flags: '--guard-bits <F>', key: 'guardBits', description: 'MicroScopiQ accumulator guard bits below the inlier LSB (default: derived, see docs/ARITHMETIC.md)', parse: num('--guard-bits', true) },
   { flags: '--max-shift <n>', key: 'maxShift', description: 'MicroScopiQ largest ReCoN merge shift (default: derived)', parse: num('--max-shift', true) },
-  { flags: '--outlier-exp-offset <D0>', key: 'outlierExpOffset', description: 'MicroScopiQ outlier scale offset: outliers are scaled by 2^(S + D0 + X)', parse: num('--outlier-exp-offset', true) },
+  { flags: '--outlier-exp-offset <D0>', key: 'outlierExpOffset', description: `MicroScopiQ outlier scale offset: outliers are scaled by 2^(S + D0 + X) (default: ${OUTLIER_FORMATS.map((f) => `${f.defaults.outlierExpOffset} for ${f.name}`).join(', ')})`, parse: num('--outlier-exp-offset', true) },
   { flags: '--calibration <file>', key: 'calibration', description: 'MicroScopiQ Hessian mode: calibration activations X [M, K] (.npy or FILE.safetensors:NAME)' },
   { flags: '--damping <p>', key: 'damping', description: 'MicroScopiQ Hessian damping added to diag H, as a fraction of mean(diag H), 0..100 (default 0.1; raised ×10 while H + damping is not positive definite)', parse: num('--damping', false) },
   { flags: '--plain-mx-scale', key: 'plainMxScale', description: 'MicroScopiQ: use the plain MX inlier exponent floor(log2 max|inlier|) (default: per group, S or S-1, whichever has the lower error)' },
@@ -226,7 +226,7 @@ function quantizeHardware(req: QuantizeRequest, o: Record<string, unknown>): Qua
     notes:
       `outlier candidates ${pct(s.candidates)}, kept as FP outliers ${pct(s.outliers)} (${s.ublocksWithOutliers} μBs), ` +
       `clipped ${clipped} (no legal partner ${s.clippedNoLegalPartner}, partners taken ${s.clippedPartnersTaken}, not worth it ${s.clippedNotWorthIt}), ` +
-      `shift-window clamps ${s.windowClamped}` +
+      `shift-window clamps ${s.windowClamped}, saturated outliers ${s.outliersSaturated} (clipped to the window's top code)` +
       (s.hessian ? `; Hessian: ${s.hessian.calibrationRows} rows, damping ${s.hessian.relativeDamping}${s.hessian.retries ? ` (raised ${s.hessian.retries}×)` : ''}, ${s.hessian.deadInputs} dead inputs, ${s.hessian.seconds.toFixed(1)} s` : ''),
   };
 }

@@ -27,11 +27,13 @@ export class UblockSolver {
   private readonly eOut: Float64Array;
   private readonly elemOut: Float64Array;
   private readonly clampOut: Uint8Array;
+  /** per candidate and X: the value lies beyond the window's top code (QuantizedOutlier.saturated) */
+  private readonly satOut: Uint8Array;
   private readonly codeOf: Map<number, number>;
   private readonly win: OutlierWindow;
   private readonly solver: PairingSolver;
   private readonly nX: number;
-  private readonly qo: QuantizedOutlier = { code: 0, elem: 0, clamped: false };
+  private readonly qo: QuantizedOutlier = { code: 0, elem: 0, clamped: false, saturated: false };
   private readonly dec: DecodedOutlier = { sign: 0, e: 0, m: 0, M: 0, hi: 0, lo: 0, shift: 0 };
 
   constructor(bld: LayerBuilder) {
@@ -50,6 +52,7 @@ export class UblockSolver {
     this.elemOut = new Float64Array(B * this.nX);
     this.codeOf = outlierCodeTable(cfg);
     this.clampOut = new Uint8Array(B * this.nX);
+    this.satOut = new Uint8Array(B * this.nX);
     this.final = new Float64Array(B);
   }
 
@@ -60,7 +63,7 @@ export class UblockSolver {
    * slot's final value in `final`.
    */
   solve(k: number, j: number, g: number, candMask: number): void {
-    const { cfg, bld, vals, sExp, qIn, eIn, eOut, elemOut, clampOut, final, solver, nX, win, qo } = this;
+    const { cfg, bld, vals, sExp, qIn, eIn, eOut, elemOut, clampOut, satOut, final, solver, nX, win, qo } = this;
     const B = cfg.ublockSize;
     const frac = cfg.fracBits;
     for (let i = 0; i < B; i++) {
@@ -82,6 +85,7 @@ export class UblockSolver {
           eOut[i * nX + X] = e;
           elemOut[i * nX + X] = qo.elem;
           clampOut[i * nX + X] = qo.clamped ? 1 : 0;
+          satOut[i * nX + X] = qo.saturated ? 1 : 0;
           if (e < best) best = e;
         }
         solver.benefit[i] = eIn[i]! - best;
@@ -140,6 +144,7 @@ export class UblockSolver {
       bld.pairs.push(u, o, p, code);
       bld.stats.outliers++;
       bld.stats.windowClamped += clampOut[o * nX + X]!;
+      bld.stats.outliersSaturated += satOut[o * nX + X]!;
     }
   }
 
