@@ -11,7 +11,7 @@
  * names what was found and what is accepted. writeNpy writes '<f4', C order,
  * version 1.0, atomically.
  */
-import { readFileSync } from 'node:fs';
+import { readInputFile } from '../common/input-file.ts';
 import { InputError } from '../common/errors.ts';
 import { writeFileAtomically } from '../common/output-path.ts';
 import { float16ToFloat32Array } from './half.ts';
@@ -28,13 +28,7 @@ export interface NpyArray {
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
 export function readNpy(path: string): NpyArray {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (e) {
-    throw new InputError(`cannot read ${path}: ${(e as Error).message}`);
-  }
-  return parseNpy(buf, path);
+  return parseNpy(readInputFile(path), path);
 }
 
 /** Parses the bytes of a .npy file; `what` names the source in error messages. */

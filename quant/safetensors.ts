@@ -7,7 +7,8 @@
  * {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}},
  * then the data; offsets are relative to the end of the header.
  */
-import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { readSync, closeSync, fstatSync } from 'node:fs';
+import { openInputFile } from '../common/input-file.ts';
 import { InputError } from '../common/errors.ts';
 import { float16ToFloat32Array, bfloat16ToFloat32Array } from './half.ts';
 
@@ -40,12 +41,7 @@ function readExactly(fd: number, length: number, position: number, path: string)
 
 /** The header of a .safetensors file: tensor name -> entry (metadata removed). */
 export function readSafetensorsHeader(path: string): { entries: Record<string, SafetensorsEntry>; dataStart: number } {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw new InputError(`cannot read ${path}: ${(e as Error).message}`);
-  }
+  const fd = openInputFile(path);
   try {
     return readHeader(fd, path);
   } finally {
@@ -70,12 +66,7 @@ function readHeader(fd: number, path: string): { entries: Record<string, Safeten
 
 /** Reads tensor `name`; an unknown name is an InputError listing (some of) the names in the file. */
 export function readSafetensorsTensor(path: string, name: string): LoadedTensor {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw new InputError(`cannot read ${path}: ${(e as Error).message}`);
-  }
+  const fd = openInputFile(path);
   try {
     const { entries, dataStart } = readHeader(fd, path);
     const entry = Object.prototype.hasOwnProperty.call(entries, name) ? entries[name] : undefined;

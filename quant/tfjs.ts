@@ -12,7 +12,8 @@
  * A tensor with `quantization` is stored narrower than its dtype:
  * uint8/uint16 codes q with value = q * scale + min, or float16.
  */
-import { openSync, readSync, closeSync, fstatSync, readFileSync } from 'node:fs';
+import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { readInputFile } from '../common/input-file.ts';
 import { dirname, join } from 'node:path';
 import { InputError } from '../common/errors.ts';
 import { float16ToFloat32Array } from './half.ts';
@@ -127,12 +128,7 @@ function isShape(v: unknown): v is number[] {
 
 /** The tensors listed in a TFJS model.json, with where each lies in its group's shards. */
 export function readTfjsManifest(modelJsonPath: string): TfjsManifest {
-  let text: string;
-  try {
-    text = readFileSync(modelJsonPath, 'utf8');
-  } catch (e) {
-    throw new InputError(`cannot read ${modelJsonPath}: ${(e as Error).message}`);
-  }
+  const text = readInputFile(modelJsonPath).toString('utf8');
   let doc: unknown;
   try {
     doc = JSON.parse(text);

@@ -17,7 +17,7 @@
  *
  * Every matrix is [out][in], row-major, as run.c's matmul reads it.
  */
-import { readFileSync } from 'node:fs';
+import { readInputFile } from '../../common/input-file.ts';
 import { InputError } from '../../common/errors.ts';
 import type { LoadedTensor } from '../safetensors.ts';
 
@@ -71,12 +71,7 @@ const PARAM_NAMES = ['dim', 'hidden_dim', 'n_layers', 'n_heads', 'n_kv_heads', '
 type Segment = { name: string; shape: number[]; perLayer: boolean } | { skip: number };
 
 export function readLlama2c(path: string): Llama2cModel {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new InputError(`cannot read ${path}: ${(e as Error).message}`);
-  }
+  const bytes = readInputFile(path);
   if (bytes.length < 4) {
     throw new InputError(`${path} is too short for a llama2.c checkpoint: ${bytes.length} bytes, the header alone needs ${LEGACY_HEADER_BYTES}`);
   }
